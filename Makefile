@@ -1,0 +1,67 @@
+# The project's commands. `make run` and `make test` work on a bare machine with
+# Python 3.11, git and make: everything else is installed from the project's own files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run serve test test-fast lint format bench messages browser clean
+
+help:  ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed  ## Create .venv with the locked dependencies
+
+.env:
+	cp .env.example .env
+
+run: install .env  ## Migrate, load demo data, serve :8000 with a Celery worker and beat (Ctrl-C stops all)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)/  (admin: /admin/, portal: /portal/, give: /give/)"
+	@trap 'kill 0' EXIT; \
+	$(VENV)/bin/celery -A config worker --loglevel=info --concurrency=2 & \
+	$(VENV)/bin/celery -A config beat --loglevel=info --schedule var/celerybeat-schedule & \
+	$(PY) manage.py runserver $(HOST):$(PORT); \
+	wait
+
+browser:  ## Install Debian's Chromium for the browser tests (when missing and possible)
+	@if command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)) || \
+		echo "WARNING: could not install chromium: browser tests will be SKIPPED."; \
+	else echo "WARNING: no chromium and no root apt-get: browser tests will be SKIPPED (see README)."; fi
+
+test: install browser  ## Run the whole test suite (SQLite and an in-process broker by default)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install  ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages: install  ## Extract and compile the en/fr/ko translation catalogues
+	$(PY) manage.py makemessages -l fr -l ko --ignore=.venv --ignore=var --ignore=static/vendor
+	$(PY) manage.py compilemessages --ignore=.venv
+
+bench: install  ## Benchmarks on a production-like stack; writes benchmarks/results.md
+	$(PY) benchmarks/run.py
+
+clean:  ## Remove local data (database, broker queue, mail) but keep .venv
+	rm -rf var/

@@ -1,0 +1,60 @@
+"""Staff roles: Django groups created by a data migration (families/0001_staff_roles).
+
+A leaf module (it imports no app), so every app may ask "is this user a case worker?"
+without the apps knowing each other. Which models each role may touch follows the
+access table in DESIGN.md and is applied after every migrate.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+PROGRAM_MANAGER = "Program manager"
+CASE_WORKER = "Case worker"
+FUNDRAISING = "Fundraising staff"
+STAFF_ROLES = (PROGRAM_MANAGER, CASE_WORKER, FUNDRAISING)
+
+# role -> {app_label: actions}; "delete" is deliberately absent for case files and money:
+# nothing there is deleted, it is closed, cancelled or anonymised.
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    PROGRAM_MANAGER: {
+        "families": ("view", "add", "change"),
+        "sponsorship": ("view", "add", "change", "delete"),
+        "fundraising": ("view", "add", "change"),
+        "auth": ("view",),
+    },
+    CASE_WORKER: {
+        "families": ("view", "add", "change"),
+        "sponsorship": ("view", "add", "change"),
+    },
+    FUNDRAISING: {
+        "fundraising": ("view", "add", "change"),
+    },
+}
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    """True when the user is active staff in one of `roles` (superusers hold every role)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    names = getattr(user, "_role_names", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user._role_names = names  # one query per request, not per check
+    return bool(names.intersection(roles))
+
+
+def sync_role_permissions(**kwargs) -> None:
+    """Give each role group the model permissions of ROLE_PERMISSIONS (post_migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, apps in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for app_label, actions in apps.items():
+            for perm in Permission.objects.filter(content_type__app_label=app_label):
+                if perm.codename.split("_", 1)[0] in actions:
+                    wanted.append(perm)
+        group.permissions.set(wanted)

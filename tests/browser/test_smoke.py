@@ -1,0 +1,25 @@
+"""Open the public page and the portal in Debian's Chromium and keep screenshots."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_give_page_and_the_portal_sign_in_render(live_server, page, artifacts_dir):
+    page.goto(f"{live_server.url}/give/")
+    assert page.locator("h1").count() == 1
+    page.screenshot(path=artifacts_dir / "smoke-give.png", full_page=True)
+
+    page.goto(f"{live_server.url}/portal/")
+    assert "/accounts/login/" in page.url
+    assert page.get_by_label("E-mail address").is_visible()
+    page.screenshot(path=artifacts_dir / "smoke-portal-login.png", full_page=True)
+
+
+def test_the_skip_link_is_first_and_reaches_main(live_server, page):
+    page.goto(f"{live_server.url}/give/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"

@@ -1,0 +1,51 @@
+"""The one helper that renders and sends e-mails (healthchecks' emails.py).
+
+Each e-mail is a triple of templates: `templates/emails/<name>-subject.txt`,
+`<name>-body.txt` and `<name>-body.html`. A leaf module: it imports no app, so every
+app may use it. Callers pass ids and case codes, never a family's names: subjects go
+through mail servers' logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+def render(name: str, context: dict, language: str | None = None) -> tuple[str, str, str]:
+    """Return (subject, text body, html body) of e-mail `name` in `language`."""
+    ctx = {"site_url": settings.SITE_URL, "charity": settings.CHARITY, **context}
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{name}-subject.txt", ctx)
+        text = render_to_string(f"emails/{name}-body.txt", ctx)
+        html = render_to_string(f"emails/{name}-body.html", ctx)
+    subject = " ".join(subject.split())  # one line, whatever the template's whitespace
+    return subject, text, html
+
+
+def send(
+    name: str,
+    to: Sequence[str],
+    context: dict,
+    *,
+    language: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+) -> None:
+    """Render and send e-mail `name` now. Raises on delivery failure: callers record it."""
+    subject, text, html = render(name, context, language)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(to),
+        headers=headers or {},
+    )
+    message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    message.send(fail_silently=False)

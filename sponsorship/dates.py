@@ -1,0 +1,21 @@
+"""Calendar arithmetic for support periods (month ends and leap years)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """`day` moved by whole months, clamped to the month's end (Jan 31 + 1 → Feb 28/29)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def months_between(start: datetime.date, day: datetime.date) -> int:
+    """Whole months from `start` to `day` (0 in the first month; negative before `start`)."""
+    months = (day.year - start.year) * 12 + (day.month - start.month)
+    if add_months(start, months) > day:
+        months -= 1
+    return months

@@ -1,0 +1,876 @@
+"""Sponsor groups and the support they give a family: the sponsorship, its support period,
+settlement plan (milestones), self-sufficiency reviews, income support, check-ins, and the
+reminders that keep everyone on time.
+
+Derived facts (end of support, month N of M, month 13) are computed, never stored: only what
+a person decided (an extension) or what happened (a payment, a check-in) is a row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedTextField
+from simple_history.models import HistoricalRecords
+
+from families.models import Family
+from sponsorship.dates import add_months, months_between
+
+MAX_SUPPORT_MONTHS = 36
+BASE_SUPPORT_MONTHS = 12
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class SponsorGroup(models.Model):
+    class Kind(models.TextChoices):
+        CONSTITUENT = "constituent", _("Constituent group")
+        GROUP_OF_FIVE = "group_of_five", _("Group of Five")
+        COMMUNITY = "community", _("Community sponsor")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        SCREENING = "screening", _("Screening")
+        APPROVED = "approved", _("Approved")
+        ACTIVE = "active", _("Active")
+        COMPLETED = "completed", _("Completed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
+    community = models.CharField(_("community"), max_length=120)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.APPLIED
+    )
+    settlement_plan_approved_on = models.DateField(
+        _("settlement plan approved on"), null=True, blank=True
+    )
+    settlement_plan_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("settlement plan approved by"),
+    )
+    financial_commitment = models.DecimalField(
+        _("financial commitment (CAD)"), default=Decimal("0"), **MONEY
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("sponsor group")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(financial_commitment__gte=0),
+                name="sponsorship_sponsorgroup_commitment_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["applied", "screening"])
+                | Q(settlement_plan_approved_on__isnull=False),
+                name="sponsorship_sponsorgroup_plan_approved_before_approval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        COORDINATOR = "coordinator", _("Coordinator")
+        TREASURER = "treasurer", _("Treasurer")
+        MEMBER = "member", _("Member")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=11, choices=Role.choices, default=Role.MEMBER)
+    joined_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("membership")
+        ordering = ["group", "role", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "group"], name="sponsorship_membership_one_per_user_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.group} · {self.get_role_display()}"
+
+    @property
+    def can_edit_plan(self) -> bool:
+        return self.role in {self.Role.COORDINATOR, self.Role.TREASURER}
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link for a new group member to set a password."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("e-mail address"))
+    group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(
+        _("role"), max_length=11, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="sponsorship_invitation_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.group}"
+
+
+class SponsorshipQuerySet(models.QuerySet):
+    def with_period(self) -> SponsorshipQuerySet:
+        """Annotate approved extension months so period properties need no extra query."""
+        return self.annotate(
+            approved_extension_months=Coalesce(
+                models.Sum("extensions__months", filter=Q(extensions__status="approved")),
+                0,
+            )
+        )
+
+    def active(self) -> SponsorshipQuerySet:
+        return self.filter(outcome=Sponsorship.Outcome.ACTIVE)
+
+    def visible_to(self, user) -> SponsorshipQuerySet:
+        """Staff with a case-management role see all; a group member sees their group's only."""
+        from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+
+        if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(group__memberships__user=user)
+
+
+class Sponsorship(models.Model):
+    class Kind(models.TextChoices):
+        PSR = "psr", _("Privately Sponsored Refugee (PSR)")
+        JAS = "jas", _("Joint Assistance Sponsorship (JAS)")
+        BVOR = "bvor", _("Blended Visa Office-Referred (BVOR)")
+
+    class Outcome(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SELF_SUFFICIENT = "self_sufficient", _("Ended: self-sufficient")
+        COMPLETED = "completed", _("Completed")
+        BREAKDOWN = "breakdown", _("Breakdown")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey(SponsorGroup, on_delete=models.PROTECT, related_name="sponsorships")
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="sponsorships")
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices, default=Kind.PSR)
+    matched_on = models.DateField(_("matched on"), default=timezone.localdate)
+    arrival_date = models.DateField(_("arrival date"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=15, choices=Outcome.choices, default=Outcome.ACTIVE
+    )
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = SponsorshipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sponsorship")
+        ordering = ["-matched_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family"],
+                condition=Q(outcome="active"),
+                name="sponsorship_sponsorship_one_active_per_family",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="active", ended_on__isnull=True)
+                | (~Q(outcome="active") & Q(ended_on__isnull=False)),
+                name="sponsorship_sponsorship_ended_on_iff_ended",
+            ),
+            models.CheckConstraint(
+                condition=Q(arrival_date__isnull=True)
+                | Q(arrival_date__gte=models.F("matched_on")),
+                name="sponsorship_sponsorship_arrival_after_match",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family.case_code} · {self.group.name}"
+
+    # --- the support period, derived --------------------------------------------------------
+
+    @property
+    def extension_months(self) -> int:
+        annotated = getattr(self, "approved_extension_months", None)
+        if annotated is not None:
+            return int(annotated)
+        return int(
+            self.extensions.filter(status=Extension.Status.APPROVED).aggregate(
+                total=models.Sum("months")
+            )["total"]
+            or 0
+        )
+
+    @property
+    def committed_months(self) -> int:
+        """12 months plus approved extensions, never more than 36."""
+        return min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + self.extension_months)
+
+    @property
+    def month_13_on(self) -> datetime.date | None:
+        """The first day without sponsor income support ("month 13", after extensions)."""
+        if not self.arrival_date:
+            return None
+        return add_months(self.arrival_date, self.committed_months)
+
+    @property
+    def support_ends_on(self) -> datetime.date | None:
+        """The last day of the committed support period."""
+        first_day_after = self.month_13_on
+        return first_day_after - datetime.timedelta(days=1) if first_day_after else None
+
+    def current_month(self, today: datetime.date | None = None) -> int | None:
+        """Month N (1-based) of support on `today`; None before arrival; at most 36."""
+        if not self.arrival_date:
+            return None
+        today = today or timezone.localdate()
+        if today < self.arrival_date:
+            return None
+        return min(MAX_SUPPORT_MONTHS, months_between(self.arrival_date, today) + 1)
+
+    def months_remaining(self, today: datetime.date | None = None) -> int | None:
+        """Whole months of committed support after the current one."""
+        month = self.current_month(today)
+        if month is None:
+            return None if not self.arrival_date else self.committed_months
+        return max(0, self.committed_months - month)
+
+    def days_to_month_13(self, today: datetime.date | None = None) -> int | None:
+        if not self.month_13_on:
+            return None
+        return (self.month_13_on - (today or timezone.localdate())).days
+
+    @property
+    def is_active(self) -> bool:
+        return self.outcome == self.Outcome.ACTIVE
+
+
+class Extension(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="extensions"
+    )
+    months = models.PositiveSmallIntegerField(
+        _("months"), validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.REQUESTED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_on = models.DateField(_("requested on"), default=timezone.localdate)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("extension")
+        ordering = ["requested_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(months__gte=1, months__lte=MAX_SUPPORT_MONTHS - BASE_SUPPORT_MONTHS),
+                name="sponsorship_extension_months_1_to_24",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="requested", decided_at__isnull=True)
+                | (~Q(status="requested") & Q(decided_at__isnull=False)),
+                name="sponsorship_extension_decided_iff_not_requested",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.months} months ({self.get_status_display()})"
+
+
+class MilestoneTemplate(models.Model):
+    """A settlement-plan item of the catalogue (data, editable by staff); day 0 = arrival."""
+
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("what to do"), blank=True)
+    offset_days = models.SmallIntegerField(
+        _("due (days after arrival)"), help_text=_("Negative: before arrival.")
+    )
+    only_with_children = models.BooleanField(_("only for families with children"), default=False)
+    basis = models.CharField(_("basis"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("milestone template")
+        ordering = ["offset_days", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(offset_days__gte=-90, offset_days__lte=MAX_SUPPORT_MONTHS * 31),
+                name="sponsorship_milestonetemplate_offset_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (day {self.offset_days})"
+
+
+class Phase(models.TextChoices):
+    """Phases of the settlement plan, derived from a milestone's offset from arrival."""
+
+    BEFORE_ARRIVAL = "before", _("Before arrival")
+    FIRST_WEEK = "week1", _("First week")
+    FIRST_MONTH = "month1", _("First month")
+    FIRST_MONTHS = "months", _("First months")
+    TOWARD_MONTH_13 = "month13", _("Toward month 13")
+
+
+def phase_for(offset_days: int) -> Phase:
+    if offset_days < 0:
+        return Phase.BEFORE_ARRIVAL
+    if offset_days <= 7:
+        return Phase.FIRST_WEEK
+    if offset_days <= 31:
+        return Phase.FIRST_MONTH
+    if offset_days < 240:
+        return Phase.FIRST_MONTHS
+    return Phase.TOWARD_MONTH_13
+
+
+class MilestoneQuerySet(models.QuerySet):
+    def open(self) -> MilestoneQuerySet:
+        return self.filter(completed_on__isnull=True, waived_on__isnull=True)
+
+    def overdue(self, today: datetime.date | None = None) -> MilestoneQuerySet:
+        return self.open().filter(due_on__lt=today or timezone.localdate())
+
+
+class Milestone(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="milestones"
+    )
+    template = models.ForeignKey(
+        MilestoneTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("what to do"), blank=True)
+    due_on = models.DateField(_("due on"))
+    completed_on = models.DateField(_("done on"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    added_by_group = models.BooleanField(_("added by the sponsor group"), default=False)
+    waiver_requested_on = models.DateField(_("waiver requested on"), null=True, blank=True)
+    waiver_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    waiver_reason = models.TextField(_("reason to waive"), blank=True)
+    waived_on = models.DateField(_("waived on"), null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MilestoneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("milestone")
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True) | Q(waived_on__isnull=True),
+                name="sponsorship_milestone_not_done_and_waived",
+            ),
+            models.CheckConstraint(
+                condition=Q(waived_on__isnull=True) | ~Q(waiver_reason=""),
+                name="sponsorship_milestone_waiver_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "template"],
+                condition=Q(template__isnull=False),
+                name="sponsorship_milestone_one_per_template",
+            ),
+        ]
+        indexes = [
+            # The reminder sweep and dashboards look for open milestones by due date.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(completed_on__isnull=True, waived_on__isnull=True),
+                name="sponsorship_milestone_open_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_on is None and self.waived_on is None
+
+    def is_overdue(self, today: datetime.date | None = None) -> bool:
+        return self.is_open and self.due_on < (today or timezone.localdate())
+
+    @property
+    def phase(self) -> Phase:
+        arrival = self.sponsorship.arrival_date
+        return phase_for((self.due_on - arrival).days if arrival else 0)
+
+
+class ReviewTemplate(models.Model):
+    """When self-sufficiency reviews are scheduled: at month N, or N days before a period end."""
+
+    label = models.CharField(_("label"), max_length=100)
+    at_month = models.PositiveSmallIntegerField(_("at the end of month"), null=True, blank=True)
+    days_before_period_end = models.PositiveSmallIntegerField(
+        _("days before each period end"), null=True, blank=True
+    )
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("review template")
+        ordering = ["at_month", "days_before_period_end"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(at_month__isnull=False) & Q(days_before_period_end__isnull=True))
+                | (Q(at_month__isnull=True) & Q(days_before_period_end__isnull=False)),
+                name="sponsorship_reviewtemplate_month_xor_before_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(at_month__isnull=True)
+                | Q(at_month__gte=1, at_month__lte=MAX_SUPPORT_MONTHS),
+                name="sponsorship_reviewtemplate_month_1_to_36",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+SCORE = [MinValueValidator(1), MaxValueValidator(5)]
+SCORE_FIELDS = ("income", "housing", "language", "employment", "health", "social")
+
+
+class Review(models.Model):
+    class Outcome(models.TextChoices):
+        ON_TRACK = "on_track", _("On track")
+        SELF_SUFFICIENT = "self_sufficient", _("Self-sufficient")
+        EXTENSION_RECOMMENDED = "extension", _("Extension recommended")
+        CONCERN = "concern", _("Concern")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(Sponsorship, on_delete=models.CASCADE, related_name="reviews")
+    label = models.CharField(_("review"), max_length=100)
+    scheduled_for = models.DateField(_("scheduled for"))
+    held_on = models.DateField(_("held on"), null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    income = models.PositiveSmallIntegerField(_("income"), null=True, blank=True, validators=SCORE)
+    housing = models.PositiveSmallIntegerField(
+        _("housing"), null=True, blank=True, validators=SCORE
+    )
+    language = models.PositiveSmallIntegerField(
+        _("language"), null=True, blank=True, validators=SCORE
+    )
+    employment = models.PositiveSmallIntegerField(
+        _("employment"), null=True, blank=True, validators=SCORE
+    )
+    health = models.PositiveSmallIntegerField(_("health"), null=True, blank=True, validators=SCORE)
+    social = models.PositiveSmallIntegerField(
+        _("social connection"), null=True, blank=True, validators=SCORE
+    )
+    outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices, blank=True)
+    notes = EncryptedTextField(_("notes"), null=True, blank=True)
+    group_input = models.TextField(_("the sponsor group's input"), blank=True)
+    group_input_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    group_input_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("self-sufficiency review")
+        ordering = ["scheduled_for", "pk"]
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{f}__isnull": True}) | Q(**{f"{f}__gte": 1, f"{f}__lte": 5}),
+                    name=f"sponsorship_review_{f}_score_1_to_5",
+                )
+                for f in SCORE_FIELDS
+            ],
+            models.CheckConstraint(
+                condition=Q(held_on__isnull=True, outcome="")
+                | Q(held_on__isnull=False) & ~Q(outcome=""),
+                name="sponsorship_review_held_iff_outcome",
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "scheduled_for"],
+                name="sponsorship_review_one_per_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} · {self.scheduled_for}"
+
+    @property
+    def scores(self) -> dict[str, int | None]:
+        return {f: getattr(self, f) for f in SCORE_FIELDS}
+
+
+class CostTableEntry(models.Model):
+    """The RSTP Sponsorship Cost Table (planning estimate; data, not code: DOMAIN.md)."""
+
+    family_size = models.PositiveSmallIntegerField(_("family size"), null=True, blank=True)
+    per_extra_person = models.BooleanField(_("each extra person"), default=False)
+    income_support = models.DecimalField(_("12-month income support"), **MONEY)
+    start_up = models.DecimalField(_("start-up"), **MONEY)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("cost table entry")
+        verbose_name_plural = _("cost table")
+        ordering = ["per_extra_person", "family_size"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(family_size__isnull=False, per_extra_person=False)
+                | Q(family_size__isnull=True, per_extra_person=True),
+                name="sponsorship_costtableentry_size_xor_extra",
+            ),
+            models.UniqueConstraint(
+                fields=["family_size"], name="sponsorship_costtableentry_one_per_size"
+            ),
+            models.UniqueConstraint(
+                fields=["per_extra_person"],
+                condition=Q(per_extra_person=True),
+                name="sponsorship_costtableentry_one_extra_row",
+            ),
+            models.CheckConstraint(
+                condition=Q(income_support__gte=0, start_up__gte=0),
+                name="sponsorship_costtableentry_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "+1" if self.per_extra_person else str(self.family_size)
+
+
+class Disbursement(models.Model):
+    """Income support (or start-up money) actually paid to the family."""
+
+    class Kind(models.TextChoices):
+        INCOME_SUPPORT = "income", _("Monthly income support")
+        START_UP = "start_up", _("Start-up costs")
+
+    class Method(models.TextChoices):
+        CHEQUE = "cheque", _("Cheque")
+        ETRANSFER = "etransfer", _("Interac e-Transfer")
+        DIRECT_DEPOSIT = "deposit", _("Direct deposit")
+        CASH = "cash", _("Cash")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.PROTECT, related_name="disbursements"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=Kind.choices, default=Kind.INCOME_SUPPORT
+    )
+    month_number = models.PositiveSmallIntegerField(_("support month"))
+    amount = models.DecimalField(_("amount (CAD)"), **MONEY)
+    paid_on = models.DateField(_("paid on"))
+    method = models.CharField(_("method"), max_length=9, choices=Method.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The form's one-time token: a double submit finds the row already there.
+    request_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("disbursement")
+        ordering = ["month_number", "paid_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sponsorship_disbursement_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(month_number__gte=1, month_number__lte=MAX_SUPPORT_MONTHS),
+                name="sponsorship_disbursement_month_1_to_36",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · month {self.month_number} · {self.amount}"
+
+
+class CheckIn(models.Model):
+    """A visit or call logged by the sponsor group: how the family is doing."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", _("Visit")
+        CALL = "call", _("Phone or video call")
+        MESSAGE = "message", _("Message")
+
+    class Wellbeing(models.TextChoices):
+        WELL = "well", _("Doing well")
+        COPING = "coping", _("Coping")
+        STRUGGLING = "struggling", _("Struggling")
+
+    class Concern(models.TextChoices):
+        NONE = "none", _("No concern")
+        CONCERN = "concern", _("Concern for staff")
+        URGENT = "urgent", _("Urgent: needs the case worker now")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(Sponsorship, on_delete=models.CASCADE, related_name="checkins")
+    happened_on = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=7, choices=Kind.choices, default=Kind.VISIT)
+    who = models.CharField(_("who took part"), max_length=200)
+    wellbeing = models.CharField(
+        _("how the family is doing"), max_length=10, choices=Wellbeing.choices
+    )
+    summary = EncryptedTextField(_("summary"), null=True, blank=True)
+    concern_level = models.CharField(
+        _("concern"), max_length=7, choices=Concern.choices, default=Concern.NONE
+    )
+    concern = EncryptedTextField(_("concern for staff"), null=True, blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    request_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("check-in")
+        ordering = ["-happened_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(concern_level="none") | Q(concern__isnull=False),
+                name="sponsorship_checkin_concern_described",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.happened_on}"
+
+
+class GroupMessage(models.Model):
+    """A message from HanVoice staff to a sponsor group (shown in the portal inbox)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(_("subject"), max_length=150)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(default=timezone.now)
+    read_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("message to a group")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class GroupMessageRead(models.Model):
+    message = models.ForeignKey(GroupMessage, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user"], name="sponsorship_groupmessageread_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} read by {self.user_id}"
+
+
+class Reminder(models.Model):
+    """One thing to tell one person, claimed and sent exactly once (STYLE.md rule 13).
+
+    The sweep writes rows under `sponsorship_reminder_once`; creating an existing row is a
+    no-op. A sender claims a row with a conditional UPDATE on `claimed_at`; a row claimed
+    but not sent within a timeout is claimed again by the next reconcile.
+    """
+
+    class Kind(models.TextChoices):
+        MILESTONE_DUE = "milestone_due", _("Milestone due soon")
+        MILESTONE_OVERDUE = "milestone_overdue", _("Milestone overdue")
+        REVIEW_DUE = "review_due", _("Review coming")
+        REVIEW_OVERDUE = "review_overdue", _("Review overdue")
+        PERIOD_ENDING = "period_ending", _("Support period ending")
+        MONTH_13 = "month_13", _("Month 13 begins")
+        EXTENSION_PENDING = "extension_pending", _("Extension awaiting approval")
+        URGENT_CONCERN = "urgent_concern", _("Urgent concern")
+        WEEKLY_DIGEST = "weekly_digest", _("Weekly digest")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    subject_key = models.CharField(
+        max_length=64, help_text="What the reminder is about, e.g. 'milestone:42'."
+    )
+    due_on = models.DateField(_("due on"))
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    group = models.ForeignKey(
+        SponsorGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    extension = models.ForeignKey(
+        Extension, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    checkin = models.ForeignKey(
+        CheckIn, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    emailed = models.BooleanField(_("e-mailed"), default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(_("gave up at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        ordering = ["-due_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_key", "due_on", "recipient"],
+                name="sponsorship_reminder_once",
+            ),
+        ]
+        indexes = [
+            # The sender and the reconciler look for rows not yet sent.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(
+                    sent_at__isnull=True, failed_at__isnull=True, cancelled_at__isnull=True
+                ),
+                name="sponsorship_reminder_pending",
+            ),
+            models.Index(fields=["recipient", "read_at"], name="sponsorship_reminder_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.subject_key} · {self.due_on}"
+
+
+class ReminderRule(models.Model):
+    """Lead time and recipients of a reminder kind: data, editable by staff."""
+
+    class Recipient(models.TextChoices):
+        COORDINATOR = "coordinator", _("Group coordinators")
+        TREASURER = "treasurer", _("Group treasurers")
+        MEMBERS = "members", _("All group members")
+        CASE_WORKER = "case_worker", _("The family's case worker")
+        PROGRAM_MANAGERS = "program_managers", _("Program managers")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Reminder.Kind.choices, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    days = models.JSONField(
+        _("days relative to the due date"),
+        default=list,
+        help_text=_("Negative before, positive after; e.g. [-90, -30] or [1]."),
+    )
+    repeat_every_days = models.PositiveSmallIntegerField(
+        _("then repeat every (days)"), null=True, blank=True
+    )
+    max_count = models.PositiveSmallIntegerField(_("at most"), default=1)
+    recipients = models.JSONField(_("recipients"), default=list)
+
+    class Meta:
+        verbose_name = _("reminder rule")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class NotificationPreference(models.Model):
+    """A user may turn off e-mail per reminder kind; the in-app inbox always gets it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    kind = models.CharField(max_length=20, choices=Reminder.Kind.choices)
+    email_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], name="sponsorship_notificationpreference_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {'e-mail' if self.email_enabled else 'inbox only'}"

@@ -1,8 +1,9 @@
 """The cast of users (STYLE.md) and suite-wide set-up.
 
 - program_manager, case_worker, fundraiser: HanVoice staff in their role groups.
-- member / other_member: sponsor group members (their groups come from the sponsorship
-  fixtures); `other_member` belongs to *another* group and must see nothing of ours.
+- member, coordinator, treasurer: members of our `group` (which runs `sponsorship`);
+  other_member: coordinator of `other_group` (which runs `other_sponsorship`): must see
+  nothing of ours.
 - client of an anonymous visitor: pytest-django's `client`.
 """
 
@@ -15,7 +16,14 @@ import pytest
 
 from config import celery_app
 from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
-from tests.factories import StaffFactory, UserFactory
+from sponsorship.models import Membership
+from tests.factories import (
+    MembershipFactory,
+    SponsorGroupFactory,
+    SponsorshipFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls inside browser tests
 
@@ -54,6 +62,72 @@ def fundraiser(db):
 def plain_user(db):
     """Signed in, but neither staff nor in any sponsor group."""
     return UserFactory(email="dora@example.org", first_name="Dora")
+
+
+# --- Sponsor groups: ours (group) and another group that must see nothing of ours ----------
+
+
+@pytest.fixture
+def group(db):
+    return SponsorGroupFactory(name="Maple Circle")
+
+
+@pytest.fixture
+def other_group(db):
+    return SponsorGroupFactory(name="Harbour Friends")
+
+
+@pytest.fixture
+def sponsorship(group, case_worker):
+    """Our group's active sponsorship, arrived 100 days ago (month 4), plan generated."""
+    import datetime
+
+    from django.utils import timezone
+
+    arrival = timezone.localdate() - datetime.timedelta(days=100)
+    s = SponsorshipFactory(group=group, arrival_date=arrival, matched_on=arrival)
+    s.family.case_worker = case_worker
+    s.family.save(update_fields=["case_worker"])
+    return s
+
+
+@pytest.fixture
+def other_sponsorship(other_group):
+    import datetime
+
+    from django.utils import timezone
+
+    arrival = timezone.localdate() - datetime.timedelta(days=40)
+    return SponsorshipFactory(group=other_group, arrival_date=arrival, matched_on=arrival)
+
+
+@pytest.fixture
+def member(group):
+    return MembershipFactory(
+        group=group, role=Membership.Role.MEMBER, user__email="bob@example.org"
+    ).user
+
+
+@pytest.fixture
+def coordinator(group):
+    return MembershipFactory(
+        group=group, role=Membership.Role.COORDINATOR, user__email="cora@example.org"
+    ).user
+
+
+@pytest.fixture
+def treasurer(group):
+    return MembershipFactory(
+        group=group, role=Membership.Role.TREASURER, user__email="tess@example.org"
+    ).user
+
+
+@pytest.fixture
+def other_member(other_group):
+    """Charlie: a coordinator of another group."""
+    return MembershipFactory(
+        group=other_group, role=Membership.Role.COORDINATOR, user__email="charlie@example.org"
+    ).user
 
 
 # --- Browser tests (Playwright with Debian's Chromium, see RECIPES.md) ----------------------

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 
 class Command(BaseCommand):
@@ -11,4 +12,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo refuses to run with DJANGO_DEBUG off (real data).")
+        from fundraising import demo as fundraising_demo
+        from sponsorship import demo as sponsorship_demo
+
+        with transaction.atomic():
+            sponsorship_demo.seed()
+            fundraising_demo.seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -1,0 +1,1 @@
+"""Staff admin for families and their case files."""

@@ -1,0 +1,3 @@
+"""Staff admin for sponsor groups, sponsorships, plans and reviews."""
+
+from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)

@@ -1,0 +1,1 @@
+"""Admin for reminders, reminder rules and notification preferences."""

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from config import views
+from config import otp, views
 from config.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/second-factor/", otp.verify, name="otp-verify"),
     path("admin/", admin.site.urls),
     path("give/", include("fundraising.urls")),
     path("portal/", include("sponsorship.urls")),

@@ -1,14 +1,24 @@
-from django.contrib.admin.apps import AdminConfig
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
-class HanVoiceAdminConfig(AdminConfig):
-    """The admin with HanVoice's own site (dashboard index, second factor for staff)."""
+class ConfigConfig(AppConfig):
+    """The project itself as an app: cross-app management commands (seed_demo,
+    send_reminders, apply_retention) live here, because only config may join the apps."""
 
-    default_site = "config.admin.HanVoiceAdminSite"
+    name = "config"
+    default = True
+    verbose_name = "HanVoice"
 
     def ready(self) -> None:
-        super().ready()
         from config.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="hanvoice-role-permissions")
+
+
+class HanVoiceAdminConfig(admin_apps.AdminConfig):
+    """The admin with HanVoice's own site (dashboard index, second factor for staff)."""
+
+    default = False
+    default_site = "config.admin.HanVoiceAdminSite"

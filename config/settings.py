@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "families",
     "sponsorship",
     "fundraising",
+    "config",
 ]
 
 MIDDLEWARE = [

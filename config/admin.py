@@ -1,52 +1,51 @@
-"""HanVoice's AdminSite: the staff side of the system.
-
-It lives in `config/` so that cross-app views (the dashboard joins case management and
-fundraising numbers) don't make the apps know each other. Staff must have verified a
-second factor (config/otp.py) when settings.STAFF_REQUIRE_2FA is on.
-"""
+"""Admin for organisation-wide records (the privacy breach register)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.http import HttpRequest
 
-from config.forms import AdminEmailAuthenticationForm
+from config.models import BreachRecord
 
 
-def needs_second_factor(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(
-        settings.STAFF_REQUIRE_2FA
-        and user.is_authenticated
-        and user.is_staff
-        # Right after a password sign-in, request.user is not yet wrapped by OTPMiddleware.
-        and not getattr(user, "is_verified", lambda: False)()
+@admin.register(BreachRecord)
+class BreachRecordAdmin(admin.ModelAdmin):
+    """Only program managers (and superusers) keep the register; nothing is deleted from it."""
+
+    list_display = (
+        "discovered_on",
+        "occurred_on",
+        "data_affected",
+        "risk",
+        "people_affected",
+        "reported_to_commissioner_on",
+        "individuals_notified_on",
     )
+    list_filter = ("data_affected", "risk")
+    date_hierarchy = "discovered_on"
+    readonly_fields = ("recorded_by", "recorded_at")
 
+    def _is_manager(self, request: HttpRequest) -> bool:
+        from config.roles import PROGRAM_MANAGER, has_role
 
-class HanVoiceAdminSite(admin.AdminSite):
-    site_header = _("HanVoice sponsorship")
-    site_title = _("HanVoice staff")
-    index_title = _("Program dashboard")
-    login_form = AdminEmailAuthenticationForm
+        return has_role(request.user, PROGRAM_MANAGER)
 
-    def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(user.is_active and user.is_staff and not needs_second_factor(request))
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._is_manager(request)
 
-    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        # Password accepted but no second factor yet: go and ask for the code.
-        if needs_second_factor(request):
-            target = request.GET.get("next") or reverse("admin:index")
-            return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
-        response = super().login(request, extra_context)
-        if request.method == "POST" and needs_second_factor(request):
-            target = request.POST.get("next") or reverse("admin:index")
-            return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
-        return response
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._is_manager(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_manager(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._is_manager(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

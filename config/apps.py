@@ -21,4 +21,4 @@ class HanVoiceAdminConfig(admin_apps.AdminConfig):
     """The admin with HanVoice's own site (dashboard index, second factor for staff)."""
 
     default = False
-    default_site = "config.admin.HanVoiceAdminSite"
+    default_site = "config.sites.HanVoiceAdminSite"

@@ -352,3 +352,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Retention policy (SECURITY.md; applied by `manage.py apply_retention`, safe to run daily).
+# CRA: receipt copies 2 years after the calendar year, financial records 6 years; donor
+# identity is anonymised after DONOR_RETENTION_YEARS without activity, amounts are kept.
+RETENTION = {
+    "case_file_years": _int("CASE_FILE_RETENTION_YEARS", 6),
+    "access_log_years": _int("ACCESS_LOG_RETENTION_YEARS", 6),
+    "donor_years": _int("DONOR_RETENTION_YEARS", 7),
+}

@@ -99,6 +99,13 @@ class Family(models.Model):
         related_name="families_assigned",
         limit_choices_to={"is_staff": True},
     )
+    archived_on = models.DateField(
+        _("archived on"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Identifying data erased under the retention policy; statistics remain."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])

@@ -1,0 +1,19 @@
+"""Retention for the sponsorship side of an archived case file: erase free-text notes that
+may identify the family (reviews, check-ins), keep dates, scores, amounts and outcomes."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from families.models import Family
+from families.retention import ERASED
+from sponsorship.models import CheckIn, Review
+
+
+@transaction.atomic
+def sponsorship_records_erase(*, family: Family) -> None:
+    Review.objects.filter(sponsorship__family=family).update(notes=None, group_input=ERASED)
+    Review.history.filter(sponsorship__family=family).delete()
+    CheckIn.objects.filter(sponsorship__family=family).update(
+        summary=None, concern=None, who=ERASED
+    )

@@ -58,9 +58,14 @@ def _refuse_future(day: datetime.date | None, what: str) -> None:
 
 
 @transaction.atomic
-def family_create(*, created_by: AbstractBaseUser | None = None, **fields) -> Family:
-    """Register a referred family with a fresh case code (other fields as keyword arguments)."""
-    family = Family(**fields)
+def family_create(
+    *, created_by: AbstractBaseUser | None = None, family: Family | None = None, **fields
+) -> Family:
+    """Register a referred family with a fresh case code (other fields as keyword arguments,
+    or an unsaved `family` built by the admin's form)."""
+    family = family or Family()
+    for name, value in fields.items():
+        setattr(family, name, value)
     family.status = S.REFERRED
     family.case_code = _next_case_code(timezone.localdate().year)
     family.full_clean()

@@ -125,9 +125,11 @@ class Family(models.Model):
                 ),
                 name="families_family_status_valid",
             ),
-            # IRCC vetting must be on file before a family can be approved or go further.
+            # IRCC vetting must be on file before a family can be approved or go further
+            # (a referral withdrawn before vetting may still be closed).
             models.CheckConstraint(
-                condition=Q(status__in=["referred", "vetting"]) | Q(vetted_on__isnull=False),
+                condition=Q(status__in=["referred", "vetting", "closed"])
+                | Q(vetted_on__isnull=False),
                 name="families_family_vetted_before_approval",
             ),
         ]

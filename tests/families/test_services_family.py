@@ -19,7 +19,8 @@ TODAY = datetime.date(2026, 3, 10)
 
 @pytest.fixture(autouse=True)
 def _frozen():
-    with time_machine.travel(datetime.datetime(2026, 3, 10, 12, 0), tick=False):
+    noon_in_toronto = datetime.datetime(2026, 3, 10, 17, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(noon_in_toronto, tick=False):
         yield
 
 

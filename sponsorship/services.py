@@ -104,6 +104,8 @@ def _refuse_future(day: datetime.date | None, what: str) -> None:
 
 def _require_staff(user: AbstractBaseUser, *roles: str) -> None:
     if not has_role(user, *roles):
+        if roles == (PROGRAM_MANAGER,):
+            raise ValidationError(_("Only a program manager can do this."))
         raise ValidationError(_("Only HanVoice case-management staff can do this."))
 
 

@@ -284,7 +284,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
         "single_parent",
         "medical_priority",
         "interpreter_needed",
-        "case_worker",
+        ("case_worker", admin.RelatedOnlyFieldListFilter),
     )
     search_fields = ("case_code",)  # identifying fields are encrypted: search by case code
     list_select_related = ("case_worker",)

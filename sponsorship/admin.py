@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -117,6 +118,9 @@ class MilestoneInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 40})}
+    }
 
     @admin.display(description=_("waiver"))
     def waiver(self, obj: Milestone) -> str:
@@ -277,13 +281,23 @@ class SponsorshipAdmin(SimpleHistoryAdmin):
         if obj.pk is None:
             return "-"
         b = budget_for(obj)
+
+        def cad(amount) -> str:
+            return f"${amount:,.2f}"
+
         rows = [
             (gettext("Family size"), b.family_size),
-            (gettext("Monthly income support (plan)"), b.monthly_income_support),
-            (gettext("Income support planned / paid"), f"{b.income_planned} / {b.income_paid}"),
-            (gettext("Start-up planned / paid"), f"{b.start_up_planned} / {b.start_up_paid}"),
-            (gettext("Behind plan to date"), b.behind_by),
-            (gettext("Still owed this month"), b.owed_this_month),
+            (gettext("Monthly income support (plan)"), cad(b.monthly_income_support)),
+            (
+                gettext("Income support planned / paid"),
+                f"{cad(b.income_planned)} / {cad(b.income_paid)}",
+            ),
+            (
+                gettext("Start-up planned / paid"),
+                f"{cad(b.start_up_planned)} / {cad(b.start_up_paid)}",
+            ),
+            (gettext("Behind plan to date"), cad(b.behind_by)),
+            (gettext("Still owed this month"), cad(b.owed_this_month)),
         ]
         table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
         return format_html(

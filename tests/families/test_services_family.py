@@ -192,3 +192,21 @@ def test_it_adds_a_case_note_with_visibility(case_worker):
     )
     note.refresh_from_db()
     assert (note.text, note.visibility, note.written_on) == ("Fictional", "group", TODAY)
+
+
+def test_selectors_count_families_by_status_and_list_consented_topics(case_worker):
+    from families.selectors import consented_topics, families_by_status
+
+    family = FamilyFactory()
+    FamilyFactory(status=Family.Status.VETTING)
+    counts = families_by_status()
+    assert counts["referred"] == 1 and counts["vetting"] == 1 and counts["closed"] == 0
+    services.consent_record(
+        family=family,
+        topic="medical",
+        given_on=datetime.date(2026, 1, 1),
+        expires_on=datetime.date(2026, 12, 31),
+        recorded_by=case_worker,
+    )
+    assert consented_topics(family) == {"medical"}
+    assert consented_topics(family, datetime.date(2027, 1, 1)) == set()

@@ -1,1 +1,577 @@
-"""Staff admin for families and their case files."""
+"""Staff admin for families and their case files.
+
+Privacy (DESIGN.md): the family list shows the case code, never a name; names, dates of birth
+and the narrative appear only on a family's change page, and every view of that page (and of
+its history) is written to CaseFileAccess. Status moves only through the services (admin
+actions), so every move is logged with who, when and why.
+
+The list joins the family's active sponsorship (group, month N of M, what is due): the admin
+is where staff views join apps (DESIGN.md), so the sponsorship side is imported lazily and
+`families` itself still imports neither of the other apps at module level.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from families import services
+from families.models import (
+    CaseFileAccess,
+    CaseNote,
+    Consent,
+    Family,
+    FamilyStatusChange,
+    HouseholdMember,
+)
+
+# --- intermediate forms for admin actions (shared with sponsorship/admin.py) -----------------
+
+
+def action_with_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable[[object, dict], None],
+    submit_label: str,
+    initial: dict | None = None,
+    explanation: str = "",
+) -> HttpResponse | None:
+    """Show `form_class` for the selected rows; on a valid submit call `apply(obj, data)`
+    for each, reporting each refusal in the service's own words."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done = 0
+            for obj in queryset:
+                try:
+                    apply(obj, form.cleaned_data)
+                    done += 1
+                except ValidationError as exc:
+                    modeladmin.message_user(
+                        request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR
+                    )
+            if done:
+                modeladmin.message_user(
+                    request,
+                    gettext("%(title)s: done for %(n)s.") % {"title": title, "n": done},
+                    messages.SUCCESS,
+                )
+            return None
+    else:
+        form = form_class(initial=initial)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+        "submit_label": submit_label,
+        "explanation": explanation,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/hanvoice/action_form.html", context)
+
+
+def run_service(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    service: Callable[[object], None],
+    done_message: str,
+) -> None:
+    """Call a form-less service for each selected row; refusals are reported, not raised."""
+    done = 0
+    for obj in queryset:
+        try:
+            service(obj)
+            done += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def not_in_future(day: datetime.date) -> None:
+    if day and day > timezone.localdate():
+        raise ValidationError(_("This date cannot be in the future."))
+
+
+class ApproveForm(forms.Form):
+    ircc_reference = forms.CharField(
+        label=_("IRCC vetting reference"),
+        required=False,
+        help_text=_("Leave blank to keep the reference on file."),
+    )
+    vetted_on = forms.DateField(
+        label=_("IRCC vetting completed on"),
+        required=False,
+        widget=DateInput,
+        validators=[not_in_future],
+        help_text=_("Leave blank to keep the date on file."),
+    )
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(label=_("Why is the case file closed?"), widget=forms.Textarea)
+
+
+def _match_form_class() -> type[forms.Form]:
+    from sponsorship.models import SponsorGroup, Sponsorship
+
+    class MatchForm(forms.Form):
+        group = forms.ModelChoiceField(
+            label=_("Sponsor group"),
+            queryset=SponsorGroup.objects.filter(
+                status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
+            ),
+            help_text=_("Only approved or active groups with an approved settlement plan."),
+        )
+        kind = forms.ChoiceField(
+            label=_("Kind of sponsorship"),
+            choices=Sponsorship.Kind.choices,
+            initial=Sponsorship.Kind.PSR,
+        )
+        matched_on = forms.DateField(
+            label=_("Matched on"), widget=DateInput, validators=[not_in_future]
+        )
+
+    return MatchForm
+
+
+# --- inlines --------------------------------------------------------------------------------
+
+
+class HouseholdMemberFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE", False)]
+        principals = sum(bool(f.cleaned_data.get("is_principal_applicant")) for f in kept)
+        if kept and principals != 1:
+            raise ValidationError(
+                _("A family has exactly one principal applicant (%(n)s are ticked).")
+                % {"n": principals}
+            )
+
+
+class HouseholdMemberInline(admin.TabularInline):
+    model = HouseholdMember
+    formset = HouseholdMemberFormSet
+    fields = (
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "relationship",
+        "is_principal_applicant",
+        "arrived_on",
+    )
+    extra = 0
+    can_delete = False  # members leave by a note, not by deleting history
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    fields = ("topic", "audience", "given_on", "expires_on", "withdrawn_on", "details", "active")
+    readonly_fields = ("active",)
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=_("active today"), boolean=True)
+    def active(self, obj: Consent) -> bool | None:
+        return obj.is_active() if obj.pk else None
+
+
+class CaseNoteInline(admin.StackedInline):
+    model = CaseNote
+    fields = ("written_on", "visibility", "text", "author")
+    readonly_fields = ("author",)
+    extra = 0
+    can_delete = False
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = FamilyStatusChange
+    fields = ("changed_at", "from_status", "to_status", "changed_by", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("status history (who, when, why)")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("changed_by")
+
+
+# --- the family ----------------------------------------------------------------------------
+
+
+class FamilyForm(forms.ModelForm):
+    class Meta:
+        model = Family
+        fields = (
+            "case_worker",
+            "ircc_reference",
+            "vetted_on",
+            "current_location",
+            "community",
+            "languages",
+            "interpreter_needed",
+            "contact_phone",
+            "contact_email",
+            "address",
+            "sgbv_survivor",
+            "single_parent",
+            "medical_priority",
+            "medical_needs",
+            "sgbv_notes",
+            "narrative",
+        )
+        widgets = {"vetted_on": DateInput}
+
+    def clean_vetted_on(self) -> datetime.date | None:
+        day = self.cleaned_data.get("vetted_on")
+        not_in_future(day)
+        return day
+
+
+def _case_management_staff(request: HttpRequest) -> bool:
+    return has_role(request.user, PROGRAM_MANAGER, CASE_WORKER)
+
+
+@admin.register(Family)
+class FamilyAdmin(SimpleHistoryAdmin):
+    form = FamilyForm
+    list_display = (
+        "case_code",
+        "status",
+        "group_name",
+        "support_month",
+        "next_due",
+        "overdue",
+        "flags",
+        "case_worker",
+    )
+    list_filter = (
+        "status",
+        "sgbv_survivor",
+        "single_parent",
+        "medical_priority",
+        "interpreter_needed",
+        ("case_worker", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("case_code",)  # identifying fields are encrypted: search by case code
+    list_select_related = ("case_worker",)
+    list_per_page = 50
+    readonly_fields = ("case_code", "status", "created_at", "who_viewed")
+    inlines = (HouseholdMemberInline, ConsentInline, CaseNoteInline, StatusChangeInline)
+    actions = ("start_vetting", "approve", "match", "book_travel", "close")
+    fieldsets = (
+        (None, {"fields": ("case_code", "status", "case_worker", "created_at")}),
+        (_("IRCC vetting"), {"fields": ("ircc_reference", "vetted_on")}),
+        (
+            _("Settlement"),
+            {
+                "fields": (
+                    "current_location",
+                    "community",
+                    "languages",
+                    "interpreter_needed",
+                    "contact_phone",
+                    "contact_email",
+                    "address",
+                )
+            },
+        ),
+        (
+            _("Priority and need-to-know"),
+            {
+                "fields": (
+                    "sgbv_survivor",
+                    "single_parent",
+                    "medical_priority",
+                    "medical_needs",
+                    "sgbv_notes",
+                    "narrative",
+                )
+            },
+        ),
+    )
+
+    # --- access -------------------------------------------------------------------------
+
+    def get_fieldsets(self, request: HttpRequest, obj: Family | None = None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and has_role(request.user, PROGRAM_MANAGER):
+            fieldsets.append((_("Who viewed this file"), {"fields": ("who_viewed",)}))
+        return fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "case_worker":
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(
+                    is_active=True,
+                    is_staff=True,
+                    groups__name__in=[CASE_WORKER, PROGRAM_MANAGER],
+                )
+                .distinct()
+                .order_by("first_name", "email")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if not _case_management_staff(request):
+            return {}
+        return actions
+
+    # --- the list: constant queries whatever the number of families -----------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        from sponsorship.models import Sponsorship
+        from sponsorship.selectors import annotate_support
+
+        today = timezone.localdate()
+        active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
+        qs = super().get_queryset(request)
+        qs = annotate_support(qs, today, families=True)
+        return qs.annotate(
+            active_group_name=Subquery(active.values("group__name")[:1]),
+            active_arrival=Subquery(active.values("arrival_date")[:1], output_field=DateField()),
+            active_sponsorship_pk=Subquery(active.values("pk")[:1], output_field=IntegerField()),
+        )
+
+    @admin.display(description=_("sponsor group"), ordering="active_group_name")
+    def group_name(self, obj: Family) -> str:
+        return getattr(obj, "active_group_name", None) or "-"
+
+    @admin.display(description=_("support"))
+    def support_month(self, obj: Family) -> str:
+        from sponsorship.models import Sponsorship
+        from sponsorship.selectors import period_summary
+
+        if not getattr(obj, "active_sponsorship_pk", None):
+            return "-"
+        # A transient sponsorship carrying the annotations: the period rules stay in one place.
+        transient = Sponsorship(arrival_date=obj.active_arrival)
+        transient.approved_extension_months = obj.approved_extension_months
+        return period_summary(transient)
+
+    @admin.display(description=_("next due"), ordering="next_due_on")
+    def next_due(self, obj: Family) -> str:
+        if not getattr(obj, "next_due_on", None):
+            return "-"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+
+    @admin.display(description=_("overdue"))
+    def overdue(self, obj: Family) -> int:
+        return getattr(obj, "overdue_milestones", 0) + getattr(obj, "overdue_reviews", 0)
+
+    @admin.display(description=_("flags"))
+    def flags(self, obj: Family) -> str:
+        names = []
+        if obj.sgbv_survivor:
+            names.append(gettext("SGBV"))
+        if obj.single_parent:
+            names.append(gettext("single parent"))
+        if obj.medical_priority:
+            names.append(gettext("medical"))
+        return ", ".join(names) or "-"
+
+    # --- the change page: every view is logged ---------------------------------------------
+
+    def _log(self, request: HttpRequest, object_id: str, action: str) -> None:
+        family = Family.objects.filter(pk=object_id).only("pk").first()
+        if family is not None and request.user.is_authenticated:
+            services.case_file_access_log(
+                family=family, user=request.user, page=request.path, action=action
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Logged only when the page was actually served (not a 403/redirect to login).
+        if request.method == "POST" and response.status_code == 302:
+            self._log(request, object_id, CaseFileAccess.Action.CHANGE)
+        elif response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+    @admin.display(description=_("recent views and changes"))
+    def who_viewed(self, obj: Family) -> str:
+        if obj.pk is None:
+            return "-"
+        recent = obj.accesses.select_related("user")[:10]
+        url = reverse("admin:families_casefileaccess_changelist") + f"?q={obj.case_code}"
+        rows = format_html_join(
+            "",
+            "<li>{} · {} · {}</li>",
+            (
+                (
+                    timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M"),
+                    a.user.get_full_name() or a.user.email,
+                    a.get_action_display(),
+                )
+                for a in recent
+            ),
+        )
+        return format_html(
+            '<ul>{}</ul><a href="{}">{}</a>', rows, url, gettext("The whole access log")
+        )
+
+    # --- saving through the services -------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Family, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            services.family_create(created_by=request.user, family=obj)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            if isinstance(instance, CaseNote) and not instance.author_id:
+                instance.author = request.user
+            if isinstance(instance, Consent) and not instance.recorded_by_id:
+                instance.recorded_by = request.user
+            instance.save()
+        formset.save_m2m()
+
+    # --- actions: each calls a service ----------------------------------------------------
+
+    @admin.action(description=_("Send to IRCC vetting"))
+    def start_vetting(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda f: services.family_start_vetting(family=f, changed_by=request.user),
+            gettext("%(n)s family(ies) sent to vetting."),
+        )
+
+    @admin.action(description=_("Approve (IRCC vetting complete)"))
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ApproveForm,
+            title=gettext("Approve after IRCC vetting"),
+            submit_label=gettext("Approve"),
+            apply=lambda f, data: services.family_approve(
+                family=f,
+                changed_by=request.user,
+                ircc_reference=data["ircc_reference"] or None,
+                vetted_on=data["vetted_on"],
+            ),
+        )
+
+    @admin.action(description=_("Match with a sponsor group"))
+    def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        from sponsorship.services import sponsorship_match
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=_match_form_class(),
+            title=gettext("Match with a sponsor group"),
+            submit_label=gettext("Match"),
+            initial={"matched_on": timezone.localdate()},
+            apply=lambda f, data: sponsorship_match(
+                family=f,
+                group=data["group"],
+                kind=data["kind"],
+                matched_on=data["matched_on"],
+                matched_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("Travel booked"))
+    def book_travel(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda f: services.family_book_travel(family=f, changed_by=request.user),
+            gettext("%(n)s family(ies) marked as travel booked."),
+        )
+
+    @admin.action(description=_("Close the case file"))
+    def close(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=CloseForm,
+            title=gettext("Close the case file"),
+            submit_label=gettext("Close"),
+            apply=lambda f, data: services.family_close(
+                family=f, changed_by=request.user, reason=data["reason"]
+            ),
+        )
+
+
+@admin.register(CaseFileAccess)
+class CaseFileAccessAdmin(admin.ModelAdmin):
+    """The access log: program managers read it; nobody edits or deletes it."""
+
+    list_display = ("at", "family", "user", "action", "page")
+    list_filter = ("action",)
+    search_fields = ("family__case_code", "user__email")
+    list_select_related = ("family", "user")
+    date_hierarchy = "at"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, PROGRAM_MANAGER)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, PROGRAM_MANAGER)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

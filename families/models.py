@@ -13,6 +13,7 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -131,9 +132,11 @@ class Family(models.Model):
                 ),
                 name="families_family_status_valid",
             ),
-            # IRCC vetting must be on file before a family can be approved or go further.
+            # IRCC vetting must be on file before a family can be approved or go further
+            # (a referral withdrawn before vetting may still be closed).
             models.CheckConstraint(
-                condition=Q(status__in=["referred", "vetting"]) | Q(vetted_on__isnull=False),
+                condition=Q(status__in=["referred", "vetting", "closed"])
+                | Q(vetted_on__isnull=False),
                 name="families_family_vetted_before_approval",
             ),
         ]
@@ -206,6 +209,51 @@ class HouseholdMember(models.Model):
         # Never the name: __str__ ends up in logs, admin messages and history.
         return f"{self.family_id and self.family.case_code} · {self.get_relationship_display()}"
 
+    def clean(self) -> None:
+        """Exactly one principal applicant; no arrival in the future; the One-Year Window.
+
+        Shared by `household_member_add` and the admin inline (which saves via the form).
+        """
+        super().clean()
+        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+            raise ValidationError({"date_of_birth": _("A date of birth cannot be in the future.")})
+        if self.arrived_on and self.arrived_on > timezone.localdate():
+            raise ValidationError(
+                {"arrived_on": _("An arrival cannot be recorded before it happens.")}
+            )
+        if not self.family_id:
+            return
+        others = HouseholdMember.objects.filter(family_id=self.family_id).exclude(pk=self.pk)
+        principal = next((m for m in others if m.is_principal_applicant), None)
+        if self.is_principal_applicant and principal is not None:
+            raise ValidationError(
+                {
+                    "is_principal_applicant": _(
+                        "This family already has a principal applicant; a family has exactly one."
+                    )
+                }
+            )
+        if (
+            not self.is_principal_applicant
+            and self.arrived_on
+            and principal is not None
+            and principal.arrived_on
+        ):
+            from families.services import one_year_window_closes
+
+            closes = one_year_window_closes(principal.arrived_on)
+            if self.arrived_on > closes:
+                raise ValidationError(
+                    {
+                        "arrived_on": _(
+                            "This member arrived more than 12 months after the principal "
+                            "applicant (the One-Year Window closed on %(day)s), so they cannot "
+                            "join this sponsorship; they need their own application."
+                        )
+                        % {"day": closes}
+                    }
+                )
+
     def age_on(self, day: datetime.date) -> int | None:
         if not self.date_of_birth:
             return None
@@ -269,6 +317,19 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family} · {self.get_topic_display()}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.given_on and self.given_on > timezone.localdate():
+            raise ValidationError({"given_on": _("Consent cannot be given in the future.")})
+        if self.given_on and self.expires_on and self.expires_on <= self.given_on:
+            raise ValidationError(
+                {"expires_on": _("Consent must expire after the day it was given.")}
+            )
+        if self.withdrawn_on and self.given_on and self.withdrawn_on < self.given_on:
+            raise ValidationError(
+                {"withdrawn_on": _("Consent cannot be withdrawn before it was given.")}
+            )
 
     def is_active(self, on: datetime.date | None = None) -> bool:
         on = on or timezone.localdate()

@@ -1,3 +1,511 @@
-"""Staff admin for sponsor groups, sponsorships, plans and reviews."""
+"""Staff admin for sponsor groups, sponsorships, plans and reviews.
 
+Lifecycle changes (approve a group, record arrival, extend, end) are admin actions that call
+the services, so the rules and the refusals are the same everywhere. Derived facts (month N
+of M, end of support, budget) are read-only fields computed from the annotations of
+`sponsorships_overview`, so the list's query count does not grow with the data.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from families.admin import DateInput, action_with_form, not_in_future, run_service
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
+from sponsorship import services as sponsorship_services
+from sponsorship.models import (
+    MAX_SUPPORT_MONTHS,
+    CostTableEntry,
+    Disbursement,
+    Extension,
+    Membership,
+    Milestone,
+    MilestoneTemplate,
+    Review,
+    ReviewTemplate,
+    SponsorGroup,
+    Sponsorship,
+)
+from sponsorship.selectors import annotate_support, budget_for, period_summary
+
+# --- sponsor groups -----------------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role", "joined_on")
+    autocomplete_fields = ()
+    raw_id_fields = ("user",)
+    extra = 0
+
+
+@admin.register(SponsorGroup)
+class SponsorGroupAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "community",
+        "status",
+        "settlement_plan_approved_on",
+        "financial_commitment",
+    )
+    list_filter = ("status", "kind", "community")
+    search_fields = ("name", "community")
+    readonly_fields = ("status", "settlement_plan_approved_on", "settlement_plan_approved_by")
+    inlines = (MembershipInline,)
+    actions = ("start_screening", "approve_group", "withdraw_group", "complete_group")
+    list_select_related = ("settlement_plan_approved_by",)
+
+    def _move(self, request: HttpRequest, queryset: QuerySet, to: str, done: str) -> None:
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda g: sponsorship_services.sponsor_group_transition(
+                group=g, to_status=to, changed_by=request.user
+            ),
+            done,
+        )
+
+    @admin.action(description=_("Start screening"))
+    def start_screening(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(
+            request,
+            queryset,
+            SponsorGroup.Status.SCREENING,
+            gettext("%(n)s group(s) in screening."),
+        )
+
+    @admin.action(description=_("Approve group and settlement plan"))
+    def approve_group(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda g: sponsorship_services.sponsor_group_approve(group=g, approved_by=request.user),
+            gettext("%(n)s group(s) approved."),
+        )
+
+    @admin.action(description=_("Mark as withdrawn"))
+    def withdraw_group(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(
+            request, queryset, SponsorGroup.Status.WITHDRAWN, gettext("%(n)s group(s) withdrawn.")
+        )
+
+    @admin.action(description=_("Mark as completed"))
+    def complete_group(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(
+            request, queryset, SponsorGroup.Status.COMPLETED, gettext("%(n)s group(s) completed.")
+        )
+
+
+# --- sponsorships and their plan ----------------------------------------------------------
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    fields = ("title", "due_on", "completed_on", "notes", "waiver", "added_by_group")
+    readonly_fields = ("waiver", "added_by_group")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 40})}
+    }
+
+    @admin.display(description=_("waiver"))
+    def waiver(self, obj: Milestone) -> str:
+        if obj.waived_on:
+            return gettext("waived on %(day)s") % {"day": obj.waived_on}
+        if obj.waiver_requested_on:
+            return gettext("requested on %(day)s") % {"day": obj.waiver_requested_on}
+        return "-"
+
+
+class ReviewInline(admin.StackedInline):
+    model = Review
+    fields = (
+        ("label", "scheduled_for"),
+        ("held_on", "reviewer", "outcome"),
+        ("income", "housing", "language", "employment", "health", "social"),
+        "notes",
+        "group_input",
+    )
+    readonly_fields = ("group_input",)
+    extra = 0
+    can_delete = False
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "reviewer":
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class DisbursementInline(admin.TabularInline):
+    """Validated by Disbursement.clean() (amount > 0, month within the support period),
+    the same rule the portal's `disbursement_record` uses."""
+
+    model = Disbursement
+    fields = ("kind", "month_number", "amount", "paid_on", "method", "note", "recorded_by")
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    can_delete = False
+
+
+class ExtensionInline(admin.TabularInline):
+    model = Extension
+    fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # requested through the "Request an extension" action (36-month cap)
+
+
+class ArrivalForm(forms.Form):
+    arrival_date = forms.DateField(
+        label=_("Arrived in Canada on"), widget=DateInput, validators=[not_in_future]
+    )
+
+
+class EndForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[c for c in Sponsorship.Outcome.choices if c[0] != Sponsorship.Outcome.ACTIVE],
+    )
+    ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
+
+
+class ExtensionRequestForm(forms.Form):
+    months = forms.IntegerField(
+        label=_("Months to add"), min_value=1, max_value=MAX_SUPPORT_MONTHS - 12
+    )
+    reason = forms.CharField(label=_("Why the family needs more support"), widget=forms.Textarea)
+
+
+@admin.register(Sponsorship)
+class SponsorshipAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "case_code",
+        "group",
+        "kind",
+        "arrival_date",
+        "month_of",
+        "next_due",
+        "overdue",
+        "outcome",
+    )
+    list_filter = ("outcome", "kind", "group")
+    search_fields = ("family__case_code", "group__name")
+    list_select_related = ("family", "group")
+    list_per_page = 50
+    readonly_fields = (
+        "family",
+        "group",
+        "matched_on",
+        "arrival_date",
+        "outcome",
+        "ended_on",
+        "end_reason",
+        "month_of",
+        "support_ends_on",
+        "month_13_on",
+        "remaining",
+        "budget",
+    )
+    fieldsets = (
+        (None, {"fields": ("family", "group", "kind", "matched_on", "arrival_date")}),
+        (
+            _("Support period"),
+            {"fields": ("month_of", "remaining", "support_ends_on", "month_13_on")},
+        ),
+        (_("Income support"), {"fields": ("budget",)}),
+        (_("Outcome"), {"fields": ("outcome", "ended_on", "end_reason")}),
+    )
+    inlines = (MilestoneInline, ReviewInline, DisbursementInline, ExtensionInline)
+    actions = ("record_arrival", "request_extension", "end_sponsorship")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a sponsorship starts by matching a family (Families → "Match")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return annotate_support(super().get_queryset(request), timezone.localdate())
+
+    @admin.display(description=_("case code"), ordering="family__case_code")
+    def case_code(self, obj: Sponsorship) -> str:
+        return obj.family.case_code
+
+    @admin.display(description=_("support"))
+    def month_of(self, obj: Sponsorship) -> str:
+        return period_summary(obj)
+
+    @admin.display(description=_("months remaining"))
+    def remaining(self, obj: Sponsorship) -> str:
+        months = obj.months_remaining()
+        return "-" if months is None else str(months)
+
+    @admin.display(description=_("support ends on"))
+    def support_ends_on(self, obj: Sponsorship):
+        return obj.support_ends_on or "-"
+
+    @admin.display(description=_("month 13 begins"))
+    def month_13_on(self, obj: Sponsorship):
+        return obj.month_13_on or "-"
+
+    @admin.display(description=_("next due"), ordering="next_due_on")
+    def next_due(self, obj: Sponsorship) -> str:
+        if not getattr(obj, "next_due_on", None):
+            return "-"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+
+    @admin.display(description=_("overdue"))
+    def overdue(self, obj: Sponsorship) -> int:
+        return obj.overdue_milestones + obj.overdue_reviews
+
+    @admin.display(description=_("planned vs paid"))
+    def budget(self, obj: Sponsorship) -> str:
+        if obj.pk is None:
+            return "-"
+        b = budget_for(obj)
+
+        def cad(amount) -> str:
+            return f"${amount:,.2f}"
+
+        rows = [
+            (gettext("Family size"), b.family_size),
+            (gettext("Monthly income support (plan)"), cad(b.monthly_income_support)),
+            (
+                gettext("Income support planned / paid"),
+                f"{cad(b.income_planned)} / {cad(b.income_paid)}",
+            ),
+            (
+                gettext("Start-up planned / paid"),
+                f"{cad(b.start_up_planned)} / {cad(b.start_up_paid)}",
+            ),
+            (gettext("Behind plan to date"), cad(b.behind_by)),
+            (gettext("Still owed this month"), cad(b.owed_this_month)),
+        ]
+        table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
+        return format_html(
+            "<table>{}</table><p class='help'>{}</p>",
+            table,
+            gettext(
+                "The plan uses the RSTP cost table (an estimate). After arrival the floor is the "
+                "RAP rate of the community; support may be reduced only once net employment "
+                "income exceeds 50% of monthly support, and never because of the Canada Child "
+                "Benefit."
+            ),
+        )
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            if isinstance(instance, Disbursement) and not instance.recorded_by_id:
+                instance.recorded_by = request.user
+            instance.save()
+        formset.save_m2m()
+
+    @admin.action(description=_("Record arrival in Canada"))
+    def record_arrival(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ArrivalForm,
+            title=gettext("Record arrival in Canada"),
+            submit_label=gettext("Record arrival"),
+            initial={"arrival_date": timezone.localdate()},
+            explanation=gettext(
+                "This starts the 12-month support period and creates the settlement plan and "
+                "the review schedule."
+            ),
+            apply=lambda s, data: sponsorship_services.sponsorship_record_arrival(
+                sponsorship=s, arrival_date=data["arrival_date"], recorded_by=request.user
+            ),
+        )
+
+    @admin.action(description=_("Request an extension"))
+    def request_extension(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ExtensionRequestForm,
+            title=gettext("Request an extension"),
+            submit_label=gettext("Request"),
+            explanation=gettext(
+                "A program manager approves extensions; support never goes past 36 months."
+            ),
+            apply=lambda s, data: sponsorship_services.extension_request(
+                sponsorship=s,
+                months=data["months"],
+                reason=data["reason"],
+                requested_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("End the sponsorship"))
+    def end_sponsorship(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=EndForm,
+            title=gettext("End the sponsorship"),
+            submit_label=gettext("End"),
+            initial={"ended_on": timezone.localdate()},
+            apply=lambda s, data: sponsorship_services.sponsorship_end(
+                sponsorship=s,
+                outcome=data["outcome"],
+                ended_on=data["ended_on"],
+                reason=data["reason"],
+                ended_by=request.user,
+            ),
+        )
+
+
+class DecisionNoteForm(forms.Form):
+    note = forms.CharField(label=_("Note for the group"), widget=forms.Textarea, required=False)
+
+
+@admin.register(Extension)
+class ExtensionAdmin(SimpleHistoryAdmin):
+    list_display = ("sponsorship", "months", "status", "requested_on", "requested_by", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("sponsorship__family__case_code",)
+    list_select_related = (
+        "sponsorship__family",
+        "sponsorship__group",
+        "requested_by",
+        "decided_by",
+    )
+    readonly_fields = (
+        "sponsorship",
+        "months",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_on",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+    actions = ("approve_extension", "refuse_extension")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Approve extension (program managers)"))
+    def approve_extension(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=DecisionNoteForm,
+            title=gettext("Approve extension"),
+            submit_label=gettext("Approve"),
+            apply=lambda e, data: sponsorship_services.extension_approve(
+                extension=e, approved_by=request.user, note=data["note"]
+            ),
+        )
+
+    @admin.action(description=_("Refuse extension (program managers)"))
+    def refuse_extension(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=DecisionNoteForm,
+            title=gettext("Refuse extension"),
+            submit_label=gettext("Refuse"),
+            apply=lambda e, data: sponsorship_services.extension_refuse(
+                extension=e, refused_by=request.user, note=data["note"]
+            ),
+        )
+
+
+class WaiveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it is waived"),
+        widget=forms.Textarea,
+        required=False,
+        help_text=_("Leave blank to use the reason the group gave."),
+    )
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ("title", "case_code", "group", "due_on", "completed_on", "waiver_requested_on")
+    list_filter = (("waiver_requested_on", admin.EmptyFieldListFilter), "added_by_group")
+    search_fields = ("sponsorship__family__case_code", "title")
+    list_select_related = ("sponsorship__family", "sponsorship__group")
+    readonly_fields = (
+        "sponsorship",
+        "template",
+        "waiver_requested_on",
+        "waiver_requested_by",
+        "waived_on",
+        "waived_by",
+        "completed_by",
+    )
+    actions = ("waive",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("case code"), ordering="sponsorship__family__case_code")
+    def case_code(self, obj: Milestone) -> str:
+        return obj.sponsorship.family.case_code
+
+    @admin.display(description=_("sponsor group"))
+    def group(self, obj: Milestone) -> str:
+        return obj.sponsorship.group.name
+
+    @admin.action(description=_("Waive (approve the group's waiver request)"))
+    def waive(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=WaiveForm,
+            title=gettext("Waive milestone"),
+            submit_label=gettext("Waive"),
+            apply=lambda m, data: sponsorship_services.milestone_waive(
+                milestone=m, waived_by=request.user, reason=data["reason"]
+            ),
+        )
+
+
+# --- catalogues (data staff edit) -----------------------------------------------------------
+
+
+@admin.register(MilestoneTemplate)
+class MilestoneTemplateAdmin(admin.ModelAdmin):
+    list_display = ("title", "offset_days", "only_with_children", "basis", "is_active")
+    list_editable = ("offset_days", "is_active")
+    list_filter = ("is_active", "only_with_children")
+    search_fields = ("title",)
+
+
+@admin.register(ReviewTemplate)
+class ReviewTemplateAdmin(admin.ModelAdmin):
+    list_display = ("label", "at_month", "days_before_period_end", "is_active")
+    list_filter = ("is_active",)
+
+
+@admin.register(CostTableEntry)
+class CostTableEntryAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "income_support", "start_up", "source")

@@ -650,6 +650,29 @@ class Disbursement(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · month {self.month_number} · {self.amount}"
 
+    def clean(self) -> None:
+        """Shared by the portal's `disbursement_record` and the staff admin inline."""
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.amount is not None and self.amount <= 0:
+            errors["amount"] = _("The amount must be more than $0.")
+        if self.paid_on and self.paid_on > timezone.localdate():
+            errors["paid_on"] = _("A payment cannot be recorded before it is made.")
+        sponsorship = self.sponsorship if self.sponsorship_id else None
+        if sponsorship is not None and self.month_number is not None:
+            if sponsorship.arrival_date is None:
+                errors["month_number"] = _(
+                    "Income support starts on arrival; record the family's arrival first."
+                )
+            elif not 1 <= self.month_number <= sponsorship.committed_months:
+                errors["month_number"] = _(
+                    "Month %(month)s is outside the support period (months 1 to %(last)s)."
+                ) % {"month": self.month_number, "last": sponsorship.committed_months}
+        if errors:
+            raise ValidationError(errors)
+
 
 class CheckIn(models.Model):
     """A visit or call logged by the sponsor group: how the family is doing."""

@@ -19,3 +19,8 @@ class Command(BaseCommand):
             sponsorship_demo.seed()
             fundraising_demo.seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(
+            f"Demo sign-in (all fictional): manager@, caseworker@, fundraising@, "
+            f"coordinator.maplewood@ ... {sponsorship_demo.DEMO_DOMAIN}; "
+            f"password: {sponsorship_demo.DEMO_PASSWORD}"
+        )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('families', '0002_initial'),
+        ('families', '0003_closed_without_vetting'),
     ]
 
     operations = [

@@ -1,0 +1,54 @@
+"""The staff admin in Debian's Chromium, with screenshots to look at."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from families.models import Family
+from sponsorship import demo
+from sponsorship.models import Sponsorship
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(page, live_server, email: str) -> None:
+    client = Client()
+    client.force_login(get_user_model().objects.get(email=email))
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir):
+    demo.seed()
+    _sign_in(page, live_server, "caseworker@demo.hanvoice.test")
+
+    page.goto(f"{live_server.url}/admin/families/family/")
+    assert page.locator("h1").count() == 1
+    assert page.get_by_text("month 11 of 12").is_visible()
+    assert "Kimdemo" not in page.content()
+    page.screenshot(path=artifacts_dir / "admin-families.png", full_page=True)
+
+    s = Sponsorship.objects.get(family__status="arrived", extensions__isnull=False)
+    page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
+    assert page.get_by_text("Still owed this month").is_visible()
+    page.screenshot(path=artifacts_dir / "admin-sponsorship.png", full_page=True)
+
+    page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/")
+    page.screenshot(path=artifacts_dir / "admin-sponsorships.png", full_page=True)
+
+    approved = Family.objects.get(status="vetting")
+    page.goto(f"{live_server.url}/admin/families/family/")
+    page.locator(f"input[name=_selected_action][value='{approved.pk}']").check()
+    page.select_option("select[name=action]", "approve")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_label("IRCC vetting reference").fill("DEMO-IRCC-B")
+    page.get_by_label("IRCC vetting completed on").fill("2026-01-05")
+    page.screenshot(path=artifacts_dir / "admin-approve-form.png", full_page=True)
+    page.get_by_role("button", name="Approve").click()
+    page.screenshot(path=artifacts_dir / "admin-approved.png", full_page=True)
+    page.get_by_text("done for 1").wait_for()
+    approved.refresh_from_db()
+    assert approved.status == Family.Status.APPROVED

@@ -410,6 +410,7 @@ class ScoreChart:
     x_labels: list[tuple[float, str]]
     y_ticks: list[tuple[float, int]]
     rows: list[Review]
+    table: list[tuple[str, list[int | None]]]  # domain, its score at each review in `rows`
     left: int
     right: int
 
@@ -420,7 +421,7 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:
         return None
-    width, height, left, right, top, bottom = 340, 180, 28, 12, 12, 30
+    width, height, left, right, top, bottom = 340, 180, 34, 30, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(1, len(held) - 1)
 
@@ -454,6 +455,10 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
         x_labels=[(x(i), r.held_on.strftime("%Y-%m")) for i, r in enumerate(held)],
         y_ticks=[(y(s), s) for s in range(1, 6)],
         rows=held,
+        table=[
+            (str(ReviewModel._meta.get_field(name).verbose_name), [r.scores[name] for r in held])
+            for name in SCORE_FIELDS
+        ],
         left=left,
         right=width - right,
     )

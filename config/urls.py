@@ -1,19 +1,16 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import otp, views
-from config.forms import EmailAuthenticationForm
+from sponsorship import views as portal_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
-        name="login",
-    ),
+    # Sign-in and password reset are rate limited per IP (django-ratelimit, 429 page).
+    path("accounts/login/", portal_views.sign_in, name="login"),
+    path("accounts/password_reset/", portal_views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/second-factor/", otp.verify, name="otp-verify"),
     path("admin/", admin.site.urls),

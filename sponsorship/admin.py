@@ -509,3 +509,6 @@ class ReviewTemplateAdmin(admin.ModelAdmin):
 @admin.register(CostTableEntry)
 class CostTableEntryAdmin(admin.ModelAdmin):
     list_display = ("__str__", "income_support", "start_up", "source")
+
+
+from sponsorship import portal_admin  # noqa: E402,F401  # isort: skip (staff invite members)

@@ -1,8 +1,486 @@
+"""The sponsor portal (/portal/): short views that fetch through an access helper (404 for
+outsiders, a CaseFileAccess row for every look-up), validate a form, call a service and
+redirect (post/redirect/get, so a reload does not post again)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit import ALL
+from django_ratelimit.decorators import ratelimit
+
+from config.forms import EmailAuthenticationForm
+from sponsorship import portal_selectors as selectors
+from sponsorship import services
+from sponsorship.access import (
+    PortalAccess,
+    get_milestone_for_user,
+    get_review_for_user,
+    get_sponsorship_for_user,
+    log_case_file_access,
+)
+from sponsorship.forms import (
+    CheckInForm,
+    DisbursementForm,
+    InvitationAcceptForm,
+    MilestoneAddForm,
+    MilestoneCompleteForm,
+    MilestoneNoteForm,
+    MilestoneWaiverForm,
+    ReviewInputForm,
+    apply_errors,
+)
+from sponsorship.models import Milestone
+
+
+def _rate(name: str, default: str):
+    """Rates are read per request, so deployments (and tests) can tune them in settings."""
+    return lambda group, request: getattr(settings, name, default)
+
+
+def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """django-ratelimit's RATELIMIT_VIEW: a polite page, status 429."""
+    return render(request, "429.html", status=429)
+
+
+# --- accounts: sign-in and password reset, rate limited per IP -------------------------------
+
+sign_in = ratelimit(key="ip", rate=_rate("PORTAL_SIGN_IN_RATE", "10/m"), method="POST")(
+    auth_views.LoginView.as_view(
+        authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+    )
+)
+password_reset = ratelimit(
+    key="ip", rate=_rate("PORTAL_PASSWORD_RESET_RATE", "5/15m"), method="POST"
+)(auth_views.PasswordResetView.as_view())
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    context.setdefault("unread_count", selectors.unread_count(request.user))
+    return render(request, template, context, status=status)
+
+
+def _page(request: HttpRequest) -> str:
+    return request.path
+
+
+# --- dashboard and the sponsorship overview ---------------------------------------------------
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "sponsorship/dashboard.html")
+    data = selectors.dashboard_for(request.user)
+    log_case_file_access(
+        request.user, [s.sponsorship.family_id for s in data.sponsorships], page=_page(request)
+    )
+    return _render(
+        request,
+        "sponsorship/portal/dashboard.html",
+        {"dashboard": data, "unread_count": data.unread_count},
+    )
+
+
+@login_required
+def sponsorship_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
+    sponsorship = access.sponsorship
+    return _render(
+        request,
+        "sponsorship/portal/sponsorship.html",
+        {
+            "access": access,
+            "sponsorship": sponsorship,
+            "family": selectors.family_for_group(sponsorship.family),
+            "notes": selectors.group_notes(sponsorship.family),
+            "today": timezone.localdate(),
+            "section": "overview",
+        },
+    )
+
+
+# --- settlement plan --------------------------------------------------------------------------
+
+
+@login_required
+def plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
+    return _render(
+        request,
+        "sponsorship/portal/plan.html",
+        {
+            "access": access,
+            "sponsorship": access.sponsorship,
+            "phases": selectors.plan_by_phase(access.sponsorship),
+            "today": timezone.localdate(),
+            "section": "plan",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(
+        request.user, public_id, page=_page(request), action=_action(request)
+    )
+    access.require(access.can_edit_plan)
+    form = MilestoneAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            milestone = services.milestone_add_group_item(
+                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Added to the plan: %(title)s") % {"title": milestone})
+            return redirect("portal:plan", public_id=public_id)
+    return _render(
+        request,
+        "sponsorship/portal/milestone_add.html",
+        {"access": access, "sponsorship": access.sponsorship, "form": form, "section": "plan"},
+    )
+
+
+def _action(request: HttpRequest) -> str:
+    return "change" if request.method == "POST" else "view"
+
+
+def _milestone_page(
+    request: HttpRequest, milestone: Milestone, access: PortalAccess, **forms
+) -> HttpResponse:
+    context = {
+        "access": access,
+        "sponsorship": access.sponsorship,
+        "milestone": milestone,
+        "complete_form": forms.get("complete_form") or MilestoneCompleteForm(),
+        "note_form": forms.get("note_form") or MilestoneNoteForm(),
+        "waiver_form": forms.get("waiver_form") or MilestoneWaiverForm(),
+        "today": timezone.localdate(),
+        "section": "plan",
+    }
+    return _render(request, "sponsorship/portal/milestone.html", context)
+
+
+@login_required
+def milestone_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    milestone, access = get_milestone_for_user(request.user, public_id, page=_page(request))
+    return _milestone_page(request, milestone, access)
+
+
+def _milestone_action(request, public_id, form_class, form_key, call, allowed, done_message):
+    milestone, access = get_milestone_for_user(
+        request.user, public_id, page=_page(request), action="change"
+    )
+    access.require(allowed(access))
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            call(milestone, form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, done_message)
+            return redirect("portal:milestone", public_id=public_id)
+    return _milestone_page(request, milestone, access, **{form_key: form})
+
+
+@login_required
+@require_POST
+def milestone_complete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _milestone_action(
+        request,
+        public_id,
+        MilestoneCompleteForm,
+        "complete_form",
+        lambda m, data: services.milestone_complete(milestone=m, user=request.user, **data),
+        lambda access: access.can_edit_plan,
+        _("Marked done. Thank you!"),
+    )
+
+
+@login_required
+@require_POST
+def milestone_note(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _milestone_action(
+        request,
+        public_id,
+        MilestoneNoteForm,
+        "note_form",
+        lambda m, data: services.milestone_add_note(milestone=m, user=request.user, **data),
+        lambda access: True,
+        _("Note added."),
+    )
+
+
+@login_required
+@require_POST
+def milestone_waiver(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _milestone_action(
+        request,
+        public_id,
+        MilestoneWaiverForm,
+        "waiver_form",
+        lambda m, data: services.milestone_request_waiver(milestone=m, user=request.user, **data),
+        lambda access: access.can_edit_plan,
+        _("Waiver requested: HanVoice staff will decide and let you know."),
+    )
+
+
+# --- check-ins --------------------------------------------------------------------------------
+
+
+@login_required
+def checkins(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
+    page = Paginator(selectors.checkins_for(access.sponsorship), 20).get_page(
+        request.GET.get("page")
+    )
+    return _render(
+        request,
+        "sponsorship/portal/checkins.html",
+        {"access": access, "sponsorship": access.sponsorship, "page": page, "section": "checkins"},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(
+        request.user, public_id, page=_page(request), action=_action(request)
+    )
+    access.require(access.can_log_checkins and access.sponsorship.is_active)
+    form = CheckInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin = services.checkin_create(
+                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if checkin.concern_level == checkin.Concern.URGENT:
+                messages.warning(
+                    request,
+                    _("Check-in saved. The family's case worker has been alerted right away."),
+                )
+            else:
+                messages.success(request, _("Check-in saved. Thank you!"))
+            return redirect("portal:checkins", public_id=public_id)
+    return _render(
+        request,
+        "sponsorship/portal/checkin_form.html",
+        {"access": access, "sponsorship": access.sponsorship, "form": form, "section": "checkins"},
+    )
+
+
+# --- income support ---------------------------------------------------------------------------
+
+
+@login_required
+def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
+    sponsorship = access.sponsorship
+    payments = sponsorship.disbursements.select_related("recorded_by").order_by("-paid_on", "-pk")
+    budget = selectors.budget_for_portal(sponsorship) if sponsorship.arrival_date else None
+    return _render(
+        request,
+        "sponsorship/portal/income_support.html",
+        {
+            "access": access,
+            "sponsorship": sponsorship,
+            "budget": budget,
+            "payments": payments,
+            "section": "money",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(
+        request.user, public_id, page=_page(request), action=_action(request)
+    )
+    sponsorship = access.sponsorship
+    access.require(access.can_record_money and sponsorship.arrival_date is not None)
+    form = DisbursementForm(
+        request.POST or None,
+        committed_months=sponsorship.committed_months,
+        current_month=sponsorship.current_month(),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.disbursement_record(
+                sponsorship=sponsorship, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Payment recorded."))
+            return redirect("portal:income-support", public_id=public_id)
+    return _render(
+        request,
+        "sponsorship/portal/disbursement_form.html",
+        {
+            "access": access,
+            "sponsorship": sponsorship,
+            "form": form,
+            "plan": selectors.budget_plan(sponsorship),
+            "section": "money",
+        },
+    )
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+
+@login_required
+def reviews(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
+    rows = selectors.reviews_for(access.sponsorship)
+    return _render(
+        request,
+        "sponsorship/portal/reviews.html",
+        {
+            "access": access,
+            "sponsorship": access.sponsorship,
+            "reviews": rows,
+            "chart": selectors.score_chart(rows),
+            "today": timezone.localdate(),
+            "section": "reviews",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    review, access = get_review_for_user(
+        request.user, public_id, page=_page(request), action=_action(request)
+    )
+    access.require(access.can_submit_review_input and review.held_on is None)
+    form = ReviewInputForm(request.POST or None, initial={"text": review.group_input})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_submit_group_input(
+                review=review, user=request.user, text=form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you: the group's input is with HanVoice."))
+            return redirect("portal:reviews", public_id=access.sponsorship.public_id)
+    return _render(
+        request,
+        "sponsorship/portal/review_input.html",
+        {
+            "access": access,
+            "sponsorship": access.sponsorship,
+            "review": review,
+            "form": form,
+            "section": "reviews",
+        },
+    )
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return _render(
+        request,
+        "sponsorship/portal/inbox.html",
+        {"items": selectors.inbox_for(request.user), "inbox_page": True},
+    )
+
+
+@login_required
+@require_POST
+def inbox_read(request: HttpRequest) -> HttpResponse:
+    reminder_ids: list[int] = []
+    message_ids: list[uuid.UUID] = []
+    for key in request.POST.getlist("item"):
+        kind, _sep, value = key.partition(":")
+        try:
+            if kind == "reminder":
+                reminder_ids.append(int(value))
+            elif kind == "message":
+                message_ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    services.inbox_mark_read(
+        user=request.user,
+        reminder_ids=reminder_ids,
+        message_ids=message_ids,
+        everything="all" in request.POST,
+    )
+    return redirect("portal:inbox")
+
+
+# --- joining: invitations ---------------------------------------------------------------------
+
+
+@ratelimit(key="ip", rate=_rate("PORTAL_INVITATION_RATE", "20/h"), method=ALL)
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_for_token(token)
+    problem = services.invitation_problem(invitation)
+    if problem:
+        status = 404 if invitation is None else 410
+        return render(
+            request, "registration/invitation_invalid.html", {"problem": problem}, status=status
+        )
+    from django.contrib.auth import get_user_model
+
+    has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
+    signed_in_as_invitee = (
+        request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+    )
+    form = InvitationAcceptForm(request.POST or None) if not has_account else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            user = services.invitation_accept(
+                token=token,
+                password=form.cleaned_data["password1"] if form else None,
+                first_name=form.cleaned_data["first_name"] if form else "",
+                last_name=form.cleaned_data["last_name"] if form else "",
+                user=request.user,
+            )
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("portal:invitation-accept", token=token)
+            apply_errors(form, exc)
+        else:
+            if not signed_in_as_invitee:
+                login(request, user, backend="config.auth.EmailBackend")
+            messages.success(
+                request,
+                _("Welcome to %(group)s on the HanVoice sponsor portal.")
+                % {"group": invitation.group.name},
+            )
+            return redirect("portal:dashboard")
+    return render(
+        request,
+        "registration/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "has_account": has_account,
+            "signed_in_as_invitee": signed_in_as_invitee,
+        },
+    )

@@ -43,6 +43,14 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def program_manager(db):
     return StaffFactory(email="pm@hanvoice.test", first_name="Paula", roles=[PROGRAM_MANAGER])

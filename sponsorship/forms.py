@@ -1,0 +1,194 @@
+"""Portal forms: they check shape (types, required, lengths) on the server; the services
+check the rules (support period, the plan's sanity bound). Errors land next to the field."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sponsorship.models import CheckIn, Disbursement
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class RequestTokenForm(forms.Form):
+    """A one-time token in a hidden field: a reload or a double click submits the same token,
+    and the service returns the row it already wrote."""
+
+    request_token = forms.UUIDField(widget=forms.HiddenInput, required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("request_token", uuid.uuid4())
+
+
+def apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's refusal next to the field it names (or at the top of the form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class MilestoneCompleteForm(forms.Form):
+    completed_on = forms.DateField(label=_("Done on"), widget=DateInput)
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["completed_on"].initial = today
+        self.fields["completed_on"].widget.attrs["max"] = today.isoformat()
+
+
+class MilestoneAddForm(forms.Form):
+    title = forms.CharField(label=_("What needs doing"), max_length=150)
+    due_on = forms.DateField(label=_("Due on"), widget=DateInput)
+    description = forms.CharField(
+        label=_("Details (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class MilestoneWaiverForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why should HanVoice waive this item?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MilestoneNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Add a note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CheckInForm(RequestTokenForm):
+    happened_on = forms.DateField(label=_("Date"), widget=DateInput)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CheckIn.Kind.choices)
+    who = forms.CharField(
+        label=_("Who took part"),
+        max_length=200,
+        help_text=_("e.g. Cora and Bob from the group, the whole family, an interpreter"),
+    )
+    wellbeing = forms.ChoiceField(
+        label=_("How is the family doing?"),
+        choices=CheckIn.Wellbeing.choices,
+        widget=forms.RadioSelect,
+    )
+    summary = forms.CharField(
+        label=_("Summary (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    concern_level = forms.ChoiceField(
+        label=_("Anything for HanVoice staff?"),
+        choices=CheckIn.Concern.choices,
+        initial=CheckIn.Concern.NONE,
+        widget=forms.RadioSelect,
+        help_text=_("Urgent concerns reach the family's case worker at once."),
+    )
+    concern = forms.CharField(
+        label=_("Describe the concern"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["happened_on"].initial = today
+        self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("concern_level", CheckIn.Concern.NONE) != CheckIn.Concern.NONE
+            and not (data.get("concern") or "").strip()
+        ):
+            self.add_error("concern", _("Describe the concern so staff can act on it."))
+        return data
+
+
+class DisbursementForm(RequestTokenForm):
+    kind = forms.ChoiceField(label=_("What for"), choices=Disbursement.Kind.choices)
+    month_number = forms.TypedChoiceField(label=_("Support month"), coerce=int)
+    amount = forms.DecimalField(
+        label=_("Amount (CAD)"),
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput)
+    method = forms.ChoiceField(label=_("How"), choices=Disbursement.Method.choices)
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=300)
+
+    def __init__(
+        self, *args, committed_months: int = 12, current_month: int | None = None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["month_number"].choices = [
+            (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
+        ]
+        today = timezone.localdate()
+        self.fields["paid_on"].initial = today
+        self.fields["paid_on"].widget.attrs["max"] = today.isoformat()
+        if current_month:
+            self.fields["month_number"].initial = min(current_month, committed_months)
+
+
+class ReviewInputForm(forms.Form):
+    text = forms.CharField(
+        label=_("The group's input for this review"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "How the family is doing with income, housing, language, work, health and "
+            "friends; what the group is worried about; what would help."
+        ),
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name (optional)"), max_length=150, required=False)
+    password1 = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password, not only numbers."),
+    )
+    password2 = forms.CharField(
+        label=_("The same password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") != data.get("password1"):
+            self.add_error("password2", _("The two passwords don't match."))
+        return data

@@ -1,0 +1,576 @@
+"""Reads for the sponsor portal: what a group sees of its sponsorship, in a fixed number of
+queries whatever the number of milestones, payments or reminders (asserted in the tests).
+
+What a group may see of the family is decided here, once: first names, the case code, and
+the consented fields only while a matching consent is active. Templates receive these
+summaries, never the case file.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.utils import timezone
+
+from families.models import CaseNote, Consent, Family, HouseholdMember
+from sponsorship.models import (
+    SCORE_FIELDS,
+    CheckIn,
+    CostTableEntry,
+    Disbursement,
+    GroupMessage,
+    GroupMessageRead,
+    Membership,
+    Milestone,
+    Phase,
+    Reminder,
+    Review,
+    Sponsorship,
+)
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+UPCOMING_COUNT = 5
+
+
+# --- the income-support plan (RSTP cost table) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """The cost-table plan for a family of `family_size` (a planning estimate, DOMAIN.md)."""
+
+    family_size: int
+    yearly_income: Decimal
+    monthly: Decimal
+    start_up: Decimal
+
+
+def _cost_table() -> list[CostTableEntry]:
+    return list(CostTableEntry.objects.all())
+
+
+def budget_plan(
+    sponsorship: Sponsorship,
+    *,
+    family_size: int | None = None,
+    cost_table: list[CostTableEntry] | None = None,
+) -> BudgetPlan:
+    """Family size = household member count; monthly income support = the size's 12-month
+    amount / 12; start-up once. Sizes past the table add the "each extra person" row."""
+    if family_size is None:
+        family_size = sponsorship.family.members.count()
+    table = cost_table if cost_table is not None else _cost_table()
+    by_size = {e.family_size: e for e in table if not e.per_extra_person}
+    extra = next((e for e in table if e.per_extra_person), None)
+    size = max(family_size, 1)
+    if size in by_size:
+        income, start_up = by_size[size].income_support, by_size[size].start_up
+    elif by_size:
+        largest = max(by_size)
+        base = by_size[largest]
+        extra_people = max(0, size - largest) if extra else 0
+        income = base.income_support + (extra.income_support * extra_people if extra else 0)
+        start_up = base.start_up + (extra.start_up * extra_people if extra else 0)
+    else:
+        income, start_up = ZERO, ZERO
+    monthly = (Decimal(income) / 12).quantize(CENT, rounding=ROUND_HALF_UP)
+    return BudgetPlan(family_size, Decimal(income), monthly, Decimal(start_up))
+
+
+@dataclass(frozen=True)
+class BudgetMonth:
+    number: int
+    planned: Decimal
+    paid: Decimal
+    is_current: bool
+    is_past: bool
+
+    @property
+    def short(self) -> bool:
+        return self.is_past and self.paid < self.planned
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Plan vs paid. `owed_this_month` = planned through the current month − paid so far."""
+
+    plan: BudgetPlan
+    committed_months: int
+    current_month: int | None
+    months: list[BudgetMonth]
+    paid_income: Decimal
+    paid_start_up: Decimal
+
+    @property
+    def paid_total(self) -> Decimal:
+        return self.paid_income + self.paid_start_up
+
+    @property
+    def planned_total(self) -> Decimal:
+        return self.plan.start_up + self.plan.monthly * self.committed_months
+
+    @property
+    def planned_to_date(self) -> Decimal:
+        if self.current_month is None:
+            return ZERO
+        return self.plan.start_up + self.plan.monthly * self.current_month
+
+    @property
+    def owed_this_month(self) -> Decimal:
+        return max(ZERO, self.planned_to_date - self.paid_total)
+
+    @property
+    def ahead_by(self) -> Decimal:
+        return max(ZERO, self.paid_total - self.planned_to_date)
+
+
+def _budget(
+    sponsorship: Sponsorship,
+    *,
+    plan: BudgetPlan,
+    sums: Iterable[dict],
+    today: datetime.date,
+) -> Budget:
+    per_month: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    start_up = ZERO
+    for row in sums:
+        if row["kind"] == Disbursement.Kind.START_UP:
+            start_up += row["total"]
+        else:
+            per_month[row["month_number"]] += row["total"]
+    current = sponsorship.current_month(today)
+    months = [
+        BudgetMonth(
+            number=n,
+            planned=plan.monthly,
+            paid=per_month.get(n, ZERO),
+            is_current=n == current,
+            is_past=current is not None and n < current,
+        )
+        for n in range(1, sponsorship.committed_months + 1)
+    ]
+    return Budget(
+        plan=plan,
+        committed_months=sponsorship.committed_months,
+        current_month=min(current, sponsorship.committed_months) if current else None,
+        months=months,
+        paid_income=sum(per_month.values(), ZERO),
+        paid_start_up=start_up,
+    )
+
+
+def _disbursement_sums(sponsorship_ids: Iterable[int]) -> QuerySet:
+    return (
+        Disbursement.objects.filter(sponsorship_id__in=list(sponsorship_ids))
+        .values("sponsorship_id", "kind", "month_number")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+
+
+def budget_for_portal(sponsorship: Sponsorship, today: datetime.date | None = None) -> Budget:
+    """The income-support page: plan from the cost table, `Sum` of what was paid, per month."""
+    today = today or timezone.localdate()
+    plan = budget_plan(sponsorship)
+    return _budget(sponsorship, plan=plan, sums=_disbursement_sums([sponsorship.pk]), today=today)
+
+
+# --- what a group sees of the family --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FamilyForGroup:
+    """The family as a sponsor group may see it. Fields the family has not consented to share
+    are None, so a template cannot show them even by mistake."""
+
+    case_code: str
+    community: str
+    languages: str
+    interpreter_needed: bool
+    first_names: list[str]
+    member_count: int
+    shared_topics: frozenset[str] = frozenset()
+    medical_needs: str | None = None
+    sgbv_notes: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    address: str | None = None
+    consents_until: dict[str, datetime.date] = field(default_factory=dict)
+
+
+def _first_names(members: Iterable[HouseholdMember]) -> list[str]:
+    return [m.given_name for m in members if m.given_name]
+
+
+def family_for_group(family: Family, today: datetime.date | None = None) -> FamilyForGroup:
+    """First names and, only while consent is active (`Consent.objects.active()`), the medical
+    needs, SGBV-related notes and contact details. Never the surname, date of birth,
+    narrative, location or SGBV flag."""
+    today = today or timezone.localdate()
+    consents = (
+        Consent.objects.active(today)
+        .filter(family=family, audience=Consent.Audience.SPONSOR_GROUP)
+        .values_list("topic", "expires_on")
+    )
+    until: dict[str, datetime.date] = {}
+    for topic, expires_on in consents:
+        until[topic] = max(expires_on, until.get(topic, expires_on))
+    topics = frozenset(until)
+    members = list(family.members.all())
+    contact = Consent.Topic.CONTACT in topics
+    return FamilyForGroup(
+        case_code=family.case_code,
+        community=family.community,
+        languages=family.languages,
+        interpreter_needed=family.interpreter_needed,
+        first_names=_first_names(members),
+        member_count=len(members),
+        shared_topics=topics,
+        medical_needs=family.medical_needs if Consent.Topic.MEDICAL in topics else None,
+        sgbv_notes=family.sgbv_notes if Consent.Topic.SGBV in topics else None,
+        contact_phone=family.contact_phone if contact else None,
+        contact_email=family.contact_email if contact else None,
+        address=family.address if contact else None,
+        consents_until=until,
+    )
+
+
+def group_notes(family: Family, limit: int = 20) -> list[CaseNote]:
+    """Case notes staff chose to share with the group (visibility "group"), newest first."""
+    return list(
+        CaseNote.objects.filter(family=family, visibility=CaseNote.Visibility.GROUP).order_by(
+            "-written_on", "-pk"
+        )[:limit]
+    )
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@dataclass
+class SponsorshipSummary:
+    sponsorship: Sponsorship
+    role: str
+    role_label: str
+    first_names: list[str]
+    current_month: int | None
+    committed_months: int
+    days_to_end: int | None
+    days_to_month_13: int | None
+    overdue: list[Milestone]
+    upcoming: list[Milestone]
+    open_count: int
+    next_reviews: list[Review]
+    budget: Budget | None
+
+    @property
+    def can_edit_plan(self) -> bool:
+        return self.role in {Membership.Role.COORDINATOR, Membership.Role.TREASURER}
+
+
+@dataclass
+class InboxItem:
+    kind: str  # "reminder" | "message"
+    key: str  # what the mark-read form posts back
+    at: datetime.datetime
+    title: str
+    body: str
+    is_read: bool
+    link: str | None = None
+    case_code: str | None = None
+
+
+@dataclass
+class Dashboard:
+    sponsorships: list[SponsorshipSummary]
+    unread_count: int
+    latest_unread: list[InboxItem]
+    today: datetime.date
+
+
+def portal_sponsorships(user) -> QuerySet:
+    """The sponsorships of the groups `user` belongs to (staff without a membership: none)."""
+    if not user.is_authenticated:
+        return Sponsorship.objects.none()
+    return (
+        Sponsorship.objects.filter(group__memberships__user=user)
+        .with_period()
+        .select_related("family", "group")
+    )
+
+
+def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of queries."""
+    today = today or timezone.localdate()
+    open_milestones = Milestone.objects.open().order_by("due_on", "pk")
+    upcoming_reviews = Review.objects.filter(held_on__isnull=True).order_by("scheduled_for")
+    sponsorships = list(
+        portal_sponsorships(user)
+        .order_by("outcome", "-matched_on")
+        .prefetch_related(
+            Prefetch(
+                "family__members",
+                queryset=HouseholdMember.objects.order_by("-is_principal_applicant", "pk"),
+            ),
+            Prefetch("milestones", queryset=open_milestones, to_attr="open_milestones"),
+            Prefetch("reviews", queryset=upcoming_reviews, to_attr="pending_reviews"),
+        )
+    )
+    roles = dict(Membership.objects.filter(user=user).values_list("group_id", "role"))
+    role_labels = dict(Membership.Role.choices)
+    sums_by_sponsorship: dict[int, list[dict]] = defaultdict(list)
+    table: list[CostTableEntry] = []
+    if sponsorships:
+        for row in _disbursement_sums(s.pk for s in sponsorships):
+            sums_by_sponsorship[row["sponsorship_id"]].append(row)
+        table = _cost_table()
+    summaries = []
+    for s in sponsorships:
+        members = list(s.family.members.all())
+        opened = s.open_milestones
+        plan = budget_plan(s, family_size=len(members), cost_table=table)
+        summaries.append(
+            SponsorshipSummary(
+                sponsorship=s,
+                role=roles.get(s.group_id, Membership.Role.MEMBER),
+                role_label=role_labels.get(roles.get(s.group_id), ""),
+                first_names=_first_names(members),
+                current_month=s.current_month(today),
+                committed_months=s.committed_months,
+                days_to_end=(s.support_ends_on - today).days if s.support_ends_on else None,
+                days_to_month_13=s.days_to_month_13(today),
+                overdue=[m for m in opened if m.due_on < today],
+                upcoming=[m for m in opened if m.due_on >= today][:UPCOMING_COUNT],
+                open_count=len(opened),
+                next_reviews=s.pending_reviews[:2],
+                budget=(
+                    _budget(s, plan=plan, sums=sums_by_sponsorship[s.pk], today=today)
+                    if s.arrival_date
+                    else None
+                ),
+            )
+        )
+    unread = unread_count(user)
+    return Dashboard(
+        sponsorships=summaries,
+        unread_count=unread,
+        latest_unread=inbox_for(user, unread_only=True, limit=UPCOMING_COUNT) if unread else [],
+        today=today,
+    )
+
+
+# --- settlement plan, reviews, check-ins ------------------------------------------------------
+
+PHASE_ORDER = [
+    Phase.BEFORE_ARRIVAL,
+    Phase.FIRST_WEEK,
+    Phase.FIRST_MONTH,
+    Phase.FIRST_MONTHS,
+    Phase.TOWARD_MONTH_13,
+]
+
+
+def plan_by_phase(sponsorship: Sponsorship) -> list[tuple[Phase, list[Milestone]]]:
+    """The settlement plan grouped by phase (first week, first month, ...), in due order."""
+    milestones = sponsorship.milestones.select_related("completed_by").order_by("due_on", "pk")
+    phases: dict[Phase, list[Milestone]] = {p: [] for p in PHASE_ORDER}
+    for m in milestones:
+        m.sponsorship = sponsorship  # for `phase` without a query per row
+        phases[m.phase].append(m)
+    return [(p, items) for p, items in phases.items() if items]
+
+
+def reviews_for(sponsorship: Sponsorship) -> list[Review]:
+    return list(sponsorship.reviews.order_by("scheduled_for", "pk"))
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    field: str
+    label: str
+    css: str
+    points: str  # SVG polyline points
+    dots: list[tuple[float, float, int, str]]  # x, y, score, review label
+
+
+@dataclass(frozen=True)
+class ScoreChart:
+    """A small server-rendered SVG line chart of review scores (1-5) over time; no inline
+    style or script (CSP), with the same numbers in a table for screen readers."""
+
+    width: int
+    height: int
+    series: list[ChartSeries]
+    x_labels: list[tuple[float, str]]
+    y_ticks: list[tuple[float, int]]
+    rows: list[Review]
+    table: list[tuple[str, list[int | None]]]  # domain, its score at each review in `rows`
+    left: int
+    right: int
+
+
+def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
+    from sponsorship.models import Review as ReviewModel
+
+    held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
+    if not held:
+        return None
+    width, height, left, right, top, bottom = 340, 180, 34, 30, 12, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(held) - 1)
+
+    def x(i: int) -> float:
+        return round(left + (i * step if len(held) > 1 else plot_w / 2), 1)
+
+    def y(score: int) -> float:
+        return round(top + (5 - score) / 4 * plot_h, 1)
+
+    series = []
+    for index, name in enumerate(SCORE_FIELDS):
+        dots = [
+            (x(i), y(r.scores[name]), r.scores[name], r.label)
+            for i, r in enumerate(held)
+            if r.scores[name] is not None
+        ]
+        if dots:
+            series.append(
+                ChartSeries(
+                    field=name,
+                    label=str(ReviewModel._meta.get_field(name).verbose_name),
+                    css=f"series-{index}",
+                    points=" ".join(f"{px},{py}" for px, py, _, _ in dots),
+                    dots=dots,
+                )
+            )
+    return ScoreChart(
+        width=width,
+        height=height,
+        series=series,
+        x_labels=[(x(i), r.held_on.strftime("%Y-%m")) for i, r in enumerate(held)],
+        y_ticks=[(y(s), s) for s in range(1, 6)],
+        rows=held,
+        table=[
+            (str(ReviewModel._meta.get_field(name).verbose_name), [r.scores[name] for r in held])
+            for name in SCORE_FIELDS
+        ],
+        left=left,
+        right=width - right,
+    )
+
+
+def checkins_for(sponsorship: Sponsorship) -> QuerySet:
+    return sponsorship.checkins.select_related("logged_by", "acknowledged_by").order_by(
+        "-happened_on", "-pk"
+    )
+
+
+def urgent_checkins_unacknowledged() -> QuerySet:
+    """Urgent concerns no staff member has acknowledged yet, oldest first: the on-page notice
+    for staff (the staff dashboard shows it alongside the e-mail from the reminders)."""
+    return (
+        CheckIn.objects.filter(concern_level=CheckIn.Concern.URGENT, acknowledged_at__isnull=True)
+        .select_related("sponsorship__family__case_worker", "sponsorship__group", "logged_by")
+        .order_by("created_at", "pk")
+    )
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+def _reminders(user) -> QuerySet:
+    return Reminder.objects.filter(recipient=user, cancelled_at__isnull=True)
+
+
+def _messages(user) -> QuerySet:
+    group_ids = Membership.objects.filter(user=user).values("group_id")
+    read = GroupMessageRead.objects.filter(message=OuterRef("pk"), user=user)
+    return GroupMessage.objects.filter(group_id__in=group_ids).annotate(is_read=Exists(read))
+
+
+def unread_count(user) -> int:
+    """Unread reminders and group messages: two COUNT queries, whatever the number of rows."""
+    if not user.is_authenticated:
+        return 0
+    reminders = _reminders(user).filter(read_at__isnull=True).count()
+    messages = _messages(user).filter(is_read=False).count()
+    return reminders + messages
+
+
+def _reminder_title(reminder: Reminder) -> str:
+    return str(reminder.get_kind_display())
+
+
+def _reminder_body(reminder: Reminder) -> str:
+    if reminder.milestone_id:
+        return reminder.milestone.title
+    if reminder.review_id:
+        return reminder.review.label
+    return ""
+
+
+def inbox_for(user, *, unread_only: bool = False, limit: int = 100) -> list[InboxItem]:
+    """Reminders to the user and messages to their groups, newest first (two queries)."""
+    from django.urls import reverse
+
+    reminders = _reminders(user).select_related("milestone", "review", "sponsorship__family")
+    messages = _messages(user).select_related("group")
+    if unread_only:
+        reminders = reminders.filter(read_at__isnull=True)
+        messages = messages.filter(is_read=False)
+    items = []
+    for r in reminders.order_by("-created_at", "-pk")[:limit]:
+        link = None
+        if r.milestone_id:
+            link = reverse("portal:milestone", kwargs={"public_id": r.milestone.public_id})
+        elif r.sponsorship_id:
+            link = reverse("portal:sponsorship", kwargs={"public_id": r.sponsorship.public_id})
+        items.append(
+            InboxItem(
+                kind="reminder",
+                key=f"reminder:{r.pk}",
+                at=r.created_at,
+                title=_reminder_title(r),
+                body=_reminder_body(r),
+                is_read=r.read_at is not None,
+                link=link,
+                case_code=r.sponsorship.family.case_code if r.sponsorship_id else None,
+            )
+        )
+    for m in messages.order_by("-created_at", "-pk")[:limit]:
+        items.append(
+            InboxItem(
+                kind="message",
+                key=f"message:{m.public_id}",
+                at=m.created_at,
+                title=m.subject,
+                body=m.body,
+                is_read=m.is_read,
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+__all__ = [
+    "Budget",
+    "BudgetPlan",
+    "budget_for_portal",
+    "budget_plan",
+    "checkins_for",
+    "dashboard_for",
+    "family_for_group",
+    "group_notes",
+    "inbox_for",
+    "plan_by_phase",
+    "portal_sponsorships",
+    "reviews_for",
+    "score_chart",
+    "unread_count",
+    "urgent_checkins_unacknowledged",
+]

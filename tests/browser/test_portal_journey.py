@@ -1,0 +1,158 @@
+"""A treasurer's first evening with the portal, in Debian's Chromium: accept the invitation,
+set a password, sign in, tick a milestone off, log a check-in, record a payment and switch
+to Korean. Screenshots at a phone width (375 px) and a desktop width land in artifacts_dir."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from sponsorship import services
+from sponsorship.models import CheckIn, Disbursement
+
+# serialized_rollback: the seeded catalogues (milestones, reviews, cost table) survive the flush.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "maple circle evenings 2026"
+
+
+def _no_sideways_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+
+
+def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
+    live_server, page, artifacts_dir, sponsorship, case_worker
+):
+    _invitation, token = services.invitation_create(
+        email="tess.new@example.org",
+        group=sponsorship.group,
+        role="treasurer",
+        invited_by=case_worker,
+    )
+    page.set_viewport_size(PHONE)
+
+    # Accept the invitation and set a password.
+    page.goto(f"{live_server.url}/portal/invitations/{token}/")
+    expect(page.locator("h1")).to_have_text(f"Join {sponsorship.group.name}")
+    page.get_by_label("First name").fill("Tess")
+    page.get_by_label("Choose a password").fill(PASSWORD)
+    page.get_by_label("The same password again").fill(PASSWORD)
+    page.screenshot(path=artifacts_dir / "portal-phone-1-invitation.png", full_page=True)
+    page.get_by_role("button", name="Set my password and join").click()
+    expect(page.get_by_text("Welcome to")).to_be_visible()
+
+    # Sign out, then sign in with the e-mail address.
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{live_server.url}/portal/")
+    page.get_by_label("E-mail address").fill("Tess.New@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your sponsorship")
+    expect(page.get_by_text("Month 4 of 12").first).to_be_visible()
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts_dir / "portal-phone-2-dashboard.png", full_page=True)
+
+    # Tick a milestone off.
+    page.get_by_role("link", name="The whole settlement plan").click()
+    expect(page.locator("h1")).to_have_text("Settlement plan")
+    page.get_by_role("link", name="Bank account opened").click()
+    page.get_by_label("Note (optional)").fill("Opened at the branch on Bloor")
+    page.screenshot(path=artifacts_dir / "portal-phone-3-milestone.png", full_page=True)
+    page.get_by_role("button", name="Mark as done").click()
+    expect(page.get_by_text("Marked done. Thank you!")).to_be_visible()
+    expect(page.get_by_text("Opened at the branch on Bloor")).to_be_visible()
+    assert sponsorship.milestones.get(title="Bank account opened").completed_on is not None
+
+    # Log a check-in.
+    page.get_by_role("link", name="Check-ins").click()
+    page.get_by_role("link", name="Log a visit or call").click()
+    page.get_by_label("Who took part").fill("Tess and the whole family")
+    page.get_by_label("Coping").check()
+    page.get_by_label("Summary (optional)").fill("Groceries done; the kids like school.")
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts_dir / "portal-phone-4-checkin.png", full_page=True)
+    page.get_by_role("button", name="Save check-in").click()
+    expect(page.get_by_text("Check-in saved")).to_be_visible()
+    expect(page.get_by_text("the kids like school")).to_be_visible()
+    assert CheckIn.objects.filter(sponsorship=sponsorship).count() == 1
+
+    # Record a payment; a refused amount first.
+    page.get_by_role("link", name="Income support").click()
+    page.get_by_role("link", name="Record a payment").click()
+    page.get_by_label("Amount (CAD)").fill("99999")
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_text("more than twice the plan")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "portal-phone-5-payment-error.png", full_page=True)
+    page.get_by_label("Amount (CAD)").fill("1100")
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    assert Disbursement.objects.get(sponsorship=sponsorship).amount == 1100
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts_dir / "portal-phone-6-income.png", full_page=True)
+
+    # Switch to Korean.
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_label("Language").select_option("ko")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.get_by_label("Language")).to_have_value("ko")
+    page.goto(f"{live_server.url}/portal/")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.locator("body")).to_contain_text(re.compile(r"\d+년 \d+월 \d+일"))
+    page.screenshot(path=artifacts_dir / "portal-phone-7-korean.png", full_page=True)
+
+    # The same at a desktop width.
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=artifacts_dir / "portal-desktop-dashboard-ko.png", full_page=True)
+    page.get_by_label("Language").select_option("en")
+    page.locator("form.language-switcher button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/income-support/")
+    page.screenshot(path=artifacts_dir / "portal-desktop-income.png", full_page=True)
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")
+    page.screenshot(path=artifacts_dir / "portal-desktop-plan.png", full_page=True)
+
+
+def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sponsorship):
+    from django.contrib.auth import get_user_model
+
+    from sponsorship.models import Membership, Review
+
+    for index, review in enumerate(sponsorship.reviews.order_by("scheduled_for")[:3]):
+        Review.objects.filter(pk=review.pk).update(
+            held_on=review.scheduled_for,
+            outcome="on_track",
+            income=2 + index,
+            housing=3,
+            language=1 + index,
+            employment=1 + index // 2,
+            health=4,
+            social=2 + index,
+        )
+    user = get_user_model().objects.create_user(
+        username="m@example.org", email="m@example.org", password=PASSWORD
+    )
+    Membership.objects.create(user=user, group=sponsorship.group, role="coordinator")
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("E-mail address").fill("m@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your sponsorship")
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/reviews/")
+    page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
+    expect(page.locator("svg[role=img] polyline").first).to_be_visible()
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
+    assert not [e for e in errors if "Content Security Policy" in e], errors

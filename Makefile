@@ -36,12 +36,14 @@ run: install .env  ## Migrate, load demo data, serve :8000 with a Celery worker 
 	$(PY) manage.py runserver $(HOST):$(PORT); \
 	wait
 
-browser:  ## Install Debian's Chromium for the browser tests (when missing and possible)
-	@if command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then :; \
+# Korean text needs a Korean font in screenshots (fonts-nanum); Chromium itself for the tests.
+browser:  ## Install Debian's Chromium and a Korean font for the browser tests (when possible)
+	@if (command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]) \
+		&& fc-list 2>/dev/null | grep -qi nanum; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser tests..."; \
-		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)) || \
+		(apt-get install -y -qq chromium fonts-nanum >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq chromium fonts-nanum >/dev/null)) || \
 		echo "WARNING: could not install chromium: browser tests will be SKIPPED."; \
 	else echo "WARNING: no chromium and no root apt-get: browser tests will be SKIPPED (see README)."; fi
 

@@ -1,6 +1,138 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The public side: /give/. No account, nothing about any family, no donor's e-mail or address."""
+
+from __future__ import annotations
+
+import logging
+
+from csp.decorators import csp_update
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from fundraising import selectors, services
+from fundraising.forms import PledgeForm
+from fundraising.models import Campaign, Pledge
+
+logger = logging.getLogger(__name__)
 
 
+def _pledge_rate(group: str, request: HttpRequest) -> str:
+    return getattr(settings, "FUNDRAISING_PLEDGE_RATE", "20/h")
+
+
+def _campaign_context(campaign: Campaign) -> dict:
+    return {
+        "campaign": campaign,
+        "totals": selectors.campaign_totals_cached(campaign),
+        "site_url": settings.SITE_URL,
+    }
+
+
+@require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "fundraising/index.html")
+    campaigns = list(selectors.campaigns_active()[:20])
+    if len(campaigns) == 1:
+        return redirect("fundraising:campaign", slug=campaigns[0].slug)
+    return render(request, "fundraising/index.html", {"campaigns": campaigns})
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_pledge_rate, method="POST", block=False)
+def campaign(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
+    if request.method == "POST" and getattr(request, "limited", False):
+        logger.warning("pledge form rate-limited (campaign %s)", campaign.slug)
+        return render(request, "fundraising/rate_limited.html", {"campaign": campaign}, status=429)
+    form = PledgeForm(request.POST or None, campaign=campaign)
+    if request.method == "POST":
+        if form.is_spam:
+            logger.info("pledge form honeypot filled (campaign %s)", campaign.slug)
+            return render(request, "fundraising/received.html", {"campaign": campaign})
+        if form.is_valid():
+            pledge = _create_pledge(request, campaign, form)
+            if pledge is not None:
+                return redirect("fundraising:pledge-thanks", public_id=pledge.public_id)
+    context = _campaign_context(campaign) | {
+        "form": form,
+        "wall": selectors.donor_wall(campaign),
+    }
+    return render(request, "fundraising/campaign.html", context, status=400 if form.errors else 200)
+
+
+def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -> Pledge | None:
+    data = form.cleaned_data
+    try:
+        pledge, _created = services.pledge_create_once(
+            idempotency_key=data["idempotency_key"],
+            campaign=campaign,
+            donor_name=data["donor_name"],
+            email=data["email"],
+            address=data["address"],
+            wants_receipt=data["wants_receipt"],
+            amount=data["amount"],
+            frequency=data["frequency"],
+            months=data["months"],
+            is_anonymous=data["show_name"] == "anonymous",
+            public_message=data["public_message"],
+            tribute_kind=data["tribute_kind"],
+            tribute_name=data["tribute_name"],
+            consent_to_contact=data["consent_to_contact"],
+            language=get_language() or settings.LANGUAGE_CODE,
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
+            form.add_error(field if field in form.fields else None, messages)
+        if not hasattr(exc, "error_dict"):
+            form.add_error(None, exc)
+        return None
+    return pledge
+
+
+@require_GET
+def pledge_thanks(request: HttpRequest, public_id) -> HttpResponse:
+    """Only whoever holds the pledge's UUID link (the donor) sees this page; others get 404."""
+    pledge = get_object_or_404(Pledge.objects.select_related("campaign"), public_id=public_id)
+    return render(
+        request, "fundraising/thanks.html", {"pledge": pledge, "charity": settings.CHARITY}
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=60)
+def progress_json(request: HttpRequest, slug: str) -> JsonResponse:
+    campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
+    totals = selectors.campaign_totals_cached(campaign)
+    body = {"campaign": campaign.name, "slug": campaign.slug, "currency": "CAD"}
+    body |= totals.as_json()
+    body["url"] = settings.SITE_URL + reverse("fundraising:campaign", args=[campaign.slug])
+    response = JsonResponse(body)
+    response["Access-Control-Allow-Origin"] = "*"  # public numbers, meant for other sites
+    return response
+
+
+@require_GET
+@xframe_options_exempt
+@csp_update({"frame-ancestors": ["*"]})
+@cache_control(public=True, max_age=60)
+def widget(request: HttpRequest, slug: str) -> HttpResponse:
+    """The meter alone, for HanVoice's website and partner churches to embed in an iframe."""
+    campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
+    return render(request, "fundraising/widget.html", _campaign_context(campaign))
+
+
+@never_cache
+@csrf_exempt  # RFC 8058 one-click unsubscribe POSTs come from mail clients, without a token
+@require_http_methods(["GET", "POST"])
+def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
+    pledge = services.reminders_stop(token=token)
+    if pledge is None:
+        return render(request, "fundraising/reminders_stop.html", {"invalid": True}, status=404)
+    return render(request, "fundraising/reminders_stop.html", {"pledge": pledge})

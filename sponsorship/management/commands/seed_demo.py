@@ -11,4 +11,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo refuses to run with DJANGO_DEBUG off (real data).")
+        __import__("fundraising.demo").demo.seed()  # fundraising stands alone: its own seed
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -20,7 +20,7 @@ from fundraising.models import Campaign, Payment, Pledge
 
 # Digits with optional thousands separators, at most two decimals, an optional "$".
 # No exponent ("1e3"), no "NaN"/"Infinity", no sign: Decimal() would accept all of those.
-AMOUNT_RE = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d{1,12})(\.\d{1,2})?$")
+AMOUNT_RE = re.compile(r"^\$?\s*([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,12})(\.[0-9]{1,2})?$")
 OTHER = "other"
 
 

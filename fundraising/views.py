@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from csp.decorators import csp_update
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -120,7 +120,7 @@ def progress_json(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_GET
 @xframe_options_exempt
-@csp_update({"frame-ancestors": ["*"]})
+@csp_replace({"frame-ancestors": ["*"]})
 @cache_control(public=True, max_age=60)
 def widget(request: HttpRequest, slug: str) -> HttpResponse:
     """The meter alone, for HanVoice's website and partner churches to embed in an iframe."""

@@ -58,8 +58,15 @@ def parse_amount(raw: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+# Bidirectional overrides can make a donor-wall name read as something else.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def no_control_characters(value: str) -> None:
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
+    if any(
+        (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in BIDI_CONTROLS
+        for ch in value
+    ):
         raise ValidationError(_("Remove the invisible control characters from this text."))
 
 

@@ -31,6 +31,19 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _forget_celery_backend():
+    """An eager `.delay()` leaves Celery's app holding the (disabled) result backend and a
+    producer pool for the default broker; the real-worker test in tests/config, which swaps
+    in Redis, then sends to the wrong broker and finds no backend. Forget both after each
+    test so that any test queuing a task eagerly before it does not break that test."""
+    yield
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
@@ -200,8 +201,45 @@ class ReceiptedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PaymentAdminForm(forms.ModelForm):
+    """The checks of services.payment_record, as form errors instead of a server error."""
+
+    class Meta:
+        model = Payment
+        fields = [
+            "campaign",
+            "pledge",
+            "donor_name",
+            "donor_email",
+            "donor_address",
+            "amount",
+            "received_on",
+            "method",
+            "method_reference",
+            "advantage_amount",
+            "advantage_description",
+            "is_private_benevolence",
+            "notes",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.pk:
+            return cleaned
+        pledge, campaign = cleaned.get("pledge"), cleaned.get("campaign")
+        received_on = cleaned.get("received_on")
+        if pledge and pledge.status == Pledge.Status.CANCELLED:
+            self.add_error("pledge", _("This pledge is cancelled: record the payment without it."))
+        if pledge and campaign and pledge.campaign_id != campaign.pk:
+            self.add_error("campaign", _("The pledge belongs to another campaign."))
+        if received_on and received_on > timezone.localdate():
+            self.add_error("received_on", _("A payment cannot be received in the future."))
+        return cleaned
+
+
 @admin.register(Payment)
 class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
+    form = PaymentAdminForm
     list_display = [
         "received_on",
         "donor_name",
@@ -491,7 +529,7 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    @admin.action(description=_("Try sending again"), permissions=["view"])
+    @admin.action(description=_("Try sending again"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[DonorEmail]):
         ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
         DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)

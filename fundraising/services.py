@@ -75,7 +75,8 @@ def pledge_create(
     send_confirmation: bool = True,
 ) -> Pledge:
     """Record a pledge and queue its confirmation e-mail (sent after commit)."""
-    if not campaign.is_active:
+    today = timezone.localdate()
+    if not campaign.is_active or (campaign.ends_on and campaign.ends_on < today):
         raise ValidationError(_("This campaign is closed to new pledges."))
     if frequency == Pledge.Frequency.ONE_TIME:
         months = 1
@@ -99,7 +100,7 @@ def pledge_create(
         consent_to_contact=consent_to_contact,
         language=language,
         idempotency_key=idempotency_key,
-        pledged_on=pledged_on or timezone.localdate(),
+        pledged_on=pledged_on or today,
     )
     while Pledge.objects.filter(reference=pledge.reference).exists():
         pledge.reference = new_reference()  # 29^8 codes: a collision is rare, not impossible

@@ -87,15 +87,17 @@ def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -
             consent_to_contact=data["consent_to_contact"],
             language=get_language() or settings.LANGUAGE_CODE,
         )
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
-            form.add_error(field if field in form.fields else None, messages)
-        if not hasattr(exc, "error_dict"):
+    except ValidationError as exc:  # e.g. the campaign closed while the donor was typing
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
             form.add_error(None, exc)
         return None
     return pledge
 
 
+@never_cache
 @require_GET
 def pledge_thanks(request: HttpRequest, public_id) -> HttpResponse:
     """Only whoever holds the pledge's UUID link (the donor) sees this page; others get 404."""

@@ -189,3 +189,25 @@ def test_it_issues_a_yearly_receipt_from_the_admin(client, fundraiser, campaign)
     )
     assert response.status_code == 302
     assert Receipt.objects.get().payments.count() == 2
+
+
+def test_it_adds_a_payment_without_a_pledge_and_refuses_a_future_date(client, fundraiser, campaign):
+    client.force_login(fundraiser)
+    url = reverse("admin:fundraising_payment_add")
+    data = {
+        "campaign": campaign.pk,
+        "donor_name": "Walk-in Donor",
+        "donor_address": "5 Example Lane",
+        "amount": "20.00",
+        "received_on": "2999-01-01",
+        "method": "cash",
+        "advantage_amount": "0.00",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200 and Payment.objects.count() == 0
+    assert "cannot be received in the future" in response.content.decode()
+
+    response = client.post(url, data | {"received_on": "2026-03-01"})
+    assert response.status_code == 302
+    payment = Payment.objects.get()
+    assert payment.pledge is None and payment.recorded_by == fundraiser

@@ -228,3 +228,14 @@ def test_it_refreshes_the_cached_totals_when_a_pledge_arrives(
         client.post(url(campaign), valid_data(amount_choice="250"))
     body = client.get(reverse("fundraising:progress-json", args=[campaign.slug])).json()
     assert body["pledged_outstanding"] == "250.00"
+
+
+def test_it_refuses_pledges_once_the_campaign_has_ended(client, campaign):
+    import datetime as dt
+
+    campaign.ends_on = dt.date(2026, 1, 31)
+    campaign.save()
+    response = client.post(url(campaign), valid_data())
+    assert response.status_code == 400
+    assert "closed to new pledges" in response.content.decode()
+    assert Pledge.objects.count() == 0

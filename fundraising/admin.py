@@ -44,6 +44,10 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def save_model(self, request, obj: Campaign, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        selectors.campaign_totals_invalidate(obj.pk)  # the public page shows the new text now
+
     @admin.display(description=_("received"))
     def received(self, obj: Campaign):
         return selectors.campaign_totals(obj).received

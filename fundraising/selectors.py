@@ -10,7 +10,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -101,8 +103,16 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
     return totals
 
 
+PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
+
+
 def campaign_totals_invalidate(campaign_id: int) -> None:
-    cache.delete(_totals_key(campaign_id))
+    """Forget the cached totals and the public page's cached fragments (every language)."""
+    keys = [_totals_key(campaign_id)]
+    for fragment in PAGE_FRAGMENTS:
+        for language, _name in settings.LANGUAGES:
+            keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
+    cache.delete_many(keys)
 
 
 def campaigns_active() -> QuerySet[Campaign]:

@@ -109,10 +109,16 @@ PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 def campaign_totals_invalidate(campaign_id: int) -> None:
     """Forget the cached totals and the public page's cached fragments (every language)."""
     keys = [_totals_key(campaign_id)]
-    for fragment in PAGE_FRAGMENTS:
-        for language, _name in settings.LANGUAGES:
+    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    for language, _name in settings.LANGUAGES:
+        keys.append(campaign_page_key(slug, language))
+        for fragment in PAGE_FRAGMENTS:
             keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
     cache.delete_many(keys)
+
+
+def campaign_page_key(slug: str | None, language: str) -> str:
+    return f"fundraising:page:v1:{slug}:{language}"
 
 
 def campaigns_active() -> QuerySet[Campaign]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -55,11 +56,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @ratelimit(key="ip", rate=_pledge_rate, method="POST", block=False)
 def campaign(request: HttpRequest, slug: str) -> HttpResponse:
     """The campaign page (GET) and the pledge form's submission (POST)."""
+    if request.method == "GET":
+        return _campaign_page(request, slug)
     campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
     context = {"campaign": campaign}
-    if request.method == "GET":
-        context["form_html"] = _blank_form_html(campaign)
-    elif getattr(request, "limited", False):
+    if getattr(request, "limited", False):
         logger.warning("pledge form rate-limited (campaign %s)", campaign.slug)
         return render(request, "fundraising/rate_limited.html", context, status=429)
     else:
@@ -72,8 +73,31 @@ def campaign(request: HttpRequest, slug: str) -> HttpResponse:
             if pledge is not None:
                 return redirect("fundraising:pledge-thanks", public_id=pledge.public_id)
     context |= _campaign_context(campaign)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "fundraising/campaign.html", context, status=status)
+    return render(request, "fundraising/campaign.html", context, status=400)
+
+
+# The public page is the same for every anonymous visitor but for two tokens (CSRF and the
+# form's idempotency token): it is rendered once per campaign and language with placeholders
+# that each request replaces. A hit costs one cache read and no query. Signed-in staff and
+# visitors with pending messages get a page rendered for them.
+_CSRF_PLACEHOLDER = "csrf-placeholder-4b1e0c7f9a"
+
+
+def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
+    personal = {settings.SESSION_COOKIE_NAME, "messages"} & set(request.COOKIES)
+    cacheable = not request.GET and not personal
+    key = selectors.campaign_page_key(slug, get_language() or settings.LANGUAGE_CODE)
+    html = cache.get(key) if cacheable else None
+    if html is None:
+        campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
+        context = _campaign_context(campaign) | {"form_html": _blank_form_html(campaign)}
+        if not cacheable:
+            return render(request, "fundraising/campaign.html", context)
+        context["csrf_token"] = _CSRF_PLACEHOLDER
+        html = render_to_string("fundraising/campaign.html", context, request=request)
+        cache.set(key, html, selectors.TOTALS_CACHE_SECONDS)
+    html = html.replace(_CSRF_PLACEHOLDER, get_token(request))
+    return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, str(uuid.uuid4())))
 
 
 # The blank form is the same for every visitor but its idempotency token: rendering it with
@@ -91,8 +115,9 @@ def _blank_form_html(campaign: Campaign) -> str:
         form = PledgeForm(campaign=campaign, initial={"idempotency_key": _TOKEN_PLACEHOLDER})
         html = render_to_string("fundraising/includes/_pledge_form.html", {"form": form})
         cache.set(key, html, FORM_CACHE_SECONDS)
-    # Safe: rendered by our own template with autoescaping; only a UUID is substituted.
-    return mark_safe(html.replace(_TOKEN_PLACEHOLDER, str(uuid.uuid4())))  # noqa: S308
+    # Safe: rendered by our own template with autoescaping. The token placeholder is replaced
+    # per request by _campaign_page.
+    return mark_safe(html)  # noqa: S308
 
 
 def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -> Pledge | None:

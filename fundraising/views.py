@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
-from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.cache import cache_control, cache_page, never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -161,7 +161,8 @@ def pledge_thanks(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @require_GET
-@cache_control(public=True, max_age=60)
+@cache_control(public=True, max_age=selectors.TOTALS_CACHE_SECONDS)
+@cache_page(selectors.TOTALS_CACHE_SECONDS)
 def progress_json(request: HttpRequest, slug: str) -> JsonResponse:
     campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
     totals = selectors.campaign_totals_cached(campaign)
@@ -174,9 +175,10 @@ def progress_json(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_GET
-@xframe_options_exempt
+@xframe_options_exempt  # outside cache_page: these mark every response, cached or not
 @csp_replace({"frame-ancestors": ["*"]})
-@cache_control(public=True, max_age=60)
+@cache_control(public=True, max_age=selectors.TOTALS_CACHE_SECONDS)
+@cache_page(selectors.TOTALS_CACHE_SECONDS)
 def widget(request: HttpRequest, slug: str) -> HttpResponse:
     """The meter alone, for HanVoice's website and partner churches to embed in an iframe."""
     campaign = get_object_or_404(Campaign, slug=slug, is_active=True)

@@ -175,17 +175,18 @@ def test_it_serves_progress_json_to_other_sites(client, campaign):
     response = client.get(reverse("fundraising:progress-json", args=[campaign.slug]))
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "*"
-    assert "max-age=60" in response["Cache-Control"]
+    assert "max-age=30" in response["Cache-Control"]
     body = response.json()
     assert body["pledged_outstanding"] == "100.00" and body["received"] == "0.00"
     assert body["goal"] == "250000.00"
 
 
 def test_it_lets_other_sites_frame_the_widget_only(client, campaign):
-    widget = client.get(reverse("fundraising:widget", args=[campaign.slug]))
-    assert widget.status_code == 200
-    assert "X-Frame-Options" not in widget
-    assert "frame-ancestors *" in widget["Content-Security-Policy"]
+    for _ in range(2):  # the second response comes from the cache: same headers
+        widget = client.get(reverse("fundraising:widget", args=[campaign.slug]))
+        assert widget.status_code == 200
+        assert "X-Frame-Options" not in widget
+        assert "frame-ancestors *" in widget["Content-Security-Policy"]
     page = client.get(url(campaign))
     assert page["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in page["Content-Security-Policy"]

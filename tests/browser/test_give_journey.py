@@ -40,6 +40,7 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     page.goto(f"{live_server.url}/give/")
     expect(page.locator("h1")).to_have_text("North to North")
     page.screenshot(path=artifacts_dir / "give-375-campaign.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "give-375-top.png")
 
     page.get_by_text("Every month").click()
     expect(page.get_by_label("For how many months")).to_be_visible()
@@ -49,6 +50,7 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     page.get_by_label("E-mail").fill("mina@example.org")
     page.get_by_label("Postal address").fill("12 Example Avenue\nToronto ON M4M 1A1")
     page.get_by_label("Public message (optional)").fill("환영합니다")
+    page.locator(".hv-pledge").screenshot(path=artifacts_dir / "give-375-form-filled.png")
     page.get_by_role("button", name="Pledge").click()
 
     expect(page.locator("h1")).to_have_text("Thank you for your pledge")

@@ -170,3 +170,31 @@ def test_it_schedules_the_sweep_daily_and_the_reconciler_every_ten_minutes():
     assert schedule["donor-reminder-sweep"]["task"] == "fundraising.tasks.run_donor_reminder_sweep"
     assert schedule["donor-email-reconcile"]["task"] == "fundraising.tasks.reconcile_donor_emails"
     assert "fundraising.tasks.send_donor_email" in celery_app.tasks
+
+
+def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(
+    client, campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Not a mock: Celery really tries a Redis port where nothing listens."""
+    from tests.fundraising.test_campaign_page import url, valid_data
+
+    changes = {
+        "task_always_eager": False,
+        "broker_url": "redis://127.0.0.1:9/3",
+        "broker_transport_options": {"max_retries": 1, "interval_start": 0, "interval_step": 0},
+    }
+    saved = {key: celery_app.conf[key] for key in changes}
+    celery_app.conf.update(changes)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url(campaign), valid_data())
+    finally:
+        celery_app.conf.update(saved)
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    assert response.status_code == 302
+    row = DonorEmail.objects.get()
+    assert row.sent_at is None and mailoutbox == []
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 1
+    assert len(mailoutbox) == 1

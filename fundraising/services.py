@@ -616,6 +616,17 @@ def _render_and_send(row: DonorEmail) -> None:
     emails.send(row.kind, to, context, language=language, headers=headers, attachments=attachments)
 
 
+def _obsolete_reason(row: DonorEmail) -> str:
+    """Why a reminder written earlier should no longer go out (empty: send it)."""
+    pledge = row.pledge
+    if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
+        if not pledge.reminders_enabled:
+            return "reminders turned off"
+        if row.kind == DonorEmail.Kind.INSTALMENT_DUE and pledge.status not in Pledge.OPEN_STATUSES:
+            return f"pledge {pledge.status}"
+    return ""
+
+
 def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     """Claim the row (conditional UPDATE: only one worker wins) and send it. True if sent."""
     now = now or timezone.now()
@@ -628,6 +639,10 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     if not claimed:
         return False
     row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
+    obsolete = _obsolete_reason(row)
+    if obsolete:
+        DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
+        return False
     row.attempts += 1
     try:
         _render_and_send(row)

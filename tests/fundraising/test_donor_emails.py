@@ -198,3 +198,15 @@ def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(
     assert row.sent_at is None and mailoutbox == []
     assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 1
     assert len(mailoutbox) == 1
+
+
+def test_it_drops_a_waiting_reminder_once_the_pledge_is_cancelled(campaign, mailoutbox):
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    PaymentFactory(pledge=pledge, received_on=dt.date(2026, 1, 10))
+    services.donor_reminder_sweep(today=dt.date(2026, 2, 7))  # row written, not yet sent
+    services.pledge_cancel(pledge=pledge)
+
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 0
+    row = DonorEmail.objects.get(kind=DonorEmail.Kind.INSTALMENT_DUE)
+    assert row.sent_at is None and row.failed_at is not None and "cancelled" in row.last_error
+    assert mailoutbox == []

@@ -211,3 +211,22 @@ def test_it_adds_a_payment_without_a_pledge_and_refuses_a_future_date(client, fu
     assert response.status_code == 302
     payment = Payment.objects.get()
     assert payment.pledge is None and payment.recorded_by == fundraiser
+
+
+def test_it_opens_every_change_page(client, fundraiser, campaign):
+    receipt = services.receipt_issue(payment=PaymentFactory(pledge__campaign=campaign))
+    client.force_login(fundraiser)
+    pages = [
+        reverse("admin:fundraising_campaign_change", args=[campaign.pk]),
+        reverse("admin:fundraising_campaign_add"),
+        reverse("admin:fundraising_pledge_change", args=[receipt.payment.pledge_id]),
+        reverse("admin:fundraising_payment_change", args=[receipt.payment_id]),
+        reverse("admin:fundraising_payment_add"),
+        reverse("admin:fundraising_receipt_change", args=[receipt.pk]),
+        reverse("admin:fundraising_donoremail_change", args=[DonorEmail.objects.get().pk]),
+        reverse("admin:fundraising_receipt_yearly"),
+        reverse("admin:fundraising_donor"),
+        reverse("admin:fundraising_reports"),
+    ]
+    for page in pages:
+        assert client.get(page).status_code == 200, page

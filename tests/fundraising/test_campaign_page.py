@@ -278,3 +278,10 @@ def test_it_renders_a_personal_page_for_signed_in_staff(client, campaign, fundra
     client.get(url(campaign))  # cached for anonymous visitors
     client.force_login(fundraiser)
     assert "Sign out" in client.get(url(campaign)).content.decode()
+
+
+def test_it_caches_the_page_separately_for_each_language(client, campaign):
+    for _ in range(2):  # the second round is served from the cache
+        for language in ("ko", "fr", "en"):
+            html = client.get(url(campaign), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert f'<html lang="{language}">' in html

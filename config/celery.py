@@ -25,4 +25,16 @@ app.conf.beat_schedule = {
         "task": "sponsorship.tasks.reconcile_outbox",
         "schedule": crontab(minute="*/10"),
     },
+    # 06:15 daily: pledge instalment-due (3 days ahead) and pledge-lapsed e-mails to donors
+    # and fundraising staff (fundraising.services.donor_reminder_sweep).
+    "donor-reminder-sweep": {
+        "task": "fundraising.tasks.run_donor_reminder_sweep",
+        "schedule": crontab(hour=6, minute=15),
+    },
+    # Every 10 minutes: donor e-mails (confirmations, receipts, reminders) written as rows
+    # but never sent (broker down, worker killed mid-send).
+    "donor-email-reconcile": {
+        "task": "fundraising.tasks.reconcile_donor_emails",
+        "schedule": crontab(minute="*/10"),
+    },
 }

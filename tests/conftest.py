@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 
 import pytest
+from django.db.models.signals import post_migrate
 
 from config import celery_app
 from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
@@ -27,6 +29,20 @@ from tests.factories import (
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls inside browser tests
 
+
+def _restore_reference_data(sender, **kwargs) -> None:
+    """A transactional test's flush wipes the rows data migrations wrote (milestone and review
+    catalogues, the cost table, reminder rules); flush fires post_migrate, so put them back."""
+    if sender.name != "config":  # post_migrate fires once per app: act once per flush
+        return
+    from django.apps import apps
+
+    seed = importlib.import_module("sponsorship.migrations.0002_seed_catalogues").seed
+    seed(apps, None)
+
+
+post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -36,6 +52,19 @@ def _celery_eager():
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield
+
+
+@pytest.fixture(autouse=True)
+def _forget_celery_backend():
+    """An eager `.delay()` leaves Celery's app holding the (disabled) result backend and a
+    producer pool for the default broker; the real-worker test in tests/config, which swaps
+    in Redis, then sends to the wrong broker and finds no backend. Forget both after each
+    test so that any test queuing a task eagerly before it does not break that test."""
+    yield
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)

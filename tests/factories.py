@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from families.models import Consent, Family, HouseholdMember
+from fundraising.models import Campaign, Payment, Pledge
+from sponsorship.models import Membership, SponsorGroup, Sponsorship
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,13 +43,6 @@ class StaffFactory(UserFactory):
 
 
 # --- families and sponsorship ---------------------------------------------------------------
-
-import datetime  # noqa: E402
-
-from django.utils import timezone  # noqa: E402
-
-from families.models import Consent, Family, HouseholdMember  # noqa: E402
-from sponsorship.models import Membership, SponsorGroup, Sponsorship  # noqa: E402
 
 
 class FamilyFactory(factory.django.DjangoModelFactory):
@@ -133,3 +134,58 @@ class SponsorshipFactory(factory.django.DjangoModelFactory):
                 Family.objects.filter(pk=self.family_id).update(status=Family.Status.ARRIVED)
                 self.family.refresh_from_db()
             plan_generate(sponsorship=self)
+
+
+# --- fundraising ---------------------------------------------------------------------------
+# Obviously fictional donors; money as Decimal strings.
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+        django_get_or_create = ("slug",)
+
+    name = "North to North"
+    slug = "north-to-north"
+    goal = Decimal("250000.00")
+    cost_per_family = Decimal("50000.00")
+    families_goal = 5
+    starts_on = datetime.date(2026, 1, 1)
+    summary = "Bring five families to safety."
+    story = "First paragraph of the story.\n\nSecond paragraph of the story."
+    suggested_amounts = "25,50,100,250"
+    is_active = True
+
+
+class PledgeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pledge
+
+    campaign = factory.SubFactory(CampaignFactory)
+    donor_name = factory.Sequence(lambda n: f"Demo Donor {n}")
+    email = factory.Sequence(lambda n: f"donor{n}@example.org")
+    address = factory.Sequence(lambda n: f"{n} Example Street\nToronto ON M5V 1A1")
+    amount = Decimal("50.00")
+    frequency = Pledge.Frequency.ONE_TIME
+    months = 1
+    pledged_on = factory.LazyFunction(lambda: datetime.date.today())  # noqa: DTZ011
+
+
+class MonthlyPledgeFactory(PledgeFactory):
+    frequency = Pledge.Frequency.MONTHLY
+    months = 12
+    amount = Decimal("25.00")
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    pledge = factory.SubFactory(PledgeFactory)
+    campaign = factory.LazyAttribute(lambda o: o.pledge.campaign if o.pledge else None)
+    donor_name = factory.LazyAttribute(lambda o: o.pledge.donor_name if o.pledge else "Ann Donor")
+    donor_email = factory.LazyAttribute(lambda o: o.pledge.email if o.pledge else "")
+    donor_address = factory.LazyAttribute(lambda o: o.pledge.address if o.pledge else "")
+    amount = factory.LazyAttribute(lambda o: o.pledge.amount if o.pledge else Decimal("50.00"))
+    received_on = datetime.date(2026, 3, 2)
+    method = Payment.Method.ETRANSFER

@@ -12,10 +12,9 @@ from playwright.sync_api import expect
 from sponsorship import services
 from sponsorship.models import CheckIn, Disbursement
 
-# serialized_rollback: the seeded catalogues (milestones, reviews, cost table) survive the flush.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 PHONE = {"width": 375, "height": 812}

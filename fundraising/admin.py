@@ -1,0 +1,541 @@
+"""The staff side of fundraising. Permissions come from the role groups (config/roles.py):
+program managers and fundraising staff; case workers see none of it. Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from fundraising import selectors, services
+from fundraising.forms import (
+    CancelReplaceForm,
+    DonorLookupForm,
+    RecordPaymentForm,
+    YearlyReceiptForm,
+)
+from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+class NoDeleteMixin:
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["name", "goal", "received", "pledged_outstanding", "starts_on", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj: Campaign, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        selectors.campaign_totals_invalidate(obj.pk)  # the public page shows the new text now
+
+    @admin.display(description=_("received"))
+    def received(self, obj: Campaign):
+        return selectors.campaign_totals(obj).received
+
+    @admin.display(description=_("pledged, not yet received"))
+    def pledged_outstanding(self, obj: Campaign):
+        return selectors.campaign_totals(obj).pledged_outstanding
+
+
+class UnpaidFilter(admin.SimpleListFilter):
+    title = _("payment")
+    parameter_name = "paid"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("Pledged, nothing received")), ("open", _("Not fully received"))]
+
+    def queryset(self, request, queryset):
+        has_payment = Payment.objects.filter(pledge=OuterRef("pk"))
+        if self.value() == "none":
+            return queryset.filter(status=Pledge.Status.PLEDGED).exclude(Exists(has_payment))
+        if self.value() == "open":
+            return queryset.filter(status__in=list(Pledge.OPEN_STATUSES))
+        return queryset
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = ["received_on", "amount", "method", "method_reference"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Pledge)
+class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "donor_name",
+        "email",
+        "amount",
+        "frequency",
+        "months",
+        "total_display",
+        "status",
+        "pledged_on",
+        "campaign",
+    ]
+    list_filter = [UnpaidFilter, "status", "frequency", "campaign", "is_anonymous", "wants_receipt"]
+    search_fields = ["reference", "donor_name", "email"]
+    date_hierarchy = "pledged_on"
+    list_select_related = ["campaign"]
+    readonly_fields = ["reference", "public_id", "created_at", "pledged_on", "anonymised_at"]
+    inlines = [PaymentInline]
+    actions = ["record_payment", "cancel_pledges", "export_donor", "anonymise_donor"]
+
+    @admin.display(description=_("total"))
+    def total_display(self, obj: Pledge):
+        return obj.total
+
+    def has_add_permission(self, request) -> bool:
+        return False  # pledges come from donors through /give/ (or staff use that page too)
+
+    @admin.action(description=_("Record a payment"), permissions=["change"])
+    def record_payment(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one pledge."), messages.WARNING)
+            return None
+        pledge = queryset.get()
+        form = RecordPaymentForm(
+            request.POST if "apply" in request.POST else None, initial={"amount": pledge.amount}
+        )
+        if form.is_valid():
+            try:
+                services.payment_record(
+                    pledge=pledge, recorded_by=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+            else:
+                self.message_user(request, _("Payment recorded for %s.") % pledge.reference)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Record a payment for %s") % pledge.reference,
+            "form": form,
+            "pledge": pledge,
+            "queryset": queryset,
+            "action": "record_payment",
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/fundraising/action_form.html", context)
+
+    @admin.action(description=_("Cancel the pledges"), permissions=["change"])
+    def cancel_pledges(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        for pledge in queryset:
+            try:
+                services.pledge_cancel(pledge=pledge)
+            except ValidationError as exc:
+                self.message_user(request, f"{pledge.reference}: {_errors(exc)}", messages.ERROR)
+
+    @admin.action(description=_("Export donor data (JSON)"), permissions=["view"])
+    def export_donor(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        emails = sorted({p.email.lower() for p in queryset if p.email})
+        data = [services.donor_export(email=email) for email in emails]
+        response = HttpResponse(
+            json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="donor-export-{stamp}.json"'
+        return response
+
+    @admin.action(
+        description=_("Anonymise the donors (keeps financial records)"), permissions=["change"]
+    )
+    def anonymise_donor(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        if "apply" not in request.POST:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Anonymise these donors?"),
+                "queryset": queryset,
+                "action": "anonymise_donor",
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "warning": _(
+                    "Names, e-mail and postal addresses, messages and tributes are erased from "
+                    "every pledge and payment of these donors. Amounts and dates are kept, and "
+                    "issued receipts stay as issued (the law requires it). This cannot be undone."
+                ),
+            }
+            return TemplateResponse(request, "admin/fundraising/action_form.html", context)
+        emails = {p.email for p in queryset if p.email}
+        count = sum(services.donor_anonymise(email=email) for email in emails)
+        self.message_user(request, _("%d pledge(s) anonymised.") % count)
+        return None
+
+
+class ReceiptedFilter(admin.SimpleListFilter):
+    title = _("receipt")
+    parameter_name = "receipted"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Not yet receipted")), ("yes", _("Receipted"))]
+
+    def queryset(self, request, queryset):
+        active = Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(is_private_benevolence=False).exclude(Exists(active))
+        if self.value() == "yes":
+            return queryset.filter(Exists(active))
+        return queryset
+
+
+class PaymentAdminForm(forms.ModelForm):
+    """The checks of services.payment_record, as form errors instead of a server error."""
+
+    class Meta:
+        model = Payment
+        fields = [
+            "campaign",
+            "pledge",
+            "donor_name",
+            "donor_email",
+            "donor_address",
+            "amount",
+            "received_on",
+            "method",
+            "method_reference",
+            "advantage_amount",
+            "advantage_description",
+            "is_private_benevolence",
+            "notes",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.pk:
+            return cleaned
+        pledge, campaign = cleaned.get("pledge"), cleaned.get("campaign")
+        received_on = cleaned.get("received_on")
+        if pledge and pledge.status == Pledge.Status.CANCELLED:
+            self.add_error("pledge", _("This pledge is cancelled: record the payment without it."))
+        if pledge and campaign and pledge.campaign_id != campaign.pk:
+            self.add_error("campaign", _("The pledge belongs to another campaign."))
+        if received_on and received_on > timezone.localdate():
+            self.add_error("received_on", _("A payment cannot be received in the future."))
+        return cleaned
+
+
+@admin.register(Payment)
+class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
+    form = PaymentAdminForm
+    list_display = [
+        "received_on",
+        "donor_name",
+        "amount",
+        "method",
+        "pledge",
+        "is_private_benevolence",
+        "campaign",
+    ]
+    list_filter = [ReceiptedFilter, "method", "is_private_benevolence", "campaign"]
+    search_fields = ["donor_name", "donor_email", "pledge__reference", "method_reference"]
+    date_hierarchy = "received_on"
+    list_select_related = ["pledge", "campaign"]
+    raw_id_fields = ["pledge"]
+    readonly_fields = ["recorded_by", "created_at"]
+    actions = ["issue_receipt"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # money received is a fact: correct it with notes, not edits
+            return [*self.readonly_fields, "amount", "received_on", "pledge", "campaign"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj: Payment, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {
+            name: getattr(obj, name)
+            for name in [
+                "amount",
+                "received_on",
+                "method",
+                "campaign",
+                "donor_name",
+                "donor_email",
+                "donor_address",
+                "method_reference",
+                "advantage_amount",
+                "advantage_description",
+                "is_private_benevolence",
+                "notes",
+            ]
+        }
+        saved = services.payment_record(pledge=obj.pledge, recorded_by=request.user, **fields)
+        obj.pk = saved.pk
+
+    @admin.action(description=_("Issue an official receipt"), permissions=["change"])
+    def issue_receipt(self, request: HttpRequest, queryset: QuerySet[Payment]):
+        for payment in queryset:
+            try:
+                receipt = services.receipt_issue(payment=payment, issued_by=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{payment}: {_errors(exc)}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Receipt No. %s issued and e-mailed.") % receipt.number
+                )
+
+
+class ReceiptStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("active", _("Valid")),
+            ("cancelled", _("Cancelled")),
+            ("replacement", _("Replacements")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(cancelled_at__isnull=True)
+        if self.value() == "cancelled":
+            return queryset.filter(cancelled_at__isnull=False)
+        if self.value() == "replacement":
+            return queryset.filter(replaces__isnull=False)
+        return queryset
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "number_display",
+        "donor_name",
+        "eligible_amount",
+        "issued_on",
+        "status_display",
+        "pdf_link",
+    ]
+    list_filter = [ReceiptStatusFilter, "kind", "year"]
+    search_fields = ["=serial", "donor_name", "donor_email"]
+    date_hierarchy = "issued_on"
+    actions = ["cancel_and_replace"]
+    exclude = ["payments", "payment"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # issued from a payment, or as a yearly receipt (see the tools above)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only: a receipt is never edited, only cancelled and replaced (an action).
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in ("pdf",)]
+
+    @admin.display(description=_("No."), ordering="serial")
+    def number_display(self, obj: Receipt) -> str:
+        return obj.number
+
+    @admin.display(description=_("status"))
+    def status_display(self, obj: Receipt) -> str:
+        if obj.cancelled_at:
+            return _("Cancelled")
+        return _("Replacement") if obj.replaces_id else _("Issued")
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: Receipt) -> str:
+        url = reverse("admin:fundraising_receipt_pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="fundraising_receipt_pdf",
+            ),
+            path(
+                "yearly/",
+                self.admin_site.admin_view(self.yearly_view),
+                name="fundraising_receipt_yearly",
+            ),
+            path(
+                "reports/",
+                self.admin_site.admin_view(self.reports_view),
+                name="fundraising_reports",
+            ),
+            path(
+                "donor/",
+                self.admin_site.admin_view(self.donor_view),
+                name="fundraising_donor",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        receipt = get_object_or_404(Receipt, pk=pk)
+        response = HttpResponse(bytes(receipt.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.number}.pdf"'
+        return response
+
+    def yearly_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request) or not request.user.has_perm(
+            "fundraising.add_receipt"
+        ):
+            raise PermissionDenied
+        form = YearlyReceiptForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                receipt = services.receipt_issue_yearly(issued_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, _("Yearly receipt No. %s issued.") % receipt.number)
+                return HttpResponseRedirect(reverse("admin:fundraising_receipt_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Issue a yearly receipt"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/fundraising/tool_form.html", context)
+
+    def reports_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        unpaid = selectors.pledges_unpaid().select_related("campaign").order_by("pledged_on")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Fundraising reports"),
+            "opts": self.model._meta,
+            "unpaid": unpaid[:200],
+            "unpaid_count": unpaid.count(),
+            "counts": selectors.receipt_counts(),
+            "by_month": selectors.received_by_month(),
+            "not_receipted": selectors.payments_not_receipted().order_by("received_on")[:200],
+        }
+        return TemplateResponse(request, "admin/fundraising/reports.html", context)
+
+    def donor_view(self, request: HttpRequest) -> HttpResponse:
+        """Donor access request: all data held about one e-mail address, as JSON."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = DonorLookupForm(request.GET or None)
+        if form.is_valid():
+            data = services.donor_export(email=form.cleaned_data["email"])
+            response = HttpResponse(
+                json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+            )
+            response["Content-Disposition"] = 'attachment; filename="donor-export.json"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Export a donor's data"),
+            "form": form,
+            "method": "get",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/fundraising/tool_form.html", context)
+
+    @admin.action(description=_("Cancel and replace"), permissions=["view"])
+    def cancel_and_replace(self, request: HttpRequest, queryset: QuerySet[Receipt]):
+        if not request.user.has_perm("fundraising.add_receipt"):
+            raise PermissionDenied
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one receipt."), messages.WARNING)
+            return None
+        receipt = queryset.get()
+        form = CancelReplaceForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                new = services.receipt_cancel_and_replace(
+                    receipt=receipt, issued_by=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Receipt No. %(old)s cancelled; No. %(new)s issued.")
+                    % {"old": receipt.number, "new": new.number},
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel and replace receipt No. %s") % receipt.number,
+            "form": form,
+            "queryset": queryset,
+            "action": "cancel_and_replace",
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/fundraising/action_form.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "tools": [
+                (reverse("admin:fundraising_receipt_yearly"), _("Issue a yearly receipt")),
+                (reverse("admin:fundraising_reports"), _("Reports")),
+                (reverse("admin:fundraising_donor"), _("Export a donor's data")),
+            ],
+        }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(DonorEmail)
+class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "kind",
+        "pledge",
+        "receipt",
+        "due_on",
+        "sent_at",
+        "attempts",
+        "failed_at",
+        "last_error",
+    ]
+    list_filter = [
+        "kind",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["pledge__reference"]
+    list_select_related = ["pledge", "receipt"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description=_("Try sending again"), permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[DonorEmail]):
+        ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
+        DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
+        sent = sum(services.donor_email_send(pk) for pk in ids)
+        self.message_user(request, _("%d e-mail(s) sent.") % sent)

@@ -1,0 +1,271 @@
+"""The public pledge form and the staff forms of the admin's intermediate pages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fundraising.models import Campaign, Payment, Pledge
+
+# Digits with optional thousands separators, at most two decimals, an optional "$".
+# No exponent ("1e3"), no "NaN"/"Infinity", no sign: Decimal() would accept all of those.
+AMOUNT_RE = re.compile(r"^\$?\s*([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,12})(\.[0-9]{1,2})?$")
+OTHER = "other"
+
+
+def min_amount() -> Decimal:
+    return Decimal(str(getattr(settings, "FUNDRAISING_MIN_AMOUNT", "5")))
+
+
+def max_amount() -> Decimal:
+    return Decimal(str(getattr(settings, "FUNDRAISING_MAX_ONLINE_AMOUNT", "100000")))
+
+
+def parse_amount(raw: str) -> Decimal:
+    """A dollar amount typed by a person, or ValidationError saying what to fix."""
+    text = raw.strip()
+    if not AMOUNT_RE.match(text):
+        raise ValidationError(
+            _("Enter an amount in dollars, like 50 or 50.25 (at most two decimals)."),
+            code="format",
+        )
+    try:
+        amount = Decimal(text.lstrip("$").strip().replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already excludes it
+        raise ValidationError(_("Enter an amount in dollars."), code="format") from exc
+    if amount < min_amount():
+        raise ValidationError(
+            _("The smallest gift we can accept online is $%(min)s.") % {"min": min_amount()},
+            code="min",
+        )
+    if amount > max_amount():
+        raise ValidationError(
+            _("For gifts above $%(max)s, please contact us: we will help you directly.")
+            % {"max": f"{max_amount():,.0f}"},
+            code="max",
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+# Bidirectional overrides can make a donor-wall name read as something else.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def no_control_characters(value: str) -> None:
+    if any(
+        (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in BIDI_CONTROLS
+        for ch in value
+    ):
+        raise ValidationError(_("Remove the invisible control characters from this text."))
+
+
+def single_line(value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise ValidationError(_("Keep this on one line."))
+
+
+class PledgeForm(forms.Form):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    # A honeypot: hidden from people (CSS, aria-hidden, no tab stop), filled by bots.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+    amount_choice = forms.ChoiceField(label=_("Amount"), required=False, widget=forms.RadioSelect)
+    other_amount = forms.CharField(
+        label=_("Other amount ($)"),
+        required=False,
+        max_length=20,
+        help_text=_("Minimum $5."),
+    )
+    frequency = forms.ChoiceField(
+        label=_("How often"),
+        choices=[
+            (Pledge.Frequency.ONE_TIME, _("One time")),
+            (Pledge.Frequency.MONTHLY, _("Every month")),
+        ],
+        initial=Pledge.Frequency.ONE_TIME,
+        widget=forms.RadioSelect,
+    )
+    months = forms.IntegerField(
+        label=_("For how many months"),
+        required=False,
+        initial=12,
+        help_text=_("From 1 to 36 months."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    donor_name = forms.CharField(
+        label=_("Full name"),
+        max_length=120,
+        validators=[no_control_characters, single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        help_text=_("For your confirmation and receipt. Never shown publicly."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    wants_receipt = forms.BooleanField(
+        label=_("I would like an official tax receipt"), required=False, initial=True
+    )
+    address = forms.CharField(
+        label=_("Postal address"),
+        required=False,
+        max_length=400,
+        validators=[no_control_characters],
+        help_text=_("Needed for a tax receipt (Canada Revenue Agency). Never shown publicly."),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    show_name = forms.ChoiceField(
+        label=_("On the donor wall"),
+        choices=[("show", _("Show my name")), ("anonymous", _("Give anonymously"))],
+        initial="show",
+        widget=forms.RadioSelect,
+    )
+    public_message = forms.CharField(
+        label=_("Public message (optional)"),
+        required=False,
+        max_length=280,
+        validators=[no_control_characters],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    tribute_kind = forms.ChoiceField(
+        label=_("Tribute"),
+        required=False,
+        choices=[
+            ("", _("No tribute")),
+            (Pledge.Tribute.HONOUR, _("In honour of")),
+            (Pledge.Tribute.MEMORY, _("In memory of")),
+        ],
+    )
+    tribute_name = forms.CharField(
+        label=_("Name of the person honoured or remembered"),
+        required=False,
+        max_length=120,
+        validators=[no_control_characters, single_line],
+    )
+    consent_to_contact = forms.BooleanField(
+        label=_("HanVoice may contact me about this program"), required=False
+    )
+
+    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        self.suggested = campaign.suggested_amount_list()
+        self.fields["amount_choice"].choices = [(str(a), f"${a:,}") for a in self.suggested] + [
+            (OTHER, _("Other"))
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4())
+            if len(self.suggested) > 1:
+                self.initial.setdefault("amount_choice", str(self.suggested[1]))
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "idempotency_key",
+            Div(
+                Field("website", autocomplete="off", tabindex="-1"),
+                css_class="hv-hp",
+                aria_hidden="true",
+            ),
+            Fieldset(
+                _("Your gift"),
+                Field("amount_choice", template="fundraising/includes/_amount_buttons.html"),
+                Field("other_amount", inputmode="decimal", autocomplete="off"),
+                InlineRadios("frequency"),
+                Div("months", css_id="months-wrapper"),
+            ),
+            Fieldset(_("About you"), "donor_name", "email", "wants_receipt", "address"),
+            Fieldset(
+                _("Donor wall"),
+                InlineRadios("show_name"),
+                "public_message",
+                "tribute_kind",
+                "tribute_name",
+            ),
+            "consent_to_contact",
+            HTML(
+                '<p class="small text-body-secondary">{% load i18n %}'
+                "{% translate 'Your gift supports the program as a whole: HanVoice decides how "
+                "funds are used for the families it brings to safety.' %}</p>"
+            ),
+        )
+
+    def clean_months(self) -> int | None:
+        months = self.cleaned_data.get("months")
+        if months is not None and not 1 <= months <= 36:
+            raise ValidationError(_("Choose between 1 and 36 months."))
+        return months
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        other = (cleaned.get("other_amount") or "").strip()
+        choice = cleaned.get("amount_choice") or ""
+        if other or choice == OTHER:
+            if not other:
+                self.add_error("other_amount", _("Enter the amount you would like to give."))
+            else:
+                try:
+                    cleaned["amount"] = parse_amount(other)
+                except ValidationError as exc:
+                    self.add_error("other_amount", exc)
+        elif choice:
+            cleaned["amount"] = parse_amount(choice)
+        else:
+            self.add_error("amount_choice", _("Choose an amount or enter another one."))
+        if cleaned.get("frequency") == Pledge.Frequency.MONTHLY:
+            if cleaned.get("months") is None and "months" not in self.errors:
+                self.add_error("months", _("Say for how many months (1 to 36)."))
+        else:
+            cleaned["months"] = 1
+        if cleaned.get("wants_receipt") and not (cleaned.get("address") or "").strip():
+            self.add_error(
+                "address",
+                _("A postal address is needed for a tax receipt. Or untick the receipt box."),
+            )
+        if cleaned.get("tribute_kind") and not (cleaned.get("tribute_name") or "").strip():
+            self.add_error("tribute_name", _("Whom is your gift in honour or in memory of?"))
+        return cleaned
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class RecordPaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    received_on = forms.DateField(label=_("Received on"), initial=timezone.localdate)
+    method = forms.ChoiceField(label=_("Method"), choices=Payment.Method.choices)
+    method_reference = forms.CharField(
+        label=_("Cheque no. / transfer reference"), required=False, max_length=60
+    )
+
+
+class CancelReplaceForm(forms.Form):
+    reason = forms.CharField(label=_("Why is it replaced?"), max_length=200)
+    donor_name = forms.CharField(
+        label=_("Corrected donor name (optional)"), required=False, max_length=120
+    )
+    donor_address = forms.CharField(
+        label=_("Corrected donor address (optional)"), required=False, widget=forms.Textarea
+    )
+
+
+class YearlyReceiptForm(forms.Form):
+    donor_email = forms.EmailField(label=_("Donor e-mail"))
+    year = forms.IntegerField(label=_("Calendar year"), min_value=2000, max_value=2100)
+
+
+class DonorLookupForm(forms.Form):
+    email = forms.EmailField(label=_("Donor e-mail"))

@@ -1,0 +1,415 @@
+"""The $250,000 campaign and every dollar in it.
+
+Money is Decimal (12 digits, 2 decimals); totals are `Sum()` aggregates in selectors.py,
+never stored counters. Nothing here points at a family: a gift goes to the program (CRA).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import secrets
+from decimal import Decimal
+from uuid import uuid4
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+# No 0/O, 1/I/L, U/V confusion: a reference read out over the phone or typed in an
+# e-Transfer message survives.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+
+
+def new_reference() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"HV-{chars[:4]}-{chars[4:]}"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` plus `months` months, clamped to the month's end (Jan 31 + 1 = Feb 28)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class Campaign(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    goal = models.DecimalField(_("goal"), **MONEY)
+    cost_per_family = models.DecimalField(
+        _("cost per family"), **MONEY, help_text=_("Used for “families this funds”.")
+    )
+    families_goal = models.PositiveSmallIntegerField(_("families it aims to fund"), default=5)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    summary = models.CharField(_("one-line summary"), max_length=300, blank=True)
+    story = models.TextField(
+        _("story"), blank=True, help_text=_("Paragraphs, separated by a blank line.")
+    )
+    suggested_amounts = models.CharField(
+        _("suggested amounts"),
+        max_length=100,
+        default="25,50,100,250",
+        help_text=_("Whole dollars, comma-separated, e.g. 25,50,100,250."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_active", "-starts_on"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(goal__gt=0), name="fundraising_campaign_goal_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_per_family__gt=0),
+                name="fundraising_campaign_cost_per_family_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="fundraising_campaign_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def suggested_amount_list(self) -> list[int]:
+        return [int(part) for part in self.suggested_amounts.split(",") if part.strip().isdigit()]
+
+    def story_paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.story.split("\n\n") if p.strip()]
+
+
+class Pledge(models.Model):
+    class Frequency(models.TextChoices):
+        ONE_TIME = "one_time", _("One-time")
+        MONTHLY = "monthly", _("Monthly")
+
+    class Status(models.TextChoices):
+        PLEDGED = "pledged", _("Pledged")
+        PARTLY_PAID = "partly_paid", _("Partly paid")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        CANCELLED = "cancelled", _("Cancelled")
+        LAPSED = "lapsed", _("Lapsed")
+
+    class Tribute(models.TextChoices):
+        NONE = "", _("No tribute")
+        HONOUR = "honour", _("In honour of")
+        MEMORY = "memory", _("In memory of")
+
+    OPEN_STATUSES = (Status.PLEDGED, Status.PARTLY_PAID)
+    COUNTED_STATUSES = (Status.PLEDGED, Status.PARTLY_PAID, Status.FULFILLED)
+
+    public_id = models.UUIDField(default=uuid4, unique=True, editable=False)
+    reference = models.CharField(_("reference"), max_length=12, unique=True, default=new_reference)
+    idempotency_key = models.UUIDField(unique=True, editable=False, null=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="pledges", verbose_name=_("campaign")
+    )
+    donor_name = models.CharField(_("name"), max_length=120)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    address = models.TextField(_("postal address"), max_length=400, blank=True)
+    wants_receipt = models.BooleanField(_("wants a tax receipt"), default=True)
+    amount = models.DecimalField(_("amount per gift"), **MONEY)
+    frequency = models.CharField(
+        _("frequency"), max_length=10, choices=Frequency.choices, default=Frequency.ONE_TIME
+    )
+    months = models.PositiveSmallIntegerField(_("months"), default=1)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PLEDGED
+    )
+    is_anonymous = models.BooleanField(_("anonymous"), default=False)
+    public_message = models.CharField(_("public message"), max_length=280, blank=True)
+    tribute_kind = models.CharField(
+        _("tribute"), max_length=6, choices=Tribute.choices, default=Tribute.NONE, blank=True
+    )
+    tribute_name = models.CharField(_("tribute to"), max_length=120, blank=True)
+    consent_to_contact = models.BooleanField(_("consents to be contacted"), default=False)
+    reminders_enabled = models.BooleanField(_("reminder e-mails"), default=True)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(_("pledged at"), auto_now_add=True)
+    pledged_on = models.DateField(_("pledged on"))
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("pledge")
+        verbose_name_plural = _("pledges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="fundraising_pledge_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(months__gte=1, months__lte=36), name="fundraising_pledge_months_1_36"
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="one_time") | Q(months=1),
+                name="fundraising_pledge_one_time_is_one_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency__in=["one_time", "monthly"]),
+                name="fundraising_pledge_frequency_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pledged", "partly_paid", "fulfilled", "cancelled", "lapsed"]
+                ),
+                name="fundraising_pledge_status_valid",
+            ),
+        ]
+        indexes = [
+            # The donor wall and the totals: "pledges of this campaign, newest first".
+            models.Index(fields=["campaign", "-created_at"], name="fundraising_pledge_wall_idx"),
+            # The reminder sweep: "open monthly pledges".
+            models.Index(fields=["frequency", "status"], name="fundraising_pledge_sweep_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount * self.months
+
+    def due_dates(self) -> list[dt.date]:
+        """When each gift is expected: the pledge day, then the same day of each next month."""
+        return [add_months(self.pledged_on, i) for i in range(self.months)]
+
+    def public_name(self) -> str:
+        return str(_("Anonymous")) if self.is_anonymous else self.donor_name
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CHEQUE = "cheque", _("Cheque")
+        ETRANSFER = "etransfer", _("Interac e-Transfer")
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card")
+
+    public_id = models.UUIDField(default=uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="payments", verbose_name=_("campaign")
+    )
+    pledge = models.ForeignKey(
+        Pledge,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        null=True,
+        blank=True,
+        verbose_name=_("pledge"),
+    )
+    donor_name = models.CharField(_("donor name"), max_length=120)
+    donor_email = models.EmailField(_("donor e-mail"), blank=True)
+    donor_address = models.TextField(_("donor postal address"), max_length=400, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    received_on = models.DateField(_("received on"))
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    method_reference = models.CharField(
+        _("cheque no. / transfer reference"), max_length=60, blank=True
+    )
+    advantage_amount = models.DecimalField(_("advantage value"), **MONEY, default=ZERO)
+    advantage_description = models.CharField(_("advantage description"), max_length=200, blank=True)
+    is_private_benevolence = models.BooleanField(
+        _("directed to a family (private benevolence)"),
+        default=False,
+        help_text=_("Gifts directed to a named person or family cannot be receipted (CRA)."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_on", "-created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="fundraising_payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(advantage_amount__gte=0) & Q(advantage_amount__lte=F("amount")),
+                name="fundraising_payment_advantage_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=["cheque", "etransfer", "cash", "card"]),
+                name="fundraising_payment_method_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.received_on} {self.amount} ({self.get_method_display()})"
+
+
+class ReceiptSequence(models.Model):
+    """One counter row per charity numbering: locked (SELECT ... FOR UPDATE) to hand out serials.
+
+    A sequence object would leave gaps on rollback; a locked row does not.
+    """
+
+    key = models.CharField(max_length=40, unique=True)
+    last_serial = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last_serial}"
+
+
+class Receipt(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single gift")
+        YEARLY = "yearly", _("Yearly (combined)")
+
+    public_id = models.UUIDField(default=uuid4, unique=True, editable=False)
+    sequence_key = models.CharField(max_length=40, editable=False)
+    serial = models.PositiveIntegerField(_("serial number"), editable=False)
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    # For a single-gift receipt: the payment (one active receipt per payment, see constraint).
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="single_receipts"
+    )
+    payments = models.ManyToManyField(Payment, related_name="receipts", verbose_name=_("payments"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    gift_received_on = models.DateField(_("gift received on"), null=True, blank=True)
+    donor_name = models.CharField(_("donor name"), max_length=120)
+    donor_address = models.TextField(_("donor address"))
+    donor_email = models.EmailField(_("donor e-mail"), blank=True)
+    amount = models.DecimalField(_("amount of gift"), **MONEY)
+    advantage_amount = models.DecimalField(_("advantage value"), **MONEY, default=ZERO)
+    advantage_description = models.CharField(_("advantage description"), max_length=200, blank=True)
+    eligible_amount = models.DecimalField(_("eligible amount"), **MONEY)
+    charity_name = models.CharField(max_length=200)
+    charity_address = models.CharField(max_length=300)
+    charity_registration_number = models.CharField(max_length=40)
+    place_issued = models.CharField(_("place issued"), max_length=120)
+    signatory = models.CharField(_("authorised signatory"), max_length=120)
+    issued_on = models.DateField(_("issued on"))
+    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+    # CRA: computer-made receipts must not be alterable. The PDF is made once, kept, hashed.
+    pdf = models.BinaryField(editable=False)
+    pdf_sha256 = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-serial"]
+        verbose_name = _("official receipt")
+        verbose_name_plural = _("official receipts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sequence_key", "serial"], name="fundraising_receipt_unique_serial"
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(cancelled_at__isnull=True, payment__isnull=False),
+                name="fundraising_receipt_one_active_per_payment",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="fundraising_receipt_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(eligible_amount=F("amount") - F("advantage_amount")),
+                name="fundraising_receipt_eligible_is_amount_minus_advantage",
+            ),
+            models.CheckConstraint(
+                condition=Q(serial__gte=1), name="fundraising_receipt_serial_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="yearly") | Q(payment__isnull=False),
+                name="fundraising_receipt_single_has_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Receipt No. %(number)s") % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        return f"{self.serial:06d}"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class DonorEmail(models.Model):
+    """An e-mail to a donor (or to fundraising staff about a pledge): a row first, then sent.
+
+    The unique constraints say what each row is for, so a sweep that runs twice, or two
+    workers, cannot send the same thing twice; a conditional UPDATE claims a row.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "pledge-confirmation", _("Pledge confirmation")
+        RECEIPT = "receipt", _("Official receipt")
+        INSTALMENT_DUE = "pledge-instalment-due", _("Instalment due")
+        LAPSED = "pledge-lapsed", _("Pledge lapsed (donor)")
+        LAPSED_STAFF = "pledge-lapsed-staff", _("Pledge lapsed (staff)")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    pledge = models.ForeignKey(
+        Pledge, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    due_on = models.DateField(_("for date"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    failed_at = models.DateTimeField(
+        _("gave up at"), null=True, blank=True, help_text=_("Permanent failure: not retried.")
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("donor e-mail")
+        verbose_name_plural = _("donor e-mails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "pledge", "due_on"],
+                condition=Q(receipt__isnull=True),
+                name="fundraising_donoremail_once_per_pledge_and_date",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "receipt"],
+                condition=Q(receipt__isnull=False),
+                name="fundraising_donoremail_once_per_receipt",
+            ),
+            models.CheckConstraint(
+                condition=Q(pledge__isnull=False) | Q(receipt__isnull=False),
+                name="fundraising_donoremail_has_subject",
+            ),
+        ]
+        indexes = [
+            # The reconciler: "not sent, not given up", scanned every 10 minutes.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+                name="fundraising_email_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_on}"

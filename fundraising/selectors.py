@@ -1,0 +1,208 @@
+"""Reads of the fundraising app: every total is a `Sum()` in the database.
+
+The dashboard (config-level) reads `campaign_totals`, `received_by_month`,
+`pledges_unpaid` and `receipt_counts`; the public page reads the cached totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
+
+TOTALS_CACHE_SECONDS = 30
+MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class CampaignTotals:
+    goal: Decimal
+    received: Decimal
+    pledged_outstanding: Decimal  # pledged, not yet received
+    donors: int
+    cost_per_family: Decimal
+
+    @property
+    def families_funded(self) -> Decimal:
+        """Received ÷ cost per family, rounded down to one decimal: never overstate."""
+        if self.cost_per_family <= 0:
+            return Decimal("0.0")
+        return (self.received / self.cost_per_family).quantize(Decimal("0.1"), ROUND_DOWN)
+
+    @property
+    def received_percent(self) -> Decimal:
+        return _percent(self.received, self.goal)
+
+    @property
+    def pledged_percent(self) -> Decimal:
+        """Share of the goal pledged but not received, capped so both fit in 100%."""
+        return min(_percent(self.pledged_outstanding, self.goal), 100 - self.received_percent)
+
+    def as_json(self) -> dict:
+        data = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
+        data["families_funded"] = str(self.families_funded)
+        data["received_percent"] = str(self.received_percent)
+        data["pledged_percent"] = str(self.pledged_percent)
+        return data
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    if whole <= 0:
+        return Decimal("0.0")
+    return min(Decimal(100), (part * 100 / whole).quantize(Decimal("0.1"), ROUND_DOWN))
+
+
+def _money_sum(expression, **kwargs):
+    return Coalesce(
+        Sum(expression, output_field=MONEY_FIELD, **kwargs), ZERO, output_field=MONEY_FIELD
+    )
+
+
+def campaign_totals(campaign: Campaign) -> CampaignTotals:
+    """Two aggregate queries, whatever the number of pledges and payments."""
+    open_statuses = list(Pledge.OPEN_STATUSES)
+    pledges = Pledge.objects.filter(campaign=campaign).aggregate(
+        open_total=_money_sum(F("amount") * F("months"), filter=Q(status__in=open_statuses)),
+        donors=Count("email", distinct=True, filter=~Q(status=Pledge.Status.CANCELLED)),
+    )
+    payments = Payment.objects.filter(campaign=campaign).aggregate(
+        received=_money_sum("amount"),
+        received_on_open=_money_sum("amount", filter=Q(pledge__status__in=open_statuses)),
+        unpledged_donors=Count("id", filter=Q(pledge__isnull=True)),
+    )
+    cents = Decimal("0.01")
+    outstanding = max(ZERO, pledges["open_total"] - payments["received_on_open"]).quantize(cents)
+    return CampaignTotals(
+        goal=campaign.goal,
+        received=Decimal(payments["received"]).quantize(cents),
+        pledged_outstanding=outstanding,
+        donors=pledges["donors"] + payments["unpledged_donors"],
+        cost_per_family=campaign.cost_per_family,
+    )
+
+
+def _totals_key(campaign_id: int) -> str:
+    return f"fundraising:totals:{campaign_id}"
+
+
+def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
+    """The public page's totals: cached briefly, deleted by the services that change them."""
+    key = _totals_key(campaign.pk)
+    totals = cache.get(key)
+    if totals is None:
+        totals = campaign_totals(campaign)
+        cache.set(key, totals, TOTALS_CACHE_SECONDS)
+    return totals
+
+
+PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
+
+
+def campaign_totals_invalidate(campaign_id: int) -> None:
+    """Forget the cached totals and the public page's cached fragments (every language)."""
+    keys = [_totals_key(campaign_id)]
+    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    for language, _name in settings.LANGUAGES:
+        keys.append(campaign_page_key(slug, language))
+        for fragment in PAGE_FRAGMENTS:
+            keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
+    cache.delete_many(keys)
+
+
+def campaign_page_key(slug: str | None, language: str) -> str:
+    return f"fundraising:page:v1:{slug}:{language}"
+
+
+def campaigns_active() -> QuerySet[Campaign]:
+    return Campaign.objects.filter(is_active=True).order_by("-starts_on")
+
+
+def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
+    """Newest supporters, as plain dicts holding only what may be public.
+
+    An anonymous donor's name never leaves the database: it is not even selected.
+    """
+    rows = (
+        Pledge.objects.filter(campaign=campaign, status__in=list(Pledge.COUNTED_STATUSES))
+        .order_by("-created_at")
+        .values("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")[
+            :limit
+        ]
+    )
+    wall = []
+    for row in rows:
+        wall.append(
+            {
+                "name": None if row["is_anonymous"] else row["donor_name"],
+                "message": row["public_message"],
+                "tribute_kind": row["tribute_kind"],
+                "tribute_name": row["tribute_name"],
+            }
+        )
+    return wall
+
+
+def pledge_paid_total(pledge: Pledge) -> Decimal:
+    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum("amount"))["total"]
+
+
+def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
+    """Pledged but not (fully) received: open pledges with what is still owed."""
+    qs = Pledge.objects.filter(status__in=list(Pledge.OPEN_STATUSES))
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    return qs.annotate(
+        paid=_money_sum("payments__amount"),
+    ).annotate(owed=F("amount") * F("months") - F("paid"))
+
+
+def payments_not_receipted() -> QuerySet[Payment]:
+    """Receiptable payments without an active receipt (the admin's "to receipt" report)."""
+    active = Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
+    return Payment.objects.filter(is_private_benevolence=False).exclude(Exists(active))
+
+
+def receipt_counts(year: int | None = None) -> dict[str, int | Decimal]:
+    qs = Receipt.objects.all()
+    if year is not None:
+        qs = qs.filter(year=year)
+    counts = qs.aggregate(
+        issued=Count("id", filter=Q(cancelled_at__isnull=True)),
+        cancelled=Count("id", filter=Q(cancelled_at__isnull=False)),
+        eligible_total=_money_sum("eligible_amount", filter=Q(cancelled_at__isnull=True)),
+    )
+    counts["payments_not_receipted"] = payments_not_receipted().count()
+    return counts
+
+
+def received_by_month(campaign: Campaign | None = None, since: dt.date | None = None) -> list[dict]:
+    """[{"month": date(2026, 1, 1), "total": Decimal}, ...], one query."""
+    qs = Payment.objects.all()
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if since is not None:
+        qs = qs.filter(received_on__gte=since)
+    return list(
+        qs.annotate(month=TruncMonth("received_on"))
+        .values("month")
+        .annotate(total=_money_sum("amount"))
+        .order_by("month")
+    )
+
+
+def donor_pledges(email: str) -> QuerySet[Pledge]:
+    return Pledge.objects.filter(email__iexact=email) if email else Pledge.objects.none()
+
+
+def donor_payments(email: str) -> QuerySet[Payment]:
+    if not email:
+        return Payment.objects.none()
+    return Payment.objects.filter(Q(donor_email__iexact=email) | Q(pledge__email__iexact=email))

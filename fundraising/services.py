@@ -1,0 +1,738 @@
+"""Writes of the fundraising app. Each service sets its transaction, validates, and raises
+`ValidationError` with a message a person can act on.
+
+E-mails are rows first (`DonorEmail`), queued after commit; if the broker is down the row
+waits for the reconciler. Logs carry pledge references and row ids, never a donor's name,
+e-mail or address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config import emails
+from config.roles import FUNDRAISING
+from fundraising import selectors
+from fundraising.models import (
+    ZERO,
+    Campaign,
+    DonorEmail,
+    Payment,
+    Pledge,
+    Receipt,
+    ReceiptSequence,
+    new_reference,
+)
+from fundraising.pdf import receipt_pdf
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_ATTEMPTS = 5
+EMAIL_CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+# An unclaimed row younger than this is probably still on its way through the broker.
+EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
+REMINDER_DAYS_BEFORE = 3
+LAPSED_AFTER_MISSED = 2
+STOP_SALT = "fundraising.reminders-stop"
+
+
+# --- pledges -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pledge_create(
+    *,
+    campaign: Campaign,
+    donor_name: str,
+    email: str,
+    amount: Decimal,
+    frequency: str = Pledge.Frequency.ONE_TIME,
+    months: int = 1,
+    address: str = "",
+    wants_receipt: bool = True,
+    is_anonymous: bool = False,
+    public_message: str = "",
+    tribute_kind: str = "",
+    tribute_name: str = "",
+    consent_to_contact: bool = False,
+    language: str = "en",
+    idempotency_key: uuid.UUID | None = None,
+    pledged_on: dt.date | None = None,
+    send_confirmation: bool = True,
+) -> Pledge:
+    """Record a pledge and queue its confirmation e-mail (sent after commit)."""
+    today = timezone.localdate()
+    if not campaign.is_active or (campaign.ends_on and campaign.ends_on < today):
+        raise ValidationError(_("This campaign is closed to new pledges."))
+    if frequency == Pledge.Frequency.ONE_TIME:
+        months = 1
+    if wants_receipt and not address.strip():
+        raise ValidationError(
+            {"address": _("A postal address is needed for a tax receipt (or decline the receipt).")}
+        )
+    pledge = Pledge(
+        campaign=campaign,
+        donor_name=donor_name.strip(),
+        email=email.strip(),
+        address=address.strip(),
+        wants_receipt=wants_receipt,
+        amount=amount,
+        frequency=frequency,
+        months=months,
+        is_anonymous=is_anonymous,
+        public_message=public_message.strip(),
+        tribute_kind=tribute_kind,
+        tribute_name=tribute_name.strip() if tribute_kind else "",
+        consent_to_contact=consent_to_contact,
+        language=language,
+        idempotency_key=idempotency_key,
+        pledged_on=pledged_on or today,
+    )
+    while Pledge.objects.filter(reference=pledge.reference).exists():
+        pledge.reference = new_reference()  # 29^8 codes: a collision is rare, not impossible
+    pledge.full_clean(validate_unique=False)
+    pledge.save()
+    if send_confirmation and pledge.email:
+        email_row = DonorEmail.objects.create(
+            kind=DonorEmail.Kind.CONFIRMATION, pledge=pledge, due_on=pledge.pledged_on
+        )
+        _queue_emails([email_row.pk])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
+    logger.info("pledge %s created", pledge.reference)
+    return pledge
+
+
+def pledge_create_once(*, idempotency_key: uuid.UUID, **kwargs) -> tuple[Pledge, bool]:
+    """`pledge_create` unless a pledge with this form token exists: (pledge, created).
+
+    A double click or a reloaded POST carries the same token; the unique constraint decides
+    which of two simultaneous requests wins, the other gets the winner's pledge.
+    """
+    existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        return pledge_create(idempotency_key=idempotency_key, **kwargs), True
+    except IntegrityError:
+        existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+@transaction.atomic
+def pledge_cancel(*, pledge: Pledge) -> Pledge:
+    pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
+    if pledge.status == Pledge.Status.FULFILLED:
+        raise ValidationError(_("A fulfilled pledge cannot be cancelled."))
+    pledge.status = Pledge.Status.CANCELLED
+    pledge.save(update_fields=["status"])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+    return pledge
+
+
+def _pledge_status_from_payments(pledge: Pledge) -> str:
+    if pledge.status == Pledge.Status.CANCELLED:
+        return pledge.status
+    paid = selectors.pledge_paid_total(pledge)
+    if paid >= pledge.total:
+        return Pledge.Status.FULFILLED
+    if paid > 0:
+        # A lapsed pledge that is paid again is alive again.
+        return Pledge.Status.PARTLY_PAID
+    return pledge.status
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    amount: Decimal,
+    received_on: dt.date,
+    method: str,
+    pledge: Pledge | None = None,
+    campaign: Campaign | None = None,
+    donor_name: str = "",
+    donor_email: str = "",
+    donor_address: str = "",
+    method_reference: str = "",
+    advantage_amount: Decimal = ZERO,
+    advantage_description: str = "",
+    is_private_benevolence: bool = False,
+    notes: str = "",
+    recorded_by=None,
+) -> Payment:
+    """Record money received, against a pledge (donor details copied from it) or not."""
+    if pledge is not None:
+        pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
+        if pledge.status == Pledge.Status.CANCELLED:
+            raise ValidationError(_("This pledge is cancelled: record the payment without it."))
+        campaign = pledge.campaign
+        donor_name = donor_name or pledge.donor_name
+        donor_email = donor_email or pledge.email
+        donor_address = donor_address or pledge.address
+    if campaign is None:
+        raise ValidationError({"campaign": _("Choose the campaign this money belongs to.")})
+    if received_on > timezone.localdate():
+        raise ValidationError({"received_on": _("A payment cannot be received in the future.")})
+    payment = Payment(
+        campaign=campaign,
+        pledge=pledge,
+        donor_name=donor_name,
+        donor_email=donor_email,
+        donor_address=donor_address,
+        amount=amount,
+        received_on=received_on,
+        method=method,
+        method_reference=method_reference,
+        advantage_amount=advantage_amount,
+        advantage_description=advantage_description,
+        is_private_benevolence=is_private_benevolence,
+        notes=notes,
+        recorded_by=recorded_by,
+    )
+    payment.full_clean()
+    if payment.advantage_amount > payment.amount:
+        raise ValidationError({"advantage_amount": _("The advantage cannot exceed the gift.")})
+    payment.save()
+    if pledge is not None:
+        status = _pledge_status_from_payments(pledge)
+        if status != pledge.status:
+            pledge.status = status
+            pledge.save(update_fields=["status"])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
+    logger.info("payment %s recorded (pledge %s)", payment.pk, pledge.reference if pledge else "-")
+    return payment
+
+
+# --- receipts ----------------------------------------------------------------------------
+
+
+def receipt_advantage(amount: Decimal, advantage: Decimal) -> Decimal:
+    """The advantage that counts (CRA): ignored when at or below the lesser of $75 or 10%."""
+    de_minimis = min(Decimal("75.00"), (amount * Decimal("0.10")).quantize(Decimal("0.01")))
+    return ZERO if advantage <= de_minimis else advantage
+
+
+def receipt_refusal(payment: Payment) -> str | None:
+    """Why CRA forbids receipting this payment, in words a person can act on; None if allowed."""
+    if payment.is_private_benevolence:
+        return _(
+            "This gift is directed to a family (private benevolence): CRA does not allow an "
+            "official receipt for it."
+        )
+    if not payment.donor_address.strip():
+        return _("The donor's postal address is missing: add it to the payment first.")
+    if not payment.donor_name.strip():
+        return _("The donor's full name is missing: add it to the payment first.")
+    if payment.advantage_amount > payment.amount * Decimal("0.80"):
+        return _(
+            "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
+        )
+    return None
+
+
+def _next_serial(key: str) -> int:
+    """Lock the charity's counter row and take the next serial (call inside a transaction)."""
+    ReceiptSequence.objects.bulk_create([ReceiptSequence(key=key)], ignore_conflicts=True)
+    sequence = ReceiptSequence.objects.select_for_update().get(key=key)
+    sequence.last_serial += 1
+    sequence.save(update_fields=["last_serial"])
+    return sequence.last_serial
+
+
+def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
+    charity = settings.CHARITY
+    key = charity["registration_number"]
+    amount = sum((p.amount for p in payments), ZERO)
+    raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
+    if raw_advantage > amount * Decimal("0.80"):
+        raise ValidationError(
+            _("The advantage is more than 80% of the gift: CRA does not allow an official receipt.")
+        )
+    advantage = receipt_advantage(amount, raw_advantage)
+    descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})
+    receipt = Receipt(
+        sequence_key=key,
+        serial=_next_serial(key),
+        kind=kind,
+        payment=payments[0] if kind == Receipt.Kind.SINGLE else None,
+        amount=amount,
+        advantage_amount=advantage,
+        advantage_description="; ".join(descriptions) if advantage else "",
+        eligible_amount=amount - advantage,
+        charity_name=charity["name"],
+        charity_address=charity["address"],
+        charity_registration_number=key,
+        place_issued=charity["receipt_location"],
+        signatory=charity["signatory"],
+        issued_on=timezone.localdate(),
+        issued_by=issued_by,
+        **fields,
+    )
+    receipt.pdf = b""
+    receipt.full_clean(exclude=["pdf", "pdf_sha256", "payments"])
+    receipt.pdf = receipt_pdf(receipt)
+    receipt.pdf_sha256 = hashlib.sha256(receipt.pdf).hexdigest()
+    receipt.save()
+    receipt.payments.set(payments)
+    if receipt.donor_email:
+        pledge = next((p.pledge for p in payments if p.pledge_id), None)
+        row = DonorEmail.objects.create(
+            kind=DonorEmail.Kind.RECEIPT, receipt=receipt, pledge=pledge, due_on=receipt.issued_on
+        )
+        _queue_emails([row.pk])
+    logger.info("receipt %s issued (%s)", receipt.number, kind)
+    return receipt
+
+
+def _active_receipt_for(payment: Payment) -> Receipt | None:
+    return payment.receipts.filter(cancelled_at__isnull=True).first()
+
+
+@transaction.atomic
+def receipt_issue(*, payment: Payment, issued_by=None) -> Receipt:
+    """Issue the official receipt for one payment, or refuse with CRA's reason."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    refusal = receipt_refusal(payment)
+    if refusal:
+        raise ValidationError(refusal)
+    existing = _active_receipt_for(payment)
+    if existing is not None:
+        raise ValidationError(
+            _("This payment already has receipt No. %(number)s: use “cancel and replace”.")
+            % {"number": existing.number}
+        )
+    return _receipt_create(
+        payments=[payment],
+        kind=Receipt.Kind.SINGLE,
+        issued_by=issued_by,
+        year=payment.received_on.year,
+        gift_received_on=payment.received_on,
+        donor_name=payment.donor_name,
+        donor_address=payment.donor_address,
+        donor_email=payment.donor_email,
+    )
+
+
+@transaction.atomic
+def receipt_issue_yearly(*, donor_email: str, year: int, issued_by=None) -> Receipt:
+    """One receipt combining a donor's receiptable, not yet receipted payments of `year`."""
+    payments = list(
+        selectors.payments_not_receipted()
+        .filter(Q(donor_email__iexact=donor_email) | Q(pledge__email__iexact=donor_email))
+        .filter(received_on__year=year)
+        .select_for_update(of=("self",))
+        .order_by("received_on", "pk")
+    )
+    if not donor_email or not payments:
+        raise ValidationError(
+            _("No payment of %(year)s from this donor is waiting for a receipt.") % {"year": year}
+        )
+    for payment in payments:
+        refusal = receipt_refusal(payment)
+        if refusal:
+            raise ValidationError(
+                _("Payment of %(date)s: %(reason)s")
+                % {"date": payment.received_on.isoformat(), "reason": refusal}
+            )
+    latest = payments[-1]
+    return _receipt_create(
+        payments=payments,
+        kind=Receipt.Kind.YEARLY,
+        issued_by=issued_by,
+        year=year,
+        gift_received_on=None,
+        donor_name=latest.donor_name,
+        donor_address=latest.donor_address,
+        donor_email=latest.donor_email or donor_email,
+    )
+
+
+@transaction.atomic
+def receipt_cancel_and_replace(
+    *,
+    receipt: Receipt,
+    reason: str,
+    issued_by=None,
+    donor_name: str = "",
+    donor_address: str = "",
+) -> Receipt:
+    """Mark `receipt` cancelled (kept forever) and issue a new serial that says so."""
+    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    if receipt.is_cancelled:
+        raise ValidationError(
+            _("Receipt No. %(number)s is already cancelled.") % {"number": receipt.number}
+        )
+    if not reason.strip():
+        raise ValidationError({"cancel_reason": _("Say why the receipt is replaced.")})
+    payments = list(receipt.payments.order_by("received_on", "pk"))
+    receipt.cancelled_at = timezone.now()
+    receipt.cancel_reason = reason.strip()[:200]
+    receipt.save(update_fields=["cancelled_at", "cancel_reason"])
+    return _receipt_create(
+        payments=payments,
+        kind=receipt.kind,
+        issued_by=issued_by,
+        year=receipt.year,
+        gift_received_on=receipt.gift_received_on,
+        donor_name=donor_name.strip() or receipt.donor_name,
+        donor_address=donor_address.strip() or receipt.donor_address,
+        donor_email=receipt.donor_email,
+        replaces=receipt,
+    )
+
+
+# --- donors (PIPEDA) ---------------------------------------------------------------------
+
+
+def donor_export(*, email: str) -> dict:
+    """Everything held about the donor with this e-mail address (an access request)."""
+    pledges = selectors.donor_pledges(email).select_related("campaign")
+    payments = selectors.donor_payments(email).select_related("pledge")
+    receipts = Receipt.objects.filter(
+        Q(donor_email__iexact=email) | Q(payments__in=payments)
+    ).distinct()
+    emails_sent = DonorEmail.objects.filter(
+        Q(pledge__in=pledges) | Q(receipt__in=receipts)
+    ).distinct()
+
+    def pledge_data(p: Pledge) -> dict:
+        return {
+            "reference": p.reference,
+            "campaign": p.campaign.name,
+            "name": p.donor_name,
+            "email": p.email,
+            "postal_address": p.address,
+            "wants_receipt": p.wants_receipt,
+            "amount": str(p.amount),
+            "frequency": p.frequency,
+            "months": p.months,
+            "status": p.status,
+            "anonymous_on_donor_wall": p.is_anonymous,
+            "public_message": p.public_message,
+            "tribute": p.tribute_kind,
+            "tribute_name": p.tribute_name,
+            "consent_to_contact": p.consent_to_contact,
+            "reminder_emails": p.reminders_enabled,
+            "language": p.language,
+            "pledged_on": p.pledged_on.isoformat(),
+        }
+
+    return {
+        "email": email,
+        "exported_at": timezone.now().isoformat(),
+        "pledges": [pledge_data(p) for p in pledges],
+        "payments": [
+            {
+                "pledge": p.pledge.reference if p.pledge else None,
+                "name": p.donor_name,
+                "email": p.donor_email,
+                "postal_address": p.donor_address,
+                "amount": str(p.amount),
+                "received_on": p.received_on.isoformat(),
+                "method": p.method,
+                "advantage": str(p.advantage_amount),
+                "notes": p.notes,
+            }
+            for p in payments
+        ],
+        "receipts": [
+            {
+                "number": r.number,
+                "issued_on": r.issued_on.isoformat(),
+                "name": r.donor_name,
+                "postal_address": r.donor_address,
+                "amount": str(r.amount),
+                "eligible_amount": str(r.eligible_amount),
+                "cancelled": r.is_cancelled,
+            }
+            for r in receipts
+        ],
+        "emails": [
+            {"kind": e.kind, "for_date": e.due_on.isoformat(), "sent_at": _iso(e.sent_at)}
+            for e in emails_sent
+        ],
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@transaction.atomic
+def donor_anonymise(*, email: str) -> int:
+    """Erase a donor's personal data on request; returns the number of pledges changed.
+
+    Kept, because the law requires it: amounts, dates and methods of payments (financial
+    records, 6 years), and issued receipts as issued (CRA: a copy of each receipt, unaltered,
+    with the donor's name and address, 2 years after the calendar year). Payments covered by
+    a receipt keep the name and address the receipt shows; all others lose them.
+    """
+    if not email.strip():
+        raise ValidationError(_("Give the donor's e-mail address."))
+    pledges = list(selectors.donor_pledges(email).select_for_update())
+    payments = list(selectors.donor_payments(email).select_for_update(of=("self",)))
+    now = timezone.now()
+    anonymous_name = _("Anonymised donor")
+    Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
+        donor_name=anonymous_name,
+        email="",
+        address="",
+        public_message="",
+        tribute_name="",
+        is_anonymous=True,
+        consent_to_contact=False,
+        reminders_enabled=False,
+        anonymised_at=now,
+    )
+    receipted = set(
+        Receipt.objects.filter(payments__in=payments).values_list("payments", flat=True)
+    )
+    Payment.objects.filter(pk__in=[p.pk for p in payments]).update(donor_email="", notes="")
+    Payment.objects.filter(pk__in=[p.pk for p in payments if p.pk not in receipted]).update(
+        donor_name=anonymous_name, donor_address=""
+    )
+    # Nothing more goes to someone who asked to be forgotten.
+    DonorEmail.objects.filter(
+        pledge__in=pledges, sent_at__isnull=True, failed_at__isnull=True
+    ).update(failed_at=now, last_error="donor anonymised")
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    logger.info("donor anonymised: %s pledge(s), %s payment(s)", len(pledges), len(payments))
+    return len(pledges)
+
+
+# --- e-mails: rows first, claimed once, reconciled ---------------------------------------
+
+
+def reminders_stop_token(pledge: Pledge) -> str:
+    return signing.dumps(str(pledge.public_id), salt=STOP_SALT, compress=True)
+
+
+def reminders_stop_url(pledge: Pledge) -> str:
+    token = reminders_stop_token(pledge)
+    return settings.SITE_URL + reverse("fundraising:reminders-stop", args=[token])
+
+
+def reminders_stop(*, token: str) -> Pledge | None:
+    """Turn off reminder e-mails for the pledge named by a signed token; None if invalid."""
+    try:
+        public_id = signing.loads(token, salt=STOP_SALT)
+        pledge = Pledge.objects.get(public_id=uuid.UUID(public_id))
+    except (signing.BadSignature, ValueError, TypeError, Pledge.DoesNotExist):
+        return None
+    if pledge.reminders_enabled:
+        Pledge.objects.filter(pk=pledge.pk).update(reminders_enabled=False)
+        pledge.reminders_enabled = False
+        DonorEmail.objects.filter(
+            pledge=pledge,
+            kind__in=[DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED],
+            claimed_at__isnull=True,
+            sent_at__isnull=True,
+            failed_at__isnull=True,
+        ).update(failed_at=timezone.now(), last_error="reminders turned off by the donor")
+        logger.info("reminders stopped for pledge %s", pledge.reference)
+    return pledge
+
+
+def _queue_emails(ids: list[int]) -> None:
+    """After commit, hand each row to Celery; a broker outage leaves it for the reconciler."""
+    if not ids:
+        return
+
+    def queue() -> None:
+        from fundraising.tasks import send_donor_email
+
+        for pk in ids:
+            try:
+                send_donor_email.delay(pk)
+            except Exception as exc:  # noqa: BLE001 - any broker failure: the row waits
+                logger.warning(
+                    "donor e-mail %s not queued (%s): the reconciler will send it",
+                    pk,
+                    type(exc).__name__,
+                )
+
+    transaction.on_commit(queue)
+
+
+def _recipients(row: DonorEmail) -> list[str]:
+    if row.kind == DonorEmail.Kind.LAPSED_STAFF:
+        users = get_user_model().objects.filter(
+            is_active=True, is_staff=True, groups__name=FUNDRAISING
+        )
+        return sorted({u.email for u in users if u.email})
+    if row.receipt_id:
+        return [row.receipt.donor_email] if row.receipt.donor_email else []
+    return [row.pledge.email] if row.pledge and row.pledge.email else []
+
+
+def _render_and_send(row: DonorEmail) -> None:
+    pledge = row.pledge
+    context = {"pledge": pledge, "receipt": row.receipt, "due_on": row.due_on}
+    headers: dict[str, str] = {}
+    attachments = []
+    language = pledge.language if pledge else settings.LANGUAGE_CODE
+    if pledge is not None:
+        context["thanks_url"] = settings.SITE_URL + reverse(
+            "fundraising:pledge-thanks", args=[pledge.public_id]
+        )
+    if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
+        stop_url = reminders_stop_url(pledge)
+        context["stop_url"] = stop_url
+        headers = {
+            "List-Unsubscribe": f"<{stop_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    if row.kind == DonorEmail.Kind.LAPSED_STAFF:
+        language = settings.LANGUAGE_CODE
+        context["admin_url"] = settings.SITE_URL + reverse(
+            "admin:fundraising_pledge_change", args=[pledge.pk]
+        )
+    if row.receipt_id:
+        attachments = [
+            (f"receipt-{row.receipt.number}.pdf", bytes(row.receipt.pdf), "application/pdf")
+        ]
+    to = _recipients(row)
+    if not to:
+        raise ValueError("no recipient")
+    emails.send(row.kind, to, context, language=language, headers=headers, attachments=attachments)
+
+
+def _obsolete_reason(row: DonorEmail) -> str:
+    """Why a reminder written earlier should no longer go out (empty: send it)."""
+    pledge = row.pledge
+    if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
+        if not pledge.reminders_enabled:
+            return "reminders turned off"
+        if row.kind == DonorEmail.Kind.INSTALMENT_DUE and pledge.status not in Pledge.OPEN_STATUSES:
+            return f"pledge {pledge.status}"
+    return ""
+
+
+def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
+    """Claim the row (conditional UPDATE: only one worker wins) and send it. True if sent."""
+    now = now or timezone.now()
+    stale_before = now - EMAIL_CLAIM_TIMEOUT
+    claimed = (
+        DonorEmail.objects.filter(pk=email_id, sent_at__isnull=True, failed_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before))
+        .update(claimed_at=now)
+    )
+    if not claimed:
+        return False
+    row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
+    obsolete = _obsolete_reason(row)
+    if obsolete:
+        DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
+        return False
+    row.attempts += 1
+    try:
+        _render_and_send(row)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, retried, then shown in admin
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        failed_at = now if row.attempts >= EMAIL_MAX_ATTEMPTS else None
+        DonorEmail.objects.filter(pk=email_id).update(
+            attempts=row.attempts, last_error=error, claimed_at=None, failed_at=failed_at
+        )
+        logger.warning("donor e-mail %s (%s) failed, attempt %s", row.pk, row.kind, row.attempts)
+        return False
+    DonorEmail.objects.filter(pk=email_id).update(
+        attempts=row.attempts, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def donor_emails_reconcile(*, now: dt.datetime | None = None) -> int:
+    """Send rows never queued (broker down) or claimed but not sent (worker died)."""
+    now = now or timezone.now()
+    pending = DonorEmail.objects.filter(sent_at__isnull=True, failed_at__isnull=True).filter(
+        Q(claimed_at__isnull=True, created_at__lt=now - EMAIL_QUEUE_GRACE)
+        | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
+    )
+    return sum(donor_email_send(pk, now=now) for pk in pending.values_list("pk", flat=True))
+
+
+def donor_reminder_sweep(today: dt.date | None = None) -> int:
+    """Write the day's reminder rows (instalment due in 3 days; pledge lapsed) and queue them.
+
+    Set-based: one query reads every open monthly pledge with what it has paid, one UPDATE
+    marks lapsed pledges, one INSERT ... ON CONFLICT DO NOTHING writes the rows (the unique
+    constraint makes re-running the sweep harmless). Returns the number of rows queued.
+    """
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
+    pledges = (
+        Pledge.objects.filter(
+            frequency=Pledge.Frequency.MONTHLY, status__in=list(Pledge.OPEN_STATUSES)
+        )
+        .annotate(paid=selectors._money_sum("payments__amount"))
+        .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
+    )
+    rows: list[DonorEmail] = []
+    lapsed: list[int] = []
+    for pledge in pledges:
+        dues = pledge.due_dates()
+        covered = int(pledge.paid // pledge.amount)
+        can_email = bool(pledge.email) and pledge.reminders_enabled
+        for index, due in enumerate(dues):
+            # The first gift is due the day of the pledge: the confirmation asks for it.
+            if index >= max(covered, 1) and today < due <= horizon and can_email:
+                rows.append(
+                    DonorEmail(kind=DonorEmail.Kind.INSTALMENT_DUE, pledge=pledge, due_on=due)
+                )
+        missed = sum(1 for due in dues if due < today) - covered
+        if missed >= LAPSED_AFTER_MISSED:
+            lapsed.append(pledge.pk)
+            second_missed = dues[covered + LAPSED_AFTER_MISSED - 1]
+            rows.append(
+                DonorEmail(kind=DonorEmail.Kind.LAPSED_STAFF, pledge=pledge, due_on=second_missed)
+            )
+            if can_email:
+                rows.append(
+                    DonorEmail(kind=DonorEmail.Kind.LAPSED, pledge=pledge, due_on=second_missed)
+                )
+    with transaction.atomic():
+        if lapsed:
+            Pledge.objects.filter(pk__in=lapsed).update(status=Pledge.Status.LAPSED)
+        DonorEmail.objects.bulk_create(rows, ignore_conflicts=True)
+        reminder_kinds = [
+            DonorEmail.Kind.INSTALMENT_DUE,
+            DonorEmail.Kind.LAPSED,
+            DonorEmail.Kind.LAPSED_STAFF,
+        ]
+        ids = list(
+            DonorEmail.objects.filter(
+                kind__in=reminder_kinds,
+                claimed_at__isnull=True,
+                sent_at__isnull=True,
+                failed_at__isnull=True,
+            ).values_list("pk", flat=True)
+        )
+        _queue_emails(ids)
+    if lapsed:
+        for campaign_id in set(
+            Pledge.objects.filter(pk__in=lapsed).values_list("campaign_id", flat=True)
+        ):
+            selectors.campaign_totals_invalidate(campaign_id)
+    logger.info(
+        "donor reminder sweep %s: %s lapsed, %s row(s) queued", today, len(lapsed), len(ids)
+    )
+    return len(ids)

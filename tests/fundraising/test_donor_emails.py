@@ -1,0 +1,212 @@
+"""Donor e-mails are rows first: claimed once, reconciled after a broker outage, reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from config.celery import app as celery_app
+from fundraising import services
+from fundraising.models import DonorEmail, Pledge
+from tests.factories import MonthlyPledgeFactory, PaymentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def create_pledge(campaign, **kwargs) -> Pledge:
+    defaults = {
+        "campaign": campaign,
+        "donor_name": "Ada Example",
+        "email": "ada@example.org",
+        "address": "1 Example Street",
+        "amount": Decimal("50"),
+    }
+    return services.pledge_create(**(defaults | kwargs))
+
+
+def test_it_saves_the_pledge_when_the_broker_is_down_and_sends_once_later(
+    campaign, mailoutbox, caplog, django_capture_on_commit_callbacks
+):
+    broken = mock.patch(
+        "fundraising.tasks.send_donor_email.delay", side_effect=OperationalError("refused")
+    )
+    with broken, caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
+        pledge = create_pledge(campaign)
+
+    assert Pledge.objects.filter(pk=pledge.pk).exists()
+    row = DonorEmail.objects.get()
+    assert (row.sent_at, row.claimed_at, row.attempts) == (None, None, 0)
+    assert mailoutbox == []
+    assert "reconciler" in caplog.text
+    assert "ada@example.org" not in caplog.text and "Ada Example" not in caplog.text
+
+    later = timezone.now() + dt.timedelta(minutes=5)
+    assert services.donor_emails_reconcile(now=later) == 1
+    assert services.donor_emails_reconcile(now=later + dt.timedelta(hours=1)) == 0
+    assert len(mailoutbox) == 1
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 1
+
+
+def test_it_lets_only_one_worker_claim_a_row(campaign, mailoutbox):
+    pledge = create_pledge(campaign)  # on_commit not run: the row waits
+    row = DonorEmail.objects.get(pledge=pledge)
+    assert services.donor_email_send(row.pk) is True
+    assert services.donor_email_send(row.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_it_resends_a_row_claimed_by_a_worker_that_died(campaign, mailoutbox):
+    create_pledge(campaign)
+    row = DonorEmail.objects.get()
+    DonorEmail.objects.filter(pk=row.pk).update(
+        claimed_at=timezone.now() - dt.timedelta(minutes=20), attempts=1
+    )
+    assert services.donor_emails_reconcile() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_it_gives_up_after_repeated_failures_and_shows_why(campaign, mailoutbox):
+    create_pledge(campaign)
+    row = DonorEmail.objects.get()
+    with mock.patch("config.emails.send", side_effect=ConnectionRefusedError("smtp down")):
+        for _ in range(services.EMAIL_MAX_ATTEMPTS):
+            services.donor_email_send(row.pk)
+    row.refresh_from_db()
+    assert row.failed_at is not None and row.attempts == services.EMAIL_MAX_ATTEMPTS
+    assert "smtp down" in row.last_error
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(days=1)) == 0
+    assert mailoutbox == []
+
+
+def test_it_reminds_three_days_before_an_instalment_once(
+    campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    PaymentFactory(pledge=pledge, received_on=dt.date(2026, 1, 10))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.donor_reminder_sweep(today=dt.date(2026, 2, 7)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.donor_reminder_sweep(today=dt.date(2026, 2, 8))  # a second run adds nothing
+
+    row = DonorEmail.objects.get(kind=DonorEmail.Kind.INSTALMENT_DUE)
+    assert row.due_on == dt.date(2026, 2, 10)
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert "2026-02-10" in message.body
+    stop_url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert stop_url in message.body
+
+
+def test_it_marks_a_pledge_lapsed_after_two_missed_instalments(
+    campaign, fundraiser, mailoutbox, django_capture_on_commit_callbacks
+):
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.donor_reminder_sweep(today=dt.date(2026, 2, 10))
+    pledge.refresh_from_db()
+    assert pledge.status == Pledge.Status.PLEDGED  # the second gift is due today, not missed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.donor_reminder_sweep(today=dt.date(2026, 2, 11))
+    pledge.refresh_from_db()
+    assert pledge.status == Pledge.Status.LAPSED
+    kinds = set(DonorEmail.objects.values_list("kind", flat=True))
+    assert {DonorEmail.Kind.LAPSED, DonorEmail.Kind.LAPSED_STAFF} <= kinds
+    recipients = {tuple(m.to) for m in mailoutbox}
+    assert (pledge.email,) in recipients and (fundraiser.email,) in recipients
+    staff = next(m for m in mailoutbox if m.to == [fundraiser.email])
+    assert pledge.reference in staff.subject and pledge.email not in staff.subject
+
+
+def test_it_sweeps_in_a_constant_number_of_queries(campaign):
+    def queries_for(count: int) -> int:
+        DonorEmail.objects.all().delete()
+        Pledge.objects.all().delete()
+        MonthlyPledgeFactory.create_batch(count, campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+        with CaptureQueriesContext(connection) as ctx:
+            services.donor_reminder_sweep(today=dt.date(2026, 2, 8))
+        assert DonorEmail.objects.count() == count
+        return len(ctx.captured_queries)
+
+    assert queries_for(5) == queries_for(50)
+
+
+def test_it_stops_reminders_with_one_click_and_no_login(client, campaign):
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    url = reverse("fundraising:reminders-stop", args=[services.reminders_stop_token(pledge)])
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert "Reminders stopped" in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.reminders_enabled is False
+    assert services.donor_reminder_sweep(today=dt.date(2026, 2, 8)) == 0
+    assert client.post(url).status_code == 200  # RFC 8058 one-click POST from a mail client
+
+
+def test_it_refuses_a_forged_stop_link(client, campaign):
+    pledge = MonthlyPledgeFactory(campaign=campaign)
+    token = services.reminders_stop_token(pledge)
+    response = client.get(reverse("fundraising:reminders-stop", args=[token[:-2] + "xx"]))
+    assert response.status_code == 404
+    pledge.refresh_from_db()
+    assert pledge.reminders_enabled is True
+
+
+def test_it_schedules_the_sweep_daily_and_the_reconciler_every_ten_minutes():
+    schedule = celery_app.conf.beat_schedule
+    assert schedule["donor-reminder-sweep"]["task"] == "fundraising.tasks.run_donor_reminder_sweep"
+    assert schedule["donor-email-reconcile"]["task"] == "fundraising.tasks.reconcile_donor_emails"
+    assert "fundraising.tasks.send_donor_email" in celery_app.tasks
+
+
+def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(
+    client, campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Not a mock: Celery really tries a Redis port where nothing listens."""
+    from tests.fundraising.test_campaign_page import url, valid_data
+
+    changes = {
+        "task_always_eager": False,
+        "broker_url": "redis://127.0.0.1:9/3",
+        "broker_transport_options": {"max_retries": 1, "interval_start": 0, "interval_step": 0},
+    }
+    saved = {key: celery_app.conf[key] for key in changes}
+    celery_app.conf.update(changes)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url(campaign), valid_data())
+    finally:
+        celery_app.conf.update(saved)
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    assert response.status_code == 302
+    row = DonorEmail.objects.get()
+    assert row.sent_at is None and mailoutbox == []
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 1
+    assert len(mailoutbox) == 1
+
+
+def test_it_drops_a_waiting_reminder_once_the_pledge_is_cancelled(campaign, mailoutbox):
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    PaymentFactory(pledge=pledge, received_on=dt.date(2026, 1, 10))
+    services.donor_reminder_sweep(today=dt.date(2026, 2, 7))  # row written, not yet sent
+    services.pledge_cancel(pledge=pledge)
+
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 0
+    row = DonorEmail.objects.get(kind=DonorEmail.Kind.INSTALMENT_DUE)
+    assert row.sent_at is None and row.failed_at is not None and "cancelled" in row.last_error
+    assert mailoutbox == []

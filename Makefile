@@ -9,6 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help install run serve test test-fast lint format bench messages browser clean
 

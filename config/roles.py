@@ -14,14 +14,19 @@ CASE_WORKER = "Case worker"
 FUNDRAISING = "Fundraising staff"
 STAFF_ROLES = (PROGRAM_MANAGER, CASE_WORKER, FUNDRAISING)
 
-# role -> {app_label: actions}; "delete" is deliberately absent for case files and money:
-# nothing there is deleted, it is closed, cancelled or anonymised.
+# role -> {app_label, or app_label.model: actions}; "delete" is deliberately absent for case
+# files and money: nothing there is deleted, it is closed, cancelled or anonymised.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     PROGRAM_MANAGER: {
         "families": ("view", "add", "change"),
         "sponsorship": ("view", "add", "change", "delete"),
         "fundraising": ("view", "add", "change"),
         "auth": ("view",),
+        # Unlocking an account locked by django-axes is deleting its access attempt; the
+        # sign-in logs are read-only evidence.
+        "axes.accessattempt": ("view", "delete"),
+        "axes.accesslog": ("view",),
+        "axes.accessfailurelog": ("view",),
     },
     CASE_WORKER: {
         "families": ("view", "add", "change"),
@@ -53,8 +58,12 @@ def sync_role_permissions(**kwargs) -> None:
     for role, apps in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []
-        for app_label, actions in apps.items():
-            for perm in Permission.objects.filter(content_type__app_label=app_label):
+        for label, actions in apps.items():
+            app_label, _dot, model = label.partition(".")
+            perms = Permission.objects.filter(content_type__app_label=app_label)
+            if model:
+                perms = perms.filter(content_type__model=model)
+            for perm in perms:
                 if perm.codename.split("_", 1)[0] in actions:
                     wanted.append(perm)
         group.permissions.set(wanted)

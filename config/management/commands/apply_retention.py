@@ -3,11 +3,16 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from families.retention import access_log_prune, case_files_due_for_archive, family_archive
+from fundraising.retention import donors_due_for_anonymising
+from fundraising.services import donor_anonymise
 from sponsorship.retention import sponsorship_records_erase
 
 
 class Command(BaseCommand):
-    help = "Apply the retention policy (settings.RETENTION): archive closed case files, prune logs."
+    help = (
+        "Apply the retention policy (settings.RETENTION): archive closed case files, prune "
+        "logs, anonymise donors without activity."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Say what would be done.")
@@ -26,4 +31,13 @@ class Command(BaseCommand):
         if not dry_run:
             pruned = access_log_prune(today=today, years=policy["access_log_years"])
             self.stdout.write(f"Pruned {pruned} access-log row(s)")
+        donors = donors_due_for_anonymising(today=today, years=policy["donor_years"])
+        if not dry_run:
+            for email in donors:
+                donor_anonymise(email=email)
+        # Donor e-mails are personal data: count them, never print them.
+        verb = "Would anonymise" if dry_run else "Anonymised"
+        self.stdout.write(
+            f"{verb} {len(donors)} donor(s) inactive for {policy['donor_years']} years"
+        )
         self.stdout.write(self.style.SUCCESS("Retention policy applied."))

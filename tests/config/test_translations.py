@@ -15,10 +15,19 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("fr", "ko")
 PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);", "ko": "nplurals=1; plural=0;"}
+
+
+@pytest.fixture(autouse=True)
+def _back_to_english():
+    """LocaleMiddleware leaves the request's language active in the thread: reset it so that
+    later tests (which expect English) are not run in French or Korean."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 # Okabe & Ito (2008), colour-blind-safe.
 PALETTE = {
@@ -92,7 +93,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> S
                 ),
             )
         )
-    desc = "; ".join(f"{b.label}: {_number(b.value)}{unit}" for b in bars) or "No data."
+    desc = "; ".join(f"{b.label}: {_number(b.value)}{unit}" for b in bars) or gettext("No data.")
     return _svg(label_w + bar_w + 90, height, title, desc, "".join(rows), cid)
 
 
@@ -103,7 +104,11 @@ def meter(
     goal: Decimal,
     title: str,
     cid: str,
-    labels: tuple[str, str, str] = ("Received", "Pledged, not yet received", "Goal"),
+    labels: tuple[str, str, str] = (
+        gettext_lazy("Received"),
+        gettext_lazy("Pledged, not yet received"),
+        gettext_lazy("Goal"),
+    ),
 ) -> SafeString:
     """Received and pledged-not-received as two segments of one bar against the goal."""
     width, bar_h = 520, 26
@@ -180,11 +185,11 @@ def _mark(kind: str, x: float, y: float, text: str) -> SafeString:
 
 
 TIMELINE_LEGEND = (
-    ("support", "Committed support"),
-    ("extension", "Extension"),
-    ("review", "Review"),
-    ("overdue", "Overdue milestone"),
-    ("month13", "Month 13"),
+    ("support", gettext_lazy("Committed support")),
+    ("extension", gettext_lazy("Extension")),
+    ("review", gettext_lazy("Review")),
+    ("overdue", gettext_lazy("Overdue milestone")),
+    ("month13", gettext_lazy("Month 13")),
 )
 
 
@@ -234,7 +239,7 @@ def timeline(
     """A row per sponsorship: committed support, extension, marks; a vertical line for today."""
     label_w, plot_w, row_h, top = 150, 560, 30, 24
     if not spans:
-        return _svg(label_w + plot_w, 40, title, "No sponsorships to show.", "", cid)
+        return _svg(label_w + plot_w, 40, title, gettext("No sponsorships to show."), "", cid)
     first = min(s.start for s in spans)
     last = max([s.extended_to or s.end for s in spans] + [today])
     days = max((last - first).days, 1)

@@ -243,6 +243,7 @@ def receipt_refusal(payment: Payment) -> str | None:
         return _("The donor's full name is missing: add it to the payment first.")
     if payment.advantage_amount > payment.amount * Decimal("0.80"):
         return _(
+            # xgettext:no-python-format
             "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
         )
     return None
@@ -264,7 +265,11 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
     raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
     if raw_advantage > amount * Decimal("0.80"):
         raise ValidationError(
-            _("The advantage is more than 80% of the gift: CRA does not allow an official receipt.")
+            _(
+                # xgettext:no-python-format
+                "The advantage is more than 80% of the gift: "
+                "CRA does not allow an official receipt."
+            )
         )
     advantage = receipt_advantage(amount, raw_advantage)
     descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})

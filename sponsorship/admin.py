@@ -304,6 +304,7 @@ class SponsorshipAdmin(SimpleHistoryAdmin):
             "<table>{}</table><p class='help'>{}</p>",
             table,
             gettext(
+                # xgettext:no-python-format
                 "The plan uses the RSTP cost table (an estimate). After arrival the floor is the "
                 "RAP rate of the community; support may be reduced only once net employment "
                 "income exceeds 50% of monthly support, and never because of the Canada Child "

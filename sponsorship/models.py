@@ -787,7 +787,7 @@ class Reminder(models.Model):
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     subject_key = models.CharField(
-        max_length=64, help_text="What the reminder is about, e.g. 'milestone:42'."
+        max_length=64, help_text=_("What the reminder is about, e.g. 'milestone:42'.")
     )
     due_on = models.DateField(_("due on"))
     recipient = models.ForeignKey(

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config import views
 from config.forms import EmailAuthenticationForm
+from sponsorship import reminder_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +14,11 @@ urlpatterns = [
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
         name="login",
+    ),
+    path(
+        "accounts/notifications/",
+        reminder_views.preferences,
+        name="notification-preferences",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -715,9 +716,16 @@ def reminder_deliver(*, reminder_id: int) -> str:
     now = timezone.now()
     if not _claim(reminder_id, now):
         return "skipped"
-    reminder = _load(reminder_id)
-    today = timezone.localdate()
-    reason = why_not_relevant(reminder, today)
+    try:
+        reminder = _load(reminder_id)
+        today = timezone.localdate()
+        reason = why_not_relevant(reminder, today)
+    except DatabaseError:
+        # Nothing was sent: give the claim back so the task's retry can take it at once.
+        Reminder.objects.filter(pk=reminder_id, claimed_at=now).update(
+            claimed_at=None, attempts=F("attempts") - 1
+        )
+        raise
     if reason:
         Reminder.objects.filter(pk=reminder_id).update(
             cancelled_at=timezone.now(), cancel_reason=reason, claimed_at=None
@@ -741,10 +749,24 @@ def reminder_deliver(*, reminder_id: int) -> str:
         except Exception as exc:  # SMTP, DNS, template: recorded on the row, retried
             return _record_failure(reminder_id, reminder.attempts, exc)
     # Handed to the mail server: from here to this UPDATE is the at-least-once window.
-    Reminder.objects.filter(pk=reminder_id).update(
-        sent_at=timezone.now(), emailed=send_email, last_error="", next_attempt_at=None
-    )
+    _mark_sent(reminder_id, emailed=send_email)
     return "sent" if send_email else "inbox"
+
+
+def _mark_sent(reminder_id: int, *, emailed: bool) -> None:
+    """Record the delivery, retrying a transient database error (a lock, a failover) for
+    a few seconds: giving up here is what would let the reconciler send it twice."""
+    for pause in (0.05, 0.2, 0.5, 1.0, 2.0, None):
+        try:
+            Reminder.objects.filter(pk=reminder_id).update(
+                sent_at=timezone.now(), emailed=emailed, last_error="", next_attempt_at=None
+            )
+            return
+        except OperationalError:
+            if pause is None:
+                raise
+            logger.warning("Reminder %s sent; recording it failed, trying again", reminder_id)
+            time.sleep(pause)
 
 
 def reminder_reconcile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 
 from sponsorship import reminders
 
@@ -22,7 +23,8 @@ def run_reminder_sweep() -> int:
 
 # acks_late (settings): a worker killed mid-task has the task delivered again; the claim on
 # the row (not the task) decides whether it is sent, so a redelivery never sends twice.
-@shared_task
+# A database blip before the claim (or before anything was sent) is retried by Celery.
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=1, max_retries=5)
 def deliver_reminder(reminder_id: int) -> str:
     """Claim, re-check and send one reminder row."""
     return reminders.reminder_deliver(reminder_id=reminder_id)

@@ -13,6 +13,16 @@ from sponsorship.models import Milestone, Reminder, Review
 TZ = ZoneInfo("America/Toronto")
 
 
+def seed_catalogues() -> None:
+    """Re-run migration 0002's idempotent seed: a transactional test's flush empties the
+    catalogue tables (reminder rules among them) for the transactional tests after it."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("sponsorship.migrations.0002_seed_catalogues").seed(apps, None)
+
+
 def local(day: datetime.date, hour: int = 6, minute: int = 0) -> datetime.datetime:
     """An aware moment on `day` in the program's time zone (06:00: when beat sweeps)."""
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=TZ)

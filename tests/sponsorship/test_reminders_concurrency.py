@@ -16,11 +16,14 @@ from django.utils import timezone
 from sponsorship import reminders
 from sponsorship.models import Reminder, ReminderRule
 from tests.factories import SponsorshipFactory
-from tests.sponsorship.reminder_helpers import milestone
+from tests.sponsorship.reminder_helpers import milestone, seed_catalogues
 
-# serialized_rollback: the flush after a transactional test would also drop the rules and
-# catalogues seeded by data migrations; this restores them for the next test.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    seed_catalogues()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config import celery_app
 from sponsorship.models import Reminder, ReminderRule
-from tests.sponsorship.reminder_helpers import milestone
+from tests.sponsorship.reminder_helpers import milestone, seed_catalogues
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/5"
 
@@ -33,6 +33,14 @@ def _forget_connections() -> None:
     celery_app._pool = None
     if "amqp" in celery_app.__dict__:
         celery_app.amqp._producer_pool = None
+    # The result backend is cached too (per thread, or app-wide when thread safe).
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    seed_catalogues()
 
 
 @pytest.fixture
@@ -75,9 +83,9 @@ def worker_and_beat(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_sweeps_on_beat_and_delivers_through_a_real_worker_exactly_once(
-    sponsorship, coordinator, case_worker, program_manager, worker_and_beat
+    seeded, sponsorship, coordinator, case_worker, program_manager, worker_and_beat
 ):
     ReminderRule.objects.filter(kind=Reminder.Kind.WEEKLY_DIGEST).update(enabled=False)
     today = timezone.localdate()

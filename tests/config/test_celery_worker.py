@@ -49,8 +49,9 @@ def redis_worker():
 
 
 def _forget_cached_connections() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    from kombu import pools
+
+    pools.reset()  # closes and forgets every pool, so none is handed out closed later
     celery_app._pool = None
     if "amqp" in celery_app.__dict__:
         celery_app.amqp._producer_pool = None

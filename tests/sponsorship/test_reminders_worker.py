@@ -28,8 +28,9 @@ def _redis_available() -> bool:
 
 def _forget_connections() -> None:
     """Drop producer pools made for an earlier broker URL (the app caches them)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    from kombu import pools
+
+    pools.reset()  # closes and forgets every pool, so none is handed out closed later
     celery_app._pool = None
     if "amqp" in celery_app.__dict__:
         celery_app.amqp._producer_pool = None

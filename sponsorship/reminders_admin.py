@@ -67,7 +67,7 @@ class StateFilter(admin.SimpleListFilter):
 class MineFilter(admin.SimpleListFilter):
     """The staff member's own inbox: reminders addressed to them."""
 
-    title = _("recipient")
+    title = _("inbox")
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
@@ -83,17 +83,8 @@ class MineFilter(admin.SimpleListFilter):
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = (
-        "kind",
-        "case_code",
-        "group",
-        "due_on",
-        "recipient_email",
-        "state",
-        "attempts",
-        "error",
-        "read_at",
-    )
+    # Few columns: the admin's sidebar and filters leave the table little room.
+    list_display = ("kind", "case_code", "due_on", "recipient_email", "state", "attempts", "error")
     list_filter = (StateFilter, "kind", MineFilter, ("recipient", admin.RelatedOnlyFieldListFilter))
     search_fields = (
         "=sponsorship__family__case_code",

@@ -16,6 +16,8 @@ def _sign_in(page, live_server, email: str) -> None:
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Wait for the sign-in to land before going elsewhere (a slow machine races it).
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_a_member_turns_off_e_mail_for_one_kind(live_server, page, coordinator, artifacts_dir):

@@ -7,8 +7,19 @@ from django.utils import timezone
 
 from sponsorship.models import NotificationPreference, Reminder
 from tests.factories import PASSWORD
+from tests.sponsorship.reminder_helpers import seed_catalogues
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("seeded"),
+]
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """An earlier transactional test's flush may have emptied the reminder rules."""
+    seed_catalogues()
 
 
 def _sign_in(page, live_server, email: str) -> None:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import otp, views
+from sponsorship import reminder_views
 from sponsorship import views as portal_views
 
 urlpatterns = [
@@ -11,6 +12,11 @@ urlpatterns = [
     # Sign-in and password reset are rate limited per IP (django-ratelimit, 429 page).
     path("accounts/login/", portal_views.sign_in, name="login"),
     path("accounts/password_reset/", portal_views.password_reset, name="password_reset"),
+    path(
+        "accounts/notifications/",
+        reminder_views.preferences,
+        name="notification-preferences",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/second-factor/", otp.verify, name="otp-verify"),
     path("admin/", admin.site.urls),

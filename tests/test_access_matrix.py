@@ -64,6 +64,7 @@ MATRIX: dict[str, tuple] = {
     "password_reset_complete":       ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     # Staff set up or enter their code here (2FA is off in tests: see test_second_factor.py).
     "otp-verify":                    ("GET", LOGIN, LOGIN, 302, 302, 302, 200, 200, 200),
+    "notification-preferences":      ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     # Public pages; the thank-you page is a capability link (its UUID is the secret).
     "fundraising:index":             ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
     "fundraising:campaign":          ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
@@ -201,6 +202,9 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.payment":          _a(view=MONEY_STAFF, add=MONEY_STAFF),
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
+    "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
+    "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
+    "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "config.breachrecord":          _a(view=[PM], add=[PM]),
 }
 # fmt: on
@@ -300,6 +304,18 @@ def _build_cast() -> Cast:
     CaseFileAccess.objects.create(user=case_worker, family=sponsorship_a.family, page="matrix")
     sponsorship_services.extension_request(
         sponsorship=sponsorship_b, months=3, reason="Matrix", requested_by=coordinator_b
+    )
+    from sponsorship.models import NotificationPreference, Reminder
+
+    Reminder.objects.create(
+        kind=Reminder.Kind.MILESTONE_DUE,
+        subject_key="matrix:1",
+        due_on=today,
+        recipient=case_worker,
+        sponsorship=sponsorship_b,
+    )
+    NotificationPreference.objects.create(
+        user=case_worker, kind=Reminder.Kind.WEEKLY_DIGEST, email_enabled=False
     )
     BreachRecord.objects.create(
         occurred_on=today,

@@ -39,11 +39,24 @@ def redis_worker():
     }
     saved = {key: celery_app.conf[key] for key in changes}
     celery_app.conf.update(changes)
+    _forget_cached_connections()  # made by earlier tests for another broker / no backend
     try:
         with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
             yield
     finally:
         celery_app.conf.update(saved)
+        _forget_cached_connections()
+
+
+def _forget_cached_connections() -> None:
+    from kombu import pools
+
+    pools.reset()  # closes and forgets every pool, so none is handed out closed later
+    celery_app._pool = None
+    if "amqp" in celery_app.__dict__:
+        celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
 
 
 @pytest.mark.integration

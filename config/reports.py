@@ -32,7 +32,10 @@ from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
 SUPPRESS_BELOW = 3
-MAX_ROWS = 200  # detail tables on a page/PDF; the CSV has the same rows
+# Rows of a detail table (page, CSV and PDF alike). It also bounds the access-log rows of a
+# download: 150 rows x 5 columns stay under SQLite's 999 parameters, so one INSERT.
+MAX_ROWS = 150
+CODES_PER_GROUP = 10  # case codes listed in a group's row
 
 # key -> (title, roles that may open it)
 REPORTS = {
@@ -110,16 +113,7 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     family_ids: list[int] = field(default_factory=list)  # case codes shown: log the download
     filters: list[tuple[str, str]] = field(default_factory=list)  # e.g. ("Campaign", name)
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(t.rows for t in self.tables) and not (
-            self.chart and any(self._nonzero(v) for _label, v in self.chart.points)
-        )
-
-    @staticmethod
-    def _nonzero(value) -> bool:
-        return isinstance(value, str) or bool(value)
+    is_empty: bool = False  # nothing happened in the period: the page says so
 
     @property
     def audience_note(self) -> str:
@@ -241,7 +235,8 @@ def program_report(
                     str(s.get_outcome_display()),
                 ]
             )
-            report.family_ids.append(s.family_id)
+            if len(detail) <= MAX_ROWS:  # the rows shown (and downloaded)
+                report.family_ids.append(s.family_id)
 
     report.summary = [
         (_("Families in the program"), suppress(sum(stages.values()), audience)),
@@ -274,6 +269,7 @@ def program_report(
             ],
         )
     )
+    report.is_empty = not (months_total or due or reviews or ended)
     if external:
         report.family_ids = []
     else:
@@ -293,6 +289,7 @@ def program_report(
                     _("Outcome"),
                 ],
                 detail[:MAX_ROWS],
+                note=_more(len(detail)),
                 empty=_("No sponsorship had support, milestones or reviews in this period."),
             )
         )
@@ -391,7 +388,9 @@ def group_report(
         monthly = _monthly(cost_table.for_size(s.member_count)[0])
         c = checkins.get(s.pk, {"n": 0, "concerns": 0})
         g["families"] += 1
-        g["codes"].append(s.family.case_code)
+        if len(g["codes"]) < CODES_PER_GROUP:
+            g["codes"].append(s.family.case_code)
+            report.family_ids.append(s.family_id)
         g["due"] += m["due"]
         g["done"] += m["done"]
         g["on_time"] += m["on_time"]
@@ -400,14 +399,15 @@ def group_report(
         g["start_up"] += paid.get((s.pk, Disbursement.Kind.START_UP), zero)
         g["checkins"] += c["n"]
         g["concerns"] += c["concerns"]
-        report.family_ids.append(s.family_id)
 
     rows = []
     for index, g in enumerate(groups.values()):
         name = _("Group %(letter)s") % {"letter": _letter(index)} if external else g["name"]
         row = [name]
         if not external:
-            row.append(", ".join(g["codes"]))
+            more = g["families"] - len(g["codes"])
+            codes = ", ".join(g["codes"])
+            row.append(codes + (" " + _("and %(n)s more") % {"n": more} if more else ""))
         row += [
             suppress(g["families"], audience),
             suppress(g["due"], audience),
@@ -465,9 +465,21 @@ def group_report(
         [(row[0], g["paid"]) for row, g in zip(rows, groups.values(), strict=True)],
         money=True,
     )
+    report.is_empty = not groups
     if external:
         report.family_ids = []
     return report
+
+
+def _more(total: int) -> str:
+    if total <= MAX_ROWS:
+        return ""
+    return _(
+        "The first %(shown)s of %(total)s rows; narrow the period or filter to see the rest."
+    ) % {
+        "shown": MAX_ROWS,
+        "total": total,
+    }
 
 
 def _letter(index: int) -> str:
@@ -626,6 +638,9 @@ def fundraising_report(
         (_("Gifts not yet receipted"), suppress(waiting_totals["n"], audience)),
         (_("Amount not yet receipted"), _money(waiting_totals["total"] or zero)),
     ]
+    report.is_empty = not (
+        by_month or unpaid_totals["n"] or receipt_counts["issued"] or receipt_counts["cancelled"]
+    )
     return report
 
 
@@ -739,7 +754,8 @@ def report_pdf(report: Report) -> bytes:
         if table.rows:
             data = [[Paragraph(_esc(c), small) for c in table.columns]]
             data += [[Paragraph(_esc(_cell(v)), small) for v in row] for row in table.rows]
-            t = PdfTable(data, hAlign="LEFT", repeatRows=1)
+            widths = [doc.width / len(table.columns)] * len(table.columns)
+            t = PdfTable(data, colWidths=widths, hAlign="LEFT", repeatRows=1)
             t.setStyle(grid)
             story.append(t)
         elif table.empty:

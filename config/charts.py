@@ -65,7 +65,9 @@ def _link(href: str, inner: SafeString) -> SafeString:
 
 def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> SafeString:
     """Horizontal bars with the value printed at the end of each (readable without colour)."""
-    label_w, bar_w, row_h = 190, 330, 28
+    # Wide enough for the longest label (about 7 px a character at 13 px), at least 190.
+    label_w = max(190, int(max((len(b.label) for b in bars), default=0) * 7.2) + 16)
+    bar_w, row_h = 330, 28
     height = max(row_h * len(bars) + 10, 40)
     top = max((float(b.value) for b in bars), default=0) or 1
     rows = []
@@ -354,7 +356,7 @@ def timeline(
         "<line x1='{x}' x2='{x}' y1='14' y2='{y2}' stroke='{c}' stroke-width='2'/>"
         "<text x='{x}' y='11' text-anchor='middle' font-size='11' {font} fill='{c}'>{t}</text>",
         x=x(today),
-        y2=height - 4,
+        y2=top + row_h * len(spans),  # stops above the legend
         c=PALETTE["vermillion"],
         font=mark_safe(FONT),
         t=today_label,

@@ -38,6 +38,11 @@ class Bar:
     value: float | Decimal | int
     colour: str = PALETTE["blue"]
     href: str = ""
+    text: str = ""  # what to print instead of the number (e.g. "fewer than 3")
+
+    @property
+    def shown(self) -> str:
+        return self.text or _number(self.value)
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: str, cid: str) -> SafeString:
@@ -61,7 +66,9 @@ def _link(href: str, inner: SafeString) -> SafeString:
 
 def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> SafeString:
     """Horizontal bars with the value printed at the end of each (readable without colour)."""
-    label_w, bar_w, row_h = 190, 330, 28
+    # Wide enough for the longest label (about 7 px a character at 13 px), at least 190.
+    label_w = max(190, int(max((len(b.label) for b in bars), default=0) * 7.2) + 16)
+    bar_w, row_h = 330, 28
     height = max(row_h * len(bars) + 10, 40)
     top = max((float(b.value) for b in bars), default=0) or 1
     rows = []
@@ -88,13 +95,82 @@ def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> S
                     bh=row_h - 8,
                     colour=bar.colour,
                     vx=_f(label_w + length + 6),
-                    value=_number(bar.value),
-                    unit=unit,
+                    value=bar.shown,
+                    unit="" if bar.text else unit,
                 ),
             )
         )
-    desc = "; ".join(f"{b.label}: {_number(b.value)}{unit}" for b in bars) or gettext("No data.")
+    desc = "; ".join(f"{b.label}: {b.shown}{'' if b.text else unit}" for b in bars) or gettext(
+        "No data."
+    )
     return _svg(label_w + bar_w + 90, height, title, desc, "".join(rows), cid)
+
+
+def column_chart(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    cid: str,
+    money: bool = False,
+    empty_text: str | None = None,
+) -> SafeString:
+    """Vertical bars over time (e.g. money received per month), each with its value printed
+    above it and its label below, so no value depends on colour or on reading an axis."""
+    col_w, gap, plot_h, top, bottom = 46, 12, 150, 22, 34
+    width = max(len(bars) * (col_w + gap) + gap, 240)
+    height = top + plot_h + bottom
+    if not bars:
+        body = format_html(
+            "<text x='10' y='30' font-size='13' {} fill='{}'>{}</text>",
+            mark_safe(FONT),
+            PALETTE["ink"],
+            empty_text or gettext("No data."),
+        )
+        return _svg(width, 50, title, empty_text or gettext("No data."), str(body), cid)
+    top_value = max(float(b.value) for b in bars) or 1
+    base_y = top + plot_h
+    pieces = [
+        format_html(
+            "<line x1='0' x2='{}' y1='{}' y2='{}' stroke='{}'/>",
+            width,
+            base_y,
+            base_y,
+            PALETTE["grey"],
+        )
+    ]
+
+    def shown(bar: Bar) -> str:
+        return bar.text or (_money(Decimal(bar.value)) if money else _number(bar.value))
+
+    for i, bar in enumerate(bars):
+        x = gap + i * (col_w + gap)
+        h = 0 if not bar.value else max(2.0, float(bar.value) / top_value * plot_h)
+        pieces.append(
+            _link(
+                bar.href,
+                format_html(
+                    "<g><rect x='{x}' y='{y}' width='{w}' height='{h}' fill='{c}' rx='2'/>"
+                    "<text x='{cx}' y='{vy}' text-anchor='middle' font-size='11' {font} "
+                    "fill='{ink}'>{value}</text>"
+                    "<text x='{cx}' y='{ly}' text-anchor='middle' font-size='11' {font} "
+                    "fill='{ink}'>{label}</text></g>",
+                    x=x,
+                    y=_f(base_y - h),
+                    w=col_w,
+                    h=_f(h),
+                    c=bar.colour,
+                    cx=_f(x + col_w / 2),
+                    vy=_f(base_y - h - 5),
+                    font=mark_safe(FONT),
+                    ink=PALETTE["ink"],
+                    value=shown(bar),
+                    ly=base_y + 16,
+                    label=bar.label,
+                ),
+            )
+        )
+    desc = "; ".join(f"{b.label}: {shown(b)}" for b in bars)
+    return _svg(width, height, title, desc, "".join(pieces), cid)
 
 
 def meter(
@@ -287,7 +363,7 @@ def timeline(
         "<line x1='{x}' x2='{x}' y1='14' y2='{y2}' stroke='{c}' stroke-width='2'/>"
         "<text x='{x}' y='11' text-anchor='middle' font-size='11' {font} fill='{c}'>{t}</text>",
         x=x(today),
-        y2=height - 4,
+        y2=top + row_h * len(spans),  # stops above the legend
         c=PALETTE["vermillion"],
         font=mark_safe(FONT),
         t=today_label,

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import AdminEmailAuthenticationForm
@@ -50,3 +51,38 @@ class HanVoiceAdminSite(admin.AdminSite):
             target = request.POST.get("next") or reverse("admin:index")
             return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
         return response
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The program dashboard (config/dashboard.py), with the usual list of models below."""
+        from config.dashboard import dashboard_for
+
+        context = {
+            **self.each_context(request),
+            "title": self.index_title,
+            "subtitle": None,
+            "app_list": self.get_app_list(request),
+            "dashboard": dashboard_for(request.user),
+            **(extra_context or {}),
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, self.index_template or "admin/index.html", context)
+
+    def get_urls(self):
+        from config import report_views
+
+        def view(func, **kwargs):
+            def wrapped(request: HttpRequest) -> HttpResponse:
+                return func(request, site=self, **kwargs)
+
+            return self.admin_view(wrapped)
+
+        reports = [
+            path("reports/", view(report_views.reports_index), name="reports"),
+            *[
+                path(
+                    f"reports/{key}/", view(report_views.report_view, key=key), name=f"report-{key}"
+                )
+                for key in ("program", "groups", "fundraising")
+            ],
+        ]
+        return reports + super().get_urls()

@@ -447,10 +447,35 @@ class WaiveForm(forms.Form):
     )
 
 
+class MilestoneDueFilter(admin.SimpleListFilter):
+    """Open / overdue milestones (the dashboard's "overdue by group" links here)."""
+
+    title = _("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("open", _("Open")), ("done", _("Done or waived"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.overdue(today).filter(sponsorship__outcome="active")
+        if self.value() == "open":
+            return queryset.open()
+        if self.value() == "done":
+            return queryset.exclude(completed_on__isnull=True, waived_on__isnull=True)
+        return queryset
+
+
 @admin.register(Milestone)
 class MilestoneAdmin(admin.ModelAdmin):
     list_display = ("title", "case_code", "group", "due_on", "completed_on", "waiver_requested_on")
-    list_filter = (("waiver_requested_on", admin.EmptyFieldListFilter), "added_by_group")
+    list_filter = (
+        MilestoneDueFilter,
+        ("sponsorship__group", admin.RelatedOnlyFieldListFilter),
+        ("waiver_requested_on", admin.EmptyFieldListFilter),
+        "added_by_group",
+    )
     search_fields = ("sponsorship__family__case_code", "title")
     list_select_related = ("sponsorship__family", "sponsorship__group")
     readonly_fields = (

@@ -94,6 +94,11 @@ MATRIX: dict[str, tuple] = {
     "portal:review-input":           ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     # The admin's own pages (model pages are checked against ADMIN_MODELS below).
     "admin:index":                   ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
+    # Reports: program and group for case staff, fundraising for money staff (DESIGN.md).
+    "admin:reports":            ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
+    "admin:report-program":     ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 200),  # noqa: E501
+    "admin:report-groups":      ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 200),  # noqa: E501
+    "admin:report-fundraising": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:login":                   ("GET", 200, 200, 200, 200, 200, 302, 302, 302),
     "admin:logout":                  ("POST", 302, 302, 302, 302, 302, LOGIN, LOGIN, LOGIN),
     "admin:password_change":         ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501

@@ -1,0 +1,395 @@
+"""The staff dashboard (the admin's index page): the whole program at a glance.
+
+It joins case management and fundraising, so it lives in `config/` and the apps stay
+independent. What a role may not see is not even queried: case workers get no money panels,
+fundraising staff no family or sponsorship panel (DESIGN.md access table).
+
+Every panel is a fixed number of queries whatever the number of families, pledges or
+reminders (asserted at 5 and 500 families in tests/config/test_dashboard.py); the timeline
+shows the most urgent sponsorships first and at most TIMELINE_ROWS of them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from config import charts
+from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
+
+TIMELINE_ROWS = 40
+LIST_ROWS = 10
+MONEY_MONTHS = 12
+# The reminder admin arrives with the reminders work: link by URL string, not reverse().
+FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
+
+
+def can_see_cases(user) -> bool:
+    return has_role(user, PROGRAM_MANAGER, CASE_WORKER)
+
+
+def can_see_money(user) -> bool:
+    return has_role(user, PROGRAM_MANAGER, FUNDRAISING)
+
+
+def _url(name: str, query: dict | None = None, args: list | None = None) -> str:
+    url = reverse(name, args=args)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+# --- case management -------------------------------------------------------------------------
+
+
+@dataclass
+class StatusRow:
+    status: str
+    label: str
+    count: int
+    href: str
+
+
+@dataclass
+class GroupOverdue:
+    name: str
+    milestones: int
+    reviews: int
+    milestones_href: str
+    reviews_href: str
+
+
+@dataclass
+class RiskRow:
+    name: str
+    reasons: list[str]
+    href: str
+
+
+@dataclass
+class UrgentRow:
+    case_code: str
+    group: str
+    happened_on: datetime.date
+    href: str
+
+
+@dataclass
+class FailedReminder:
+    kind: str
+    due_on: datetime.date
+    case_code: str
+    failed_at: datetime.datetime
+
+
+@dataclass
+class CasePanels:
+    statuses: list[StatusRow]
+    status_chart: SafeString
+    families_total: int
+    timeline: SafeString
+    timeline_shown: int
+    timeline_total: int
+    sponsorships_href: str
+    overdue: list[GroupOverdue]
+    overdue_chart: SafeString
+    at_risk: list[RiskRow]
+    urgent: list[UrgentRow]
+    urgent_total: int
+    failed: list[FailedReminder]
+    failed_total: int
+    failed_href: str = FAILED_REMINDERS_URL
+
+
+def _statuses() -> list[StatusRow]:
+    from families.models import Family
+    from families.selectors import families_by_status
+
+    labels = dict(Family.Status.choices)
+    return [
+        StatusRow(
+            status=status,
+            label=str(labels[status]),
+            count=count,
+            href=_url("admin:families_family_changelist", {"status__exact": status}),
+        )
+        for status, count in families_by_status().items()
+    ]
+
+
+def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
+    """The active sponsorships that have arrived, most overdue items first (then the soonest
+    month 13), with their reviews and overdue milestones as marks. Four queries."""
+    from sponsorship.dates import add_months
+    from sponsorship.models import Milestone, Review
+    from sponsorship.selectors import sponsorships_overview
+
+    base = sponsorships_overview(today).filter(arrival_date__isnull=False)
+    total = base.count()
+    rows = list(
+        base.order_by(
+            "-overdue_milestones", "-overdue_reviews", "arrival_date", "pk"
+        ).prefetch_related(
+            Prefetch(
+                "milestones",
+                queryset=Milestone.objects.overdue(today).order_by("due_on"),
+                to_attr="overdue_list",
+            ),
+            Prefetch(
+                "reviews", queryset=Review.objects.order_by("scheduled_for"), to_attr="review_list"
+            ),
+        )[:TIMELINE_ROWS]
+    )
+    spans = []
+    for s in rows:
+        base_end = add_months(s.arrival_date, 12) - datetime.timedelta(days=1)
+        marks = []
+        for review in s.review_list:
+            late = review.held_on is None and review.scheduled_for < today
+            state = _("held") if review.held_on else (_("overdue") if late else _("scheduled"))
+            marks.append(
+                (
+                    review.scheduled_for,
+                    "overdue" if late else "review",
+                    f"{review.label} ({state}, {review.scheduled_for:%Y-%m-%d})",
+                )
+            )
+        marks += [
+            (m.due_on, "overdue", _("Overdue: %(title)s") % {"title": m.title})
+            for m in s.overdue_list
+        ]
+        marks.append((s.month_13_on, "month13", _("Month 13: %(day)s") % {"day": s.month_13_on}))
+        spans.append(
+            charts.Span(
+                label=s.family.case_code,
+                start=s.arrival_date,
+                end=base_end,
+                extended_to=s.support_ends_on if s.extension_months else None,
+                marks=marks,
+                href=reverse("admin:sponsorship_sponsorship_change", args=[s.pk]),
+            )
+        )
+    return spans, total
+
+
+def _overdue() -> list[GroupOverdue]:
+    from sponsorship.selectors import overdue_by_group
+
+    milestones = reverse("admin:sponsorship_milestone_changelist")
+    sponsorships = reverse("admin:sponsorship_sponsorship_changelist")
+    return [
+        GroupOverdue(
+            name=g.name,
+            milestones=g.overdue_milestones,
+            reviews=g.overdue_reviews,
+            milestones_href=f"{milestones}?"
+            + urlencode({"sponsorship__group__id__exact": g.pk, "due": "overdue"}),
+            reviews_href=f"{sponsorships}?"
+            + urlencode({"group__id__exact": g.pk, "outcome__exact": "active"}),
+        )
+        for g in overdue_by_group()[:LIST_ROWS]
+    ]
+
+
+def _case_panels(today: datetime.date) -> CasePanels:
+    from sponsorship.models import Reminder
+    from sponsorship.portal_selectors import urgent_checkins_unacknowledged
+    from sponsorship.selectors import groups_at_risk
+
+    statuses = _statuses()
+    spans, total = _spans(today)
+    overdue = _overdue()
+    sponsorships = reverse("admin:sponsorship_sponsorship_changelist")
+    at_risk = [
+        RiskRow(
+            name=r.group.name,
+            reasons=r.reasons,
+            href=f"{sponsorships}?"
+            + urlencode({"group__id__exact": r.group.pk, "outcome__exact": "active"}),
+        )
+        for r in groups_at_risk(today)
+    ]
+    urgent_qs = urgent_checkins_unacknowledged()
+    urgent = [
+        UrgentRow(
+            case_code=c.sponsorship.family.case_code,
+            group=c.sponsorship.group.name,
+            happened_on=c.happened_on,
+            href=reverse("admin:sponsorship_sponsorship_change", args=[c.sponsorship_id]),
+        )
+        for c in urgent_qs[:LIST_ROWS]
+    ]
+    failed_qs = Reminder.objects.filter(failed_at__isnull=False, cancelled_at__isnull=True)
+    failed = [
+        FailedReminder(
+            kind=str(r.get_kind_display()),
+            due_on=r.due_on,
+            case_code=r.sponsorship.family.case_code if r.sponsorship_id else "",
+            failed_at=r.failed_at,
+        )
+        for r in failed_qs.select_related("sponsorship__family").order_by("-failed_at")[:LIST_ROWS]
+    ]
+    bars = [charts.Bar(row.label, row.count, href=row.href) for row in statuses]
+    overdue_bars = [
+        charts.Bar(
+            g.name, g.milestones, colour=charts.PALETTE["vermillion"], href=g.milestones_href
+        )
+        for g in overdue
+    ]
+    return CasePanels(
+        statuses=statuses,
+        status_chart=charts.bar_chart(bars, title=_("Families by status"), cid="chart-status"),
+        families_total=sum(row.count for row in statuses),
+        timeline=charts.timeline(
+            spans,
+            today=today,
+            title=_("Support periods of the active sponsorships"),
+            cid="chart-timeline",
+            today_label=_("Today"),
+            legend={
+                "support": _("12 months of support"),
+                "extension": _("Extension"),
+                "review": _("Review"),
+                "overdue": _("Overdue"),
+                "month13": _("Month 13"),
+            },
+        ),
+        timeline_shown=len(spans),
+        timeline_total=total,
+        sponsorships_href=f"{sponsorships}?outcome__exact=active",
+        overdue=overdue,
+        overdue_chart=charts.bar_chart(
+            overdue_bars, title=_("Overdue milestones by sponsor group"), cid="chart-overdue"
+        ),
+        at_risk=at_risk,
+        urgent=urgent,
+        urgent_total=len(urgent) if len(urgent) < LIST_ROWS else urgent_qs.count(),
+        failed=failed,
+        failed_total=len(failed) if len(failed) < LIST_ROWS else failed_qs.count(),
+    )
+
+
+# --- money ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CampaignPanel:
+    name: str
+    received: Decimal
+    pledged_outstanding: Decimal
+    goal: Decimal
+    donors: int
+    families_funded: Decimal
+    meter: SafeString
+    pledges_href: str
+
+
+@dataclass
+class MoneyPanels:
+    campaigns: list[CampaignPanel]
+    by_month: list[tuple[datetime.date, Decimal, str]]
+    by_month_chart: SafeString
+    unpaid_count: int
+    unpaid_href: str
+    not_receipted: int
+    not_receipted_href: str
+
+
+def month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    """The first day of every month from `first`'s month to `last`'s, inclusive."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day)
+        day = (day + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _money_panels(today: datetime.date) -> MoneyPanels:
+    from fundraising.selectors import (
+        campaign_totals,
+        campaigns_active,
+        payments_not_receipted,
+        pledges_unpaid,
+        received_by_month,
+    )
+
+    campaigns = []
+    for campaign in campaigns_active()[:3]:
+        totals = campaign_totals(campaign)
+        campaigns.append(
+            CampaignPanel(
+                name=campaign.name,
+                received=totals.received,
+                pledged_outstanding=totals.pledged_outstanding,
+                goal=totals.goal,
+                donors=totals.donors,
+                families_funded=totals.families_funded,
+                meter=charts.meter(
+                    received=totals.received,
+                    pledged=totals.pledged_outstanding,
+                    goal=totals.goal,
+                    title=_("%(campaign)s: received and pledged against the goal")
+                    % {"campaign": campaign.name},
+                    cid=f"chart-meter-{campaign.pk}",
+                    labels=(_("Received"), _("Pledged, not yet received"), _("Goal")),
+                ),
+                pledges_href=_url(
+                    "admin:fundraising_pledge_changelist", {"campaign__id__exact": campaign.pk}
+                ),
+            )
+        )
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * (MONEY_MONTHS - 1))).replace(day=1)
+    totals = {row["month"]: row["total"] for row in received_by_month(since=first)}
+    payments = reverse("admin:fundraising_payment_changelist")
+    by_month = []
+    for start in month_starts(first, today):
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        query = urlencode(
+            {"received_on__gte": start.isoformat(), "received_on__lt": following.isoformat()}
+        )
+        by_month.append((start, totals.get(start, Decimal("0")), f"{payments}?{query}"))
+    bars = [
+        charts.Bar(f"{start:%b %y}", total, colour=charts.PALETTE["blue"], href=href)
+        for start, total, href in by_month
+    ]
+    return MoneyPanels(
+        campaigns=campaigns,
+        by_month=by_month,
+        by_month_chart=charts.column_chart(
+            bars, title=_("Money received per month"), cid="chart-money", money=True
+        ),
+        unpaid_count=pledges_unpaid().count(),
+        unpaid_href=_url("admin:fundraising_pledge_changelist", {"paid": "open"}),
+        not_receipted=payments_not_receipted().count(),
+        not_receipted_href=_url("admin:fundraising_payment_changelist", {"receipted": "no"}),
+    )
+
+
+# --- the whole page ---------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    today: datetime.date
+    cases: CasePanels | None = None
+    money: MoneyPanels | None = None
+    reports: list[tuple[str, str]] = field(default_factory=list)
+
+
+def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
+    """What `user` may see of the program; panels outside the user's role are never built."""
+    from config.reports import reports_for
+
+    today = today or timezone.localdate()
+    return Dashboard(
+        today=today,
+        cases=_case_panels(today) if can_see_cases(user) else None,
+        money=_money_panels(today) if can_see_money(user) else None,
+        reports=reports_for(user),
+    )

@@ -1,0 +1,62 @@
+"""The staff dashboard and a report in Debian's Chromium, with the demo data; screenshots."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(page, live_server, email: str) -> None:
+    client = Client()
+    client.force_login(get_user_model().objects.get(email=email))
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artifacts_dir):
+    call_command("seed_demo", "--force")
+    errors: list[str] = []
+    page.on(
+        "console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None
+    )
+    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
+    _sign_in(page, live_server, "manager@demo.hanvoice.test")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/")
+    assert page.locator("h1").count() == 1
+    timeline = page.get_by_role("img", name="Support periods of the active sponsorships")
+    assert timeline.is_visible()
+    assert page.get_by_role("img", name="Families by status").is_visible()
+    assert page.get_by_role("img", name="Money received per month").is_visible()
+    meter = page.get_by_role("img", name="North to North: received and pledged against the goal")
+    assert meter.is_visible()
+    page.screenshot(path=artifacts_dir / "admin-dashboard.png", full_page=True)
+    # No CSP violation, no missing file (the browser's own favicon guess aside).
+    assert not [e for e in errors if "favicon.ico" not in e], errors
+
+    page.get_by_role("link", name="Arrived in Canada").first.click()
+    page.wait_for_url("**/admin/families/family/?status__exact=arrived")
+
+    page.goto(f"{live_server.url}/admin/reports/program/")
+    page.screenshot(path=artifacts_dir / "admin-report-program.png", full_page=True)
+    page.get_by_label("From", exact=True).fill("2026-05-01")
+    page.get_by_label("To", exact=True).fill("2026-04-01")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_text("The end date is before the start date.").is_visible()
+    page.screenshot(path=artifacts_dir / "admin-report-refused.png", full_page=True)
+
+
+def test_fundraising_staff_see_the_money_only(live_server, page, artifacts_dir):
+    call_command("seed_demo", "--force")
+    _sign_in(page, live_server, "fundraising@demo.hanvoice.test")
+    page.goto(f"{live_server.url}/admin/")
+    assert page.get_by_role("img", name="Money received per month").is_visible()
+    assert "NK-" not in page.content()
+    page.screenshot(path=artifacts_dir / "admin-dashboard-fundraising.png", full_page=True)
+    page.goto(f"{live_server.url}/admin/reports/fundraising/")
+    page.screenshot(path=artifacts_dir / "admin-report-fundraising.png", full_page=True)

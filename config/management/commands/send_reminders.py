@@ -1,29 +1,21 @@
-"""`manage.py send_reminders`: the reminder sweep now, by hand (what beat runs daily)."""
+"""`manage.py send_reminders`: the reminder sweeps now, by hand (what beat runs daily).
+
+It lives in config because it joins two apps that don't know each other: the sponsorship
+reminders (families' plans, reviews, support periods) and fundraising's donor reminders.
+"""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from django.core.management.base import BaseCommand
 
+from fundraising import services as fundraising_services
 from sponsorship import reminders
-
-
-def _donor_sweep():
-    """fundraising's donor sweep when that app provides one (it may not, on older code)."""
-    try:
-        module = import_module("fundraising.services")
-    except ModuleNotFoundError as exc:
-        if exc.name != "fundraising.services":
-            raise
-        return None
-    return getattr(module, "donor_reminder_sweep", None)
 
 
 class Command(BaseCommand):
     help = (
-        "Run the reminder sweep now (what Celery beat runs daily at 06:00): write every "
-        "reminder due as of today and queue it. Running it twice sends nothing twice."
+        "Run the reminder sweeps now (what Celery beat runs daily): write every reminder due "
+        "as of today and queue it. Running it twice sends nothing twice."
     )
 
     def add_arguments(self, parser) -> None:
@@ -36,11 +28,12 @@ class Command(BaseCommand):
     def handle(self, *args, deliver: bool = False, **options) -> None:
         result = reminders.reminder_sweep()
         self.stdout.write(f"Family reminders: {result.created} new reminder(s) queued.")
-        donor_sweep = _donor_sweep()
-        if donor_sweep is not None:
-            self.stdout.write(f"Donor reminders: {donor_sweep()} new reminder(s) queued.")
+        donors = fundraising_services.donor_reminder_sweep()
+        self.stdout.write(f"Donor reminders: {donors} new reminder(s) queued.")
         if deliver:
             outcomes = reminders.reminder_reconcile(include_fresh=True)
             summary = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "nothing"
             self.stdout.write(f"Delivered now: {summary}.")
+            sent = fundraising_services.donor_emails_reconcile()
+            self.stdout.write(f"Donor e-mails delivered now: {sent}.")
         self.stdout.write(self.style.SUCCESS("Reminder sweep done."))

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, models, transaction
 from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -175,69 +175,58 @@ class SweepResult:
     queued: list[int] = field(default_factory=list)
 
 
-def _milestone_candidates(rules: dict, today: datetime.date) -> Iterable[_Candidate]:
-    for kind in (Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE):
+def _dated_candidates(
+    rules: dict,
+    today: datetime.date,
+    *,
+    kinds: tuple[str, str],
+    open_rows: models.QuerySet,
+    date_field: str,
+    subject: str,
+) -> Iterable[_Candidate]:
+    """Candidates for objects that fall due on a date (milestones, reviews): one query per
+    kind, bounded to the dates the rule's offsets can fire on as of today."""
+    for kind in kinds:
         offsets = rules.get(kind)
         if not offsets:
             continue
         low, high = _base_range(offsets, today)
         if kind in BEFORE_KINDS:
             low = max(low, today)
-        rows = (
-            Milestone.objects.open()
-            .filter(sponsorship__outcome=Sponsorship.Outcome.ACTIVE, due_on__range=(low, high))
-            .values(
-                "pk",
-                "due_on",
-                "sponsorship_id",
-                "sponsorship__group_id",
-                "sponsorship__family__case_worker_id",
-            )  # fmt: skip
-        )
-        for row in rows:
-            fire = latest_fire_date(row["due_on"], offsets, today)
-            if fire is None:
-                continue
-            yield _Candidate(
-                kind=kind,
-                subject_key=f"milestone:{row['pk']}",
-                fire_on=fire,
-                group_id=row["sponsorship__group_id"],
-                sponsorship_id=row["sponsorship_id"],
-                case_worker_id=row["sponsorship__family__case_worker_id"],
-                milestone_id=row["pk"],
-            )
-
-
-def _review_candidates(rules: dict, today: datetime.date) -> Iterable[_Candidate]:
-    for kind in (Kind.REVIEW_DUE, Kind.REVIEW_OVERDUE):
-        offsets = rules.get(kind)
-        if not offsets:
-            continue
-        low, high = _base_range(offsets, today)
-        if kind in BEFORE_KINDS:
-            low = max(low, today)
-        rows = Review.objects.filter(
-            held_on__isnull=True,
-            sponsorship__outcome=Sponsorship.Outcome.ACTIVE,
-            scheduled_for__range=(low, high),
+        rows = open_rows.filter(
+            sponsorship__outcome=Sponsorship.Outcome.ACTIVE, **{f"{date_field}__range": (low, high)}
         ).values(
-            "pk", "scheduled_for", "sponsorship_id", "sponsorship__group_id",
+            "pk", date_field, "sponsorship_id", "sponsorship__group_id",
             "sponsorship__family__case_worker_id",
         )  # fmt: skip
         for row in rows:
-            fire = latest_fire_date(row["scheduled_for"], offsets, today)
+            fire = latest_fire_date(row[date_field], offsets, today)
             if fire is None:
                 continue
             yield _Candidate(
                 kind=kind,
-                subject_key=f"review:{row['pk']}",
+                subject_key=f"{subject}:{row['pk']}",
                 fire_on=fire,
                 group_id=row["sponsorship__group_id"],
                 sponsorship_id=row["sponsorship_id"],
                 case_worker_id=row["sponsorship__family__case_worker_id"],
-                review_id=row["pk"],
+                **{f"{subject}_id": row["pk"]},
             )
+
+
+def _milestone_candidates(rules: dict, today: datetime.date) -> Iterable[_Candidate]:
+    return _dated_candidates(
+        rules, today, kinds=(Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE),
+        open_rows=Milestone.objects.open(), date_field="due_on", subject="milestone",
+    )  # fmt: skip
+
+
+def _review_candidates(rules: dict, today: datetime.date) -> Iterable[_Candidate]:
+    return _dated_candidates(
+        rules, today, kinds=(Kind.REVIEW_DUE, Kind.REVIEW_OVERDUE),
+        open_rows=Review.objects.filter(held_on__isnull=True), date_field="scheduled_for",
+        subject="review",
+    )  # fmt: skip
 
 
 def _period_candidates(rules: dict, today: datetime.date) -> Iterable[_Candidate]:

@@ -126,7 +126,7 @@ def _statuses() -> list[StatusRow]:
 def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     """The active sponsorships that have arrived, most overdue items first (then the soonest
     month 13), with their reviews and overdue milestones as marks. Four queries."""
-    from sponsorship.dates import add_months
+    from config.dates import add_months
     from sponsorship.models import Milestone, Review
     from sponsorship.selectors import sponsorships_overview
 

@@ -127,7 +127,7 @@ class Report:
 
 def _months_in(arrival: datetime.date, months: int, start: datetime.date, end: datetime.date):
     """Support months (1..months) whose first day falls within [start, end]."""
-    from sponsorship.dates import add_months
+    from config.dates import add_months
 
     return [n for n in range(1, months + 1) if start <= add_months(arrival, n - 1) <= end]
 

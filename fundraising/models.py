@@ -6,7 +6,6 @@ never stored counters. Nothing here points at a family: a gift goes to the progr
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import secrets
 from decimal import Decimal
@@ -16,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from config.dates import add_months
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -28,13 +29,6 @@ REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 def new_reference() -> str:
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"HV-{chars[:4]}-{chars[4:]}"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` plus `months` months, clamped to the month's end (Jan 31 + 1 = Feb 28)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class Campaign(models.Model):

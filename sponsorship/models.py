@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedTextField
 from simple_history.models import HistoricalRecords
 
+from config.dates import add_months, months_between
 from families.models import Family
-from sponsorship.dates import add_months, months_between
 
 MAX_SUPPORT_MONTHS = 36
 BASE_SUPPORT_MONTHS = 12

@@ -53,8 +53,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from config import emails
+from config.dates import add_months
 from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
-from sponsorship.dates import add_months
 from sponsorship.models import (
     BASE_SUPPORT_MONTHS,
     MAX_SUPPORT_MONTHS,

@@ -26,8 +26,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.dates import add_months, months_between
 from families.models import HouseholdMember
-from sponsorship.dates import add_months, months_between
 from sponsorship.models import (
     MONEY,
     CheckIn,

@@ -18,10 +18,10 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.dates import add_months
 from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 from families.services import family_transition
-from sponsorship.dates import add_months
 from sponsorship.models import (
     BASE_SUPPORT_MONTHS,
     MAX_SUPPORT_MONTHS,

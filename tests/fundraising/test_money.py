@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from config.dates import add_months
 from fundraising import selectors, services
 from fundraising.forms import parse_amount
-from fundraising.models import Pledge, add_months
+from fundraising.models import Pledge
 from tests.factories import MonthlyPledgeFactory, PaymentFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,10 +17,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.dates import add_months
 from config.roles import CASE_WORKER, PROGRAM_MANAGER
 from families.models import Family
 from sponsorship import reminders
-from sponsorship.dates import add_months
 from sponsorship.models import (
     Extension,
     Membership,

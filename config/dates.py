@@ -1,4 +1,6 @@
-"""Calendar arithmetic for support periods (month ends and leap years)."""
+"""Calendar arithmetic (month ends and leap years): support periods and monthly pledges.
+
+A leaf module every app may use; it imports no app."""
 
 from __future__ import annotations
 

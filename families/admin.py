@@ -265,8 +265,43 @@ def _case_management_staff(request: HttpRequest) -> bool:
     return has_role(request.user, PROGRAM_MANAGER, CASE_WORKER)
 
 
+class LogsCaseFileViews:
+    """For a ModelAdmin whose change page shows a family's case file: every view of the page
+    (and of its history) is written to CaseFileAccess, only when the page was served."""
+
+    def case_file_family(self, object_id: str) -> Family | None:
+        return Family.objects.filter(pk=object_id).only("pk").first()
+
+    def _log(self, request: HttpRequest, object_id: str, action: str) -> None:
+        family = self.case_file_family(object_id)
+        if family is not None and request.user.is_authenticated:
+            services.case_file_access_log(
+                family=family, user=request.user, page=request.path, action=action
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            self._log(request, object_id, CaseFileAccess.Action.CHANGE)
+        elif response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, object_id, CaseFileAccess.Action.VIEW)
+        return response
+
+
 @admin.register(Family)
-class FamilyAdmin(SimpleHistoryAdmin):
+class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     form = FamilyForm
     list_display = (
         "case_code",
@@ -406,36 +441,6 @@ class FamilyAdmin(SimpleHistoryAdmin):
         if obj.medical_priority:
             names.append(gettext("medical"))
         return ", ".join(names) or "-"
-
-    # --- the change page: every view is logged ---------------------------------------------
-
-    def _log(self, request: HttpRequest, object_id: str, action: str) -> None:
-        family = Family.objects.filter(pk=object_id).only("pk").first()
-        if family is not None and request.user.is_authenticated:
-            services.case_file_access_log(
-                family=family, user=request.user, page=request.path, action=action
-            )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        # Logged only when the page was actually served (not a 403/redirect to login).
-        if request.method == "POST" and response.status_code == 302:
-            self._log(request, object_id, CaseFileAccess.Action.CHANGE)
-        elif response.status_code == 200:
-            self._log(request, object_id, CaseFileAccess.Action.VIEW)
-        return response
-
-    def history_view(self, request, object_id, extra_context=None):
-        response = super().history_view(request, object_id, extra_context)
-        if response.status_code == 200:
-            self._log(request, object_id, CaseFileAccess.Action.VIEW)
-        return response
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        response = super().history_form_view(request, object_id, version_id, extra_context)
-        if response.status_code == 200:
-            self._log(request, object_id, CaseFileAccess.Action.VIEW)
-        return response
 
     @admin.display(description=_("recent views and changes"))
     def who_viewed(self, obj: Family) -> str:

@@ -19,7 +19,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from families.admin import DateInput, action_with_form, not_in_future, run_service
+from families.admin import (
+    DateInput,
+    LogsCaseFileViews,
+    action_with_form,
+    not_in_future,
+    run_service,
+)
+from families.models import Family
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
 from sponsorship.models import (
@@ -198,7 +205,13 @@ class ExtensionRequestForm(forms.Form):
 
 
 @admin.register(Sponsorship)
-class SponsorshipAdmin(SimpleHistoryAdmin):
+class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
+    """A sponsorship's page shows the family's plan, reviews and money: part of the case
+    file, so its views are logged against the family like the family's own page."""
+
+    def case_file_family(self, object_id: str) -> Family | None:
+        return Family.objects.filter(sponsorships__pk=object_id).only("pk").first()
+
     list_display = (
         "case_code",
         "group",

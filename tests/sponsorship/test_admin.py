@@ -261,3 +261,15 @@ def test_waiving_a_requested_milestone_from_the_admin(client, sponsorship, case_
     milestone.refresh_from_db()
     assert milestone.waived_on == timezone.localdate()
     assert milestone.waiver_reason == "No school-age children"
+
+
+def test_viewing_a_sponsorship_page_is_logged_against_its_family(client, case_worker, sponsorship):
+    from families.models import CaseFileAccess
+
+    client.force_login(case_worker)
+    response = client.get(f"/admin/sponsorship/sponsorship/{sponsorship.pk}/change/")
+    assert response.status_code == 200
+    access = CaseFileAccess.objects.get(family=sponsorship.family)
+    assert access.user == case_worker
+    assert access.action == CaseFileAccess.Action.VIEW
+    assert access.page == f"/admin/sponsorship/sponsorship/{sponsorship.pk}/change/"

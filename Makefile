@@ -61,7 +61,8 @@ format: install  ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 messages: install  ## Extract and compile the en/fr/ko translation catalogues
-	$(PY) manage.py makemessages -l fr -l ko --ignore=.venv --ignore=var --ignore=static/vendor
+	$(PY) manage.py makemessages -l fr -l ko --ignore=.venv --ignore=var --ignore=static/vendor \
+		--ignore=test-artifacts --ignore=benchmarks
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: install  ## Benchmarks on a production-like stack; writes benchmarks/results.md

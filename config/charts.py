@@ -17,6 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
+from config.templatetags.money import format_money
+
 # Okabe & Ito (2008), colour-blind-safe.
 PALETTE = {
     "blue": "#0072B2",
@@ -390,4 +392,4 @@ def _number(value: float | Decimal | int) -> str:
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.0f}"
+    return format_money(value, places=0)  # whole dollars, in the active language

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from config.templatetags.money import format_money
 from fundraising.models import Campaign, Payment, Pledge
 
 # Digits with optional thousands separators, at most two decimals, an optional "$".
@@ -170,9 +171,9 @@ class PledgeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         self.suggested = campaign.suggested_amount_list()
-        self.fields["amount_choice"].choices = [(str(a), f"${a:,}") for a in self.suggested] + [
-            (OTHER, _("Other"))
-        ]
+        self.fields["amount_choice"].choices = [
+            (str(a), format_money(a, places=0)) for a in self.suggested
+        ] + [(OTHER, _("Other"))]
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4())
             if len(self.suggested) > 1:

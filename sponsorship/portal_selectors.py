@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from families.models import CaseNote, Consent, Family, HouseholdMember
+from sponsorship.catalogue_strings import catalogue_text
 from sponsorship.models import (
     SCORE_FIELDS,
     CheckIn,
@@ -508,9 +509,9 @@ def _reminder_title(reminder: Reminder) -> str:
 
 def _reminder_body(reminder: Reminder) -> str:
     if reminder.milestone_id:
-        return reminder.milestone.title
+        return catalogue_text(reminder.milestone.title)
     if reminder.review_id:
-        return reminder.review.label
+        return catalogue_text(reminder.review.label)
     return ""
 
 

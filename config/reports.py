@@ -593,8 +593,8 @@ def fundraising_report(
     )
 
     unpaid = pledges_unpaid(campaign).filter(pledged_on__gte=date_from, pledged_on__lte=date_to)
-    unpaid_totals = unpaid.aggregate(n=Count("pk"), owed=Sum("owed"))
-    owed = unpaid_totals["owed"] or zero
+    unpaid_totals = unpaid.aggregate(n=Count("pk"), owed_total=Sum("owed"))
+    owed = unpaid_totals["owed_total"] or zero
     if not external:
         report.tables.append(
             Table(

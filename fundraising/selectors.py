@@ -13,7 +13,17 @@ from decimal import ROUND_DOWN, Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
@@ -159,8 +169,17 @@ def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
     qs = Pledge.objects.filter(status__in=list(Pledge.OPEN_STATUSES))
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
+    # A correlated subquery, not a joined Sum: callers aggregate `owed` across pledges, and
+    # PostgreSQL refuses an aggregate over an aggregate.
+    paid = (
+        Payment.objects.filter(pledge=OuterRef("pk"))
+        .order_by()
+        .values("pledge")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     return qs.annotate(
-        paid=_money_sum("payments__amount"),
+        paid=Coalesce(Subquery(paid, output_field=MONEY_FIELD), ZERO, output_field=MONEY_FIELD)
     ).annotate(owed=F("amount") * F("months") - F("paid"))
 
 

@@ -66,6 +66,8 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
 
 
 DEBUG = _bool("DJANGO_DEBUG", False)
+# The benchmark suite (`make bench`) serves a trivial `/bench/noop` to compare pages against.
+BENCH = _bool("DJANGO_BENCH", False)
 # The test suite and the benchmark run with debug off but must not need production secrets.
 TESTING = "pytest" in sys.modules or _bool("DJANGO_TESTING", False)
 

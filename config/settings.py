@@ -187,6 +187,13 @@ CACHES = {
         "redis://host:6379/1, filecache:///path or locmemcache://",
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Cached pages and counters must never cost a pledge: a Redis outage reads as a miss
+    # (config/cache.py), and short socket timeouts keep a dead Redis from holding a request.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
+    )
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins

@@ -225,6 +225,10 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _bool("AXES_ENABLED", True)
 RATELIMIT_VIEW = "sponsorship.views.ratelimited"  # django-ratelimit: a polite 429 page
+# While the cache (Redis) is unreachable the counters cannot be read: let requests through
+# rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
+# which live in the database, still apply). Outages are logged by config/cache.py.
+RATELIMIT_FAIL_OPEN = True
 
 # Staff must sign in to the admin with a second factor (TOTP) in production.
 STAFF_REQUIRE_2FA = _bool("STAFF_REQUIRE_2FA", not (DEBUG or TESTING))

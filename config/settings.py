@@ -321,6 +321,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FUNDRAISING_MIN_AMOUNT = env.str("FUNDRAISING_MIN_AMOUNT", default="5")
 FUNDRAISING_MAX_ONLINE_AMOUNT = env.str("FUNDRAISING_MAX_ONLINE_AMOUNT", default="100000")
 FUNDRAISING_PLEDGE_RATE = env.str("FUNDRAISING_PLEDGE_RATE", default="20/h")
+# Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
+FUNDRAISING_PAGE_LOCAL_SECONDS = _int("FUNDRAISING_PAGE_LOCAL_SECONDS", 0 if TESTING else 5)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

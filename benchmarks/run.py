@@ -229,6 +229,15 @@ def recreate_database() -> None:
     run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {DB_NAME}"])
 
 
+def analyze() -> None:
+    """Planner statistics after a bulk load, as autovacuum would soon gather in production
+    (without them PostgreSQL walked the open-milestones index for one family's plan: 70 ms)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def flush_redis() -> None:
     for db in ("9", "10"):  # ours only: other engineers use the other numbers
         run(["redis-cli", "-h", HOST, "-p", "6379", "-n", db, "FLUSHDB"])
@@ -280,7 +289,13 @@ class _Rollback(Exception):
 
 
 def measure_sweep(fn, **kwargs) -> dict:
-    """Seconds and queries of one sweep, rolled back so it can be measured again later."""
+    """The faster of two sweeps (the machine is shared), each rolled back so the data stays
+    as it was: seconds, queries, rows the sweep reported."""
+    first, second = _measure_sweep_once(fn, **kwargs), _measure_sweep_once(fn, **kwargs)
+    return min(first, second, key=lambda r: r["seconds"])
+
+
+def _measure_sweep_once(fn, **kwargs) -> dict:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -454,6 +469,64 @@ def yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+POSTGRES_TESTS = {
+    "test_it_gives_50_concurrent_issues_50_distinct_consecutive_serials": (
+        "Fault: 50 receipts issued concurrently (service level)",
+        "50 distinct consecutive serials",
+    ),
+    "test_it_saves_1000_concurrent_pledges_and_totals_them_to_the_cent": (
+        "Fault: 1,000 pledges created concurrently (service level, 16 threads)",
+        "1,000 rows, sum to the cent",
+    ),
+    "test_it_makes_one_pledge_of_a_token_posted_twice_at_the_same_moment": (
+        "Fault: 50 idempotency tokens posted twice at the same moment",
+        "one pledge each",
+    ),
+}
+
+
+def postgres_tests() -> list[dict]:
+    """The suite's PostgreSQL-only concurrency tests (skipped on SQLite), on PostgreSQL."""
+    import xml.etree.ElementTree as ET
+
+    report = LOG_DIR / "postgres-tests.xml"
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}", "DJANGO_TESTING": "true"}
+    for key in ("DJANGO_DEBUG", "DJANGO_BENCH", "EMAIL_URL", "CACHE_URL", "CELERY_BROKER_URL"):
+        env.pop(key, None)
+    start = time.monotonic()
+    subprocess.run(
+        [str(PY), "-m", "pytest", "tests/reliability", "tests/fundraising/test_receipts.py"]
+        + ["-m", "slow or not slow", "-k", "concurrent or twice", "-q", "-p", "no:logging"]
+        + ["--create-db", f"--junitxml={report}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    log(f"PostgreSQL concurrency tests ran in {time.monotonic() - start:.0f} s")
+    results: dict[str, tuple[str, float]] = {}
+    if report.exists():
+        for case in ET.parse(report).getroot().iter("testcase"):
+            state = "passed"
+            for child in case:
+                if child.tag in {"failure", "error", "skipped"}:
+                    state = child.tag
+            results[case.get("name")] = (state, float(case.get("time", 0)))
+    rows = []
+    for name, (label, target) in POSTGRES_TESTS.items():
+        state, seconds = results.get(name, ("not run", 0.0))
+        rows.append(
+            {
+                "name": label,
+                "value": f"{state} in {seconds:.1f} s (tests/…::{name[:40]}…)",
+                "target": target,
+                "met": yes(state == "passed"),
+            }
+        )
+    return rows
+
+
 def make_test_row() -> dict:
     if os.environ.get("BENCH_MAKE_TEST") == "1":
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -519,10 +592,12 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
 
     log("data: 500 families, 2,000 pledges")
     scale.scale(families=500, pledges=2000)
+    analyze()
     small = sweeps("500 sponsorships", today)
     log("data: 5,000 families (~75,000 milestones), 20,000 pledges")
     t0 = time.monotonic()
     scale.scale(families=5000, pledges=20000)
+    analyze()
     log(f"scaled up in {time.monotonic() - t0:.0f} s")
     large = sweeps("5,000 sponsorships", today)
     for key, what in (("reminders", "Reminder sweep"), ("donor", "Donor reminder sweep")):
@@ -543,7 +618,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 "name": f"{what}, 10× {unit}",
                 "value": f"{a['seconds']:.2f} s / {a['queries']} queries → "
                 f"{b['seconds']:.2f} s / {b['queries']} queries (time ×{growth:.1f})",
-                "target": "time ≤ ×10, queries constant",
+                "target": "linear: time ≤ ×10 (+20% for noise), queries constant",
                 "met": yes(growth <= 12 and b["queries"] <= a["queries"] + 2),
             }
         )
@@ -596,22 +671,23 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
             }
         )
         notes.append(
-            f"POST: {created} new pledges in the database for {ok_count} 2xx/3xx responses in "
-            f"the measured run plus {warm_rows} from its 2-s warm-up."
+            f"POST under wrk: {created} new pledges for {ok_count} 2xx/3xx responses read in the "
+            f"measured run; the other {warm_rows} are its 2-s warm-up's and the requests in "
+            "flight when wrk stopped (saved, response never read). The exact check is the "
+            "300-pledge row."
         )
-        # The check itself: a run whose responses are all counted.
-        before = Pledge.objects.count()
-        post_env["WRK_NONCE"] = str(int(nonce) + 1)
-        check = wrk(give, connections=32, seconds=3, script="pledge.lua", env=post_env)
-        time.sleep(1)
-        created = Pledge.objects.count() - before
-        ok_count = sum(v for k, v in check["statuses"].items() if 200 <= int(k) < 400)
+        # The check itself needs every response read: wrk stops mid-flight (up to one request
+        # per connection is saved but never read), so post an exact number, 32 at a time.
+        prefix = f"check{random.randrange(10**6)}."
+        check = burst(give, count=300, prefix=prefix, workers=32)
+        created = Pledge.objects.filter(email__startswith=prefix).count()
+        ok_count = sum(v for k, v in check["statuses"].items() if 200 <= k < 400)
         rows.append(
             {
-                "name": "POST pledge: rows in the database vs 2xx/3xx responses",
-                "value": f"{created} rows, {ok_count} 2xx/3xx of {check['requests']} requests",
+                "name": "POST pledge, 300 at 32 concurrent: rows in the database vs 2xx/3xx",
+                "value": f"{created} rows, {ok_count} 2xx/3xx; statuses {check['statuses']}",
                 "target": "equal",
-                "met": yes(created == ok_count and check["socket_errors"] == 0),
+                "met": yes(created == ok_count),
             }
         )
 
@@ -673,14 +749,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
         else:
             rows += json.loads(line.removeprefix("FAULTS_JSON "))
 
+    rows += postgres_tests()
     rows.append(make_test_row())
-    rows.append(
-        {
-            "name": "Concurrent receipts (50 → 50 consecutive serials)",
-            "value": "tests/fundraising/test_receipts.py, run on PostgreSQL by make bench's "
-            "pytest step (see below)",
-        }
-    )
     info["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     notes.append(f"`make bench` took {time.monotonic() - started:.0f} s.")
     print(write_results(rows, info, notes))

@@ -462,6 +462,13 @@ def write_results(rows: list[dict], info: dict, notes: list[str]) -> str:
         cid="bench",
     )
     (HERE / "results.svg").write_text(str(svg) + "\n")
+    readme = ROOT / "README.md"
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    current = readme.read_text()
+    if start in current and end in current:  # the README shows the latest table
+        head, rest = current.split(start, 1)
+        table = "\n".join(lines[2:])  # without the file's own title
+        readme.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}")
     return text
 
 
@@ -594,6 +601,14 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
     scale.scale(families=500, pledges=2000)
     analyze()
     small = sweeps("500 sponsorships", today)
+    sponsor = get_user_model().objects.get(username="bench.sponsor00000@example.org")
+    manager = scale.staff_user()
+    portal_cookie = session_cookie(sponsor)
+    staff_cookie = session_cookie(manager, verified=True)
+    queries_small = {
+        "/portal/": queries_per_request("/portal/", portal_cookie)[0],
+        "/admin/": queries_per_request("/admin/", staff_cookie)[0],
+    }
     log("data: 5,000 families (~75,000 milestones), 20,000 pledges")
     t0 = time.monotonic()
     scale.scale(families=5000, pledges=20000)
@@ -629,13 +644,9 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
         stack.start_worker()
         slug = scale.SLUG
         give = f"/give/{slug}/"
-        sponsor = get_user_model().objects.get(username="bench.sponsor00000@example.org")
-        manager = scale.staff_user()
-        portal_cookie = session_cookie(sponsor)
-        staff_cookie = session_cookie(manager, verified=True)
 
         page = ratio_run("GET /give/<slug>/ @64", give, connections=64)
-        ok = page["ratio"] >= 0.6 and page["p99_us"] <= 50_000 and page["non_2xx_3xx"] == 0
+        ratio_ok = page["ratio"] >= 0.6 and page["non_2xx_3xx"] == 0
         rows.append(
             {
                 "name": "GET /give/<slug>/ (public page), 64 connections",
@@ -644,7 +655,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 "ratio": f"{page['ratio']:.2f}",
                 "ratio_value": page["ratio"],
                 "target": "ratio ≥ 0.6, p99 ≤ 50 ms",
-                "met": yes(ok),
+                "met": f"ratio {yes(ratio_ok)}, p99 {yes(page['p99_us'] <= 50_000)}",
             }
         )
 
@@ -701,11 +712,16 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 {
                     "name": f"{label}, 32 connections",
                     "value": f"{result['rps']:.0f} req/s, p50 {ms(result['p50_us'])}, "
-                    f"p99 {ms(result['p99_us'])}; {queries} queries/request (HTTP {status})",
+                    f"p99 {ms(result['p99_us'])}; queries/request {queries_small[path]} at "
+                    f"500 families → {queries} at 5,000 (HTTP {status})",
                     "ratio": f"{result['ratio']:.2f}",
                     "ratio_value": result["ratio"],
-                    "target": "queries constant (tests assert it at two sizes)",
-                    "met": yes(status == 200 and result["non_2xx_3xx"] == 0),
+                    "target": "queries constant",
+                    "met": yes(
+                        status == 200
+                        and result["non_2xx_3xx"] == 0
+                        and queries <= queries_small[path]
+                    ),
                 }
             )
 

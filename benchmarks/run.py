@@ -503,7 +503,7 @@ def postgres_tests() -> list[dict]:
     start = time.monotonic()
     subprocess.run(
         [str(PY), "-m", "pytest", "tests/reliability", "tests/fundraising/test_receipts.py"]
-        + ["-m", "slow or not slow", "-k", "concurrent or twice", "-q", "-p", "no:logging"]
+        + ["-m", "slow or not slow", "-k", "concurrent or twice", "-q"]
         + ["--create-db", f"--junitxml={report}"],
         cwd=ROOT,
         env=env,

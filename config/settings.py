@@ -66,6 +66,8 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
 
 
 DEBUG = _bool("DJANGO_DEBUG", False)
+# The benchmark suite (`make bench`) serves a trivial `/bench/noop` to compare pages against.
+BENCH = _bool("DJANGO_BENCH", False)
 # The test suite and the benchmark run with debug off but must not need production secrets.
 TESTING = "pytest" in sys.modules or _bool("DJANGO_TESTING", False)
 
@@ -185,6 +187,13 @@ CACHES = {
         "redis://host:6379/1, filecache:///path or locmemcache://",
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Cached pages and counters must never cost a pledge: a Redis outage reads as a miss
+    # (config/cache.py), and short socket timeouts keep a dead Redis from holding a request.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
+    )
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins
@@ -216,6 +225,10 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _bool("AXES_ENABLED", True)
 RATELIMIT_VIEW = "sponsorship.views.ratelimited"  # django-ratelimit: a polite 429 page
+# While the cache (Redis) is unreachable the counters cannot be read: let requests through
+# rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
+# which live in the database, still apply). Outages are logged by config/cache.py.
+RATELIMIT_FAIL_OPEN = True
 
 # Staff must sign in to the admin with a second factor (TOTP) in production.
 STAFF_REQUIRE_2FA = _bool("STAFF_REQUIRE_2FA", not (DEBUG or TESTING))
@@ -308,6 +321,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FUNDRAISING_MIN_AMOUNT = env.str("FUNDRAISING_MIN_AMOUNT", default="5")
 FUNDRAISING_MAX_ONLINE_AMOUNT = env.str("FUNDRAISING_MAX_ONLINE_AMOUNT", default="100000")
 FUNDRAISING_PLEDGE_RATE = env.str("FUNDRAISING_PLEDGE_RATE", default="20/h")
+# Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
+FUNDRAISING_PAGE_LOCAL_SECONDS = _int("FUNDRAISING_PAGE_LOCAL_SECONDS", 0 if TESTING else 5)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

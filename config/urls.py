@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -23,3 +24,6 @@ urlpatterns = [
     path("give/", include("fundraising.urls")),
     path("portal/", include("sponsorship.urls")),
 ]
+
+if settings.BENCH:  # `make bench` only: the trivial view every throughput is a ratio to
+    urlpatterns.append(path("bench/noop", views.bench_noop, name="bench-noop"))

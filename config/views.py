@@ -57,3 +57,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         body["failing"] = sorted(k for k, v in results.items() if v != "ok")
     body["debug"] = settings.DEBUG
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_GET
+def bench_noop(request: HttpRequest) -> HttpResponse:
+    """The trivial view of `make bench` (routed only when settings.BENCH): the full middleware
+    stack, no database, no cache, no template; the ceiling every page is measured against."""
+    return HttpResponse(b"ok", content_type="text/plain")

@@ -7,6 +7,7 @@ The dashboard (config-level) reads `campaign_totals`, `received_by_month`,
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import asdict, dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -125,10 +126,37 @@ def campaign_totals_invalidate(campaign_id: int) -> None:
         for fragment in PAGE_FRAGMENTS:
             keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
     cache.delete_many(keys)
+    _local_pages.clear()  # this process's copies; other processes' expire within seconds
 
 
 def campaign_page_key(slug: str | None, language: str) -> str:
     return f"fundraising:page:v1:{slug}:{language}"
+
+
+# The rendered public page, also kept in each web process for a few seconds: when a campaign
+# link goes viral every hit would otherwise be a Redis round trip (a third of the page's cost
+# under load). Keys are only ever set for an existing active campaign × language, so the dict
+# stays tiny. A pledge clears this process's copies at once; other processes show the new
+# totals within FUNDRAISING_PAGE_LOCAL_SECONDS (the embeddable meter lags 30 s by design).
+_local_pages: dict[str, tuple[float, str]] = {}
+
+
+def campaign_page_cached(key: str) -> str | None:
+    seconds = settings.FUNDRAISING_PAGE_LOCAL_SECONDS
+    if seconds > 0:
+        found = _local_pages.get(key)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+    html = cache.get(key)
+    if html is not None and seconds > 0:
+        _local_pages[key] = (time.monotonic() + seconds, html)
+    return html
+
+
+def campaign_page_store(key: str, html: str) -> None:
+    cache.set(key, html, TOTALS_CACHE_SECONDS)
+    if settings.FUNDRAISING_PAGE_LOCAL_SECONDS > 0:
+        _local_pages[key] = (time.monotonic() + settings.FUNDRAISING_PAGE_LOCAL_SECONDS, html)
 
 
 def campaigns_active() -> QuerySet[Campaign]:

@@ -87,7 +87,7 @@ def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
     personal = {settings.SESSION_COOKIE_NAME, "messages"} & set(request.COOKIES)
     cacheable = not request.GET and not personal
     key = selectors.campaign_page_key(slug, get_language() or settings.LANGUAGE_CODE)
-    html = cache.get(key) if cacheable else None
+    html = selectors.campaign_page_cached(key) if cacheable else None
     if html is None:
         campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
         context = _campaign_context(campaign) | {"form_html": _blank_form_html(campaign)}
@@ -95,7 +95,7 @@ def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "fundraising/campaign.html", context)
         context["csrf_token"] = _CSRF_PLACEHOLDER
         html = render_to_string("fundraising/campaign.html", context, request=request)
-        cache.set(key, html, selectors.TOTALS_CACHE_SECONDS)
+        selectors.campaign_page_store(key, html)
     html = html.replace(_CSRF_PLACEHOLDER, get_token(request))
     return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, str(uuid.uuid4())))
 

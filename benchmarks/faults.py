@@ -278,6 +278,68 @@ def fault_worker_killed(stack: Stack) -> dict:
     }
 
 
+def fault_family_worker_killed(stack: Stack) -> dict:
+    """The same fault for the family reminders (milestones, reviews, support periods): the
+    worker dies mid-delivery; the restarted worker and the reconciler finish the job."""
+    from django.db.models import F
+
+    from sponsorship import reminders
+    from sponsorship.models import Reminder
+    from sponsorship.tasks import run_reminder_sweep
+
+    rows = Reminder.objects.all()
+    clear_mail()
+    run_reminder_sweep.delay()
+    sent_at_kill = total = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        total = rows.count()
+        sent_at_kill = rows.filter(sent_at__isnull=False).count()
+        if total and sent_at_kill >= min(10, total // 5):
+            break
+        time.sleep(0.02)
+    stack.kill("worker", signal.SIGKILL)
+    log(f"worker SIGKILLed with {sent_at_kill} of {total} family reminders sent")
+    claimed_unsent = rows.filter(claimed_at__isnull=False, sent_at__isnull=True).count()
+    stack.start_worker()
+    previous, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        queue_length() > 0 or time.monotonic() - stable_since < 3
+    ):
+        now_sent = rows.filter(sent_at__isnull=False).count()
+        if now_sent != previous:
+            previous, stable_since = now_sent, time.monotonic()
+        time.sleep(0.3)
+    drained_by_worker = rows.filter(sent_at__isnull=False).count() - sent_at_kill
+    # Let the claim timeout pass (as the 10-minute reconcile would see it 16 minutes later):
+    # move the dead worker's claims and the queue times back rather than sleeping.
+    past = reminders.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    rows.filter(sent_at__isnull=True).update(
+        created_at=F("created_at") - past,
+        claimed_at=F("claimed_at") - past,
+    )
+    reconciled = sum(reminders.reminder_reconcile().values())
+    run_reminder_sweep.delay()  # beat again the same day: nothing new may be sent
+    time.sleep(3)
+    rows.filter(sent_at__isnull=True).update(claimed_at=F("claimed_at") - past)
+    again = reminders.reminder_reconcile().get("sent", 0)
+    due = rows.filter(cancelled_at__isnull=True, failed_at__isnull=True)
+    total, sent = due.count(), due.filter(sent_at__isnull=False).count()
+    inbox_only = due.filter(sent_at__isnull=False, emailed=False).count()
+    messages = mail_messages()
+    ok = sent == total and len(messages) == sent - inbox_only and again == 0
+    return {
+        "name": "Fault: Celery worker SIGKILLed mid-delivery (family reminders), restarted",
+        "value": f"{total} reminders due; {sent_at_kill} sent before the kill, {claimed_unsent} "
+        f"claimed by the dead worker, {drained_by_worker} sent by the restarted worker, "
+        f"{reconciled} handled by the reconciler; {sent} sent in all, {len(messages)} e-mails; "
+        f"a second sweep and reconcile sent {again}",
+        "target": "every due reminder sent exactly once",
+        "met": yes(ok),
+    }
+
+
 def fault_postgres_restart(stack: Stack, give: str) -> dict:
     from django.db import connections
 
@@ -385,7 +447,7 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        scale.scale(families=20, pledges=1500)
+        scale.scale(families=120, pledges=1500)
         staff, _ = get_user_model().objects.get_or_create(
             username="bench.fundraiser@example.org",
             defaults={"email": "bench.fundraiser@example.org", "is_staff": True},
@@ -398,6 +460,7 @@ def main() -> int:
         for name, fault in (
             ("redis", lambda: fault_redis_down(give)),
             ("worker", lambda: fault_worker_killed(stack)),
+            ("family worker", lambda: fault_family_worker_killed(stack)),
             ("postgres", lambda: fault_postgres_restart(stack, give)),
         ):
             try:

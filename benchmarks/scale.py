@@ -77,7 +77,7 @@ def staff_user():
 
 
 def _plan_rows(sponsorship, templates, review_templates, with_children: bool):
-    from sponsorship.dates import add_months
+    from config.dates import add_months
     from sponsorship.models import Milestone, Review
 
     arrival = sponsorship.arrival_date

@@ -29,6 +29,8 @@ from django.utils.translation import gettext_lazy as _
 from config.dates import add_months, months_between
 from families.models import HouseholdMember
 from sponsorship.models import (
+    BASE_SUPPORT_MONTHS,
+    MAX_SUPPORT_MONTHS,
     MONEY,
     CheckIn,
     CostTableEntry,
@@ -302,7 +304,7 @@ class GroupAtRisk:
 
 def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
     """Groups needing staff attention: several overdue items, no check-in for 30 days after
-    arrival, or income support behind plan. Three queries in all."""
+    arrival, or income support behind plan. Four queries in all."""
     today = today or timezone.localdate()
     quiet_since = today - datetime.timedelta(days=AT_RISK_QUIET_DAYS)
     rows = (
@@ -322,26 +324,41 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         )
     )
     cost_table = CostTable.load()
-    risks: dict[int, GroupAtRisk] = {}
+    reasons: dict[int, list[str]] = {}
 
-    def flag(group: SponsorGroup, reason: str) -> None:
-        risk = risks.setdefault(group.pk, GroupAtRisk(group=group, reasons=[]))
-        if reason not in risk.reasons:
-            risk.reasons.append(reason)
+    def flag(group_id: int, reason: str) -> None:
+        found = reasons.setdefault(group_id, [])
+        if reason not in found:
+            found.append(reason)
 
-    for s in rows:
-        overdue = s.overdue_milestones + s.overdue_reviews
+    # Plain values, not model instances: this scans every active sponsorship (thousands as
+    # the program grows), and only a few numbers per row are needed.
+    values = rows.values(
+        "group_id", "arrival_date", "overdue_milestones", "overdue_reviews",
+        "last_checkin_on", "member_count", "income_paid", "approved_extension_months",
+    )  # fmt: skip
+    for s in values:
+        overdue = s["overdue_milestones"] + s["overdue_reviews"]
         if overdue >= AT_RISK_OVERDUE:
-            flag(s.group, str(_("%(n)s items overdue") % {"n": overdue}))
-        quiet = s.last_checkin_on is None or s.last_checkin_on < quiet_since
-        if quiet and s.arrival_date < quiet_since:
-            flag(s.group, str(_("no check-in for %(days)s days") % {"days": AT_RISK_QUIET_DAYS}))
-        month = s.current_month(today) or 0
+            flag(s["group_id"], str(_("%(n)s items overdue") % {"n": overdue}))
+        quiet = s["last_checkin_on"] is None or s["last_checkin_on"] < quiet_since
+        if quiet and s["arrival_date"] < quiet_since:
+            flag(
+                s["group_id"],
+                str(_("no check-in for %(days)s days") % {"days": AT_RISK_QUIET_DAYS}),
+            )
+        extension = s["approved_extension_months"] or 0
+        committed = min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + extension)
+        month = min(committed, months_between(s["arrival_date"], today) + 1)
         # Planned up to the month before this one: the current month's payment may be due.
-        planned = _monthly(cost_table.for_size(s.member_count)[0]) * max(0, month - 1)
-        if s.income_paid < planned:
-            flag(s.group, str(_("income support behind plan")))
-    return sorted(risks.values(), key=lambda r: r.group.name)
+        planned = _monthly(cost_table.for_size(s["member_count"])[0]) * max(0, month - 1)
+        if s["income_paid"] < planned:
+            flag(s["group_id"], str(_("income support behind plan")))
+    groups = SponsorGroup.objects.in_bulk(list(reasons))
+    return sorted(
+        (GroupAtRisk(group=groups[pk], reasons=found) for pk, found in reasons.items()),
+        key=lambda r: r.group.name,
+    )
 
 
 def months_of_support_delivered(today: datetime.date | None = None) -> int:

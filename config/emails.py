@@ -27,6 +27,18 @@ def render(name: str, context: dict, language: str | None = None) -> tuple[str, 
     return subject, text, html
 
 
+def stable_message_id(key: str) -> str:
+    """A Message-ID fixed by what the e-mail is for (e.g. "reminder-42").
+
+    Sending is at-least-once in one tiny window: a worker that dies after the mail server
+    accepted a message but before its row was marked sent sends it again later. With the
+    same Message-ID, that resend is the same message to the recipient's mail system, which
+    shows it once.
+    """
+    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return f"<{key}@{domain or 'hanvoice.local'}>"
+
+
 def send(
     name: str,
     to: Sequence[str],
@@ -35,15 +47,22 @@ def send(
     language: str | None = None,
     headers: dict[str, str] | None = None,
     attachments: Sequence[tuple[str, bytes, str]] = (),
+    message_key: str | None = None,
 ) -> None:
-    """Render and send e-mail `name` now. Raises on delivery failure: callers record it."""
+    """Render and send e-mail `name` now. Raises on delivery failure: callers record it.
+
+    `message_key` names the row the e-mail comes from, giving it a stable Message-ID.
+    """
     subject, text, html = render(name, context, language)
+    headers = dict(headers or {})
+    if message_key:
+        headers["Message-ID"] = stable_message_id(message_key)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(to),
-        headers=headers or {},
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:

@@ -626,7 +626,15 @@ def _render_and_send(row: DonorEmail) -> None:
     to = _recipients(row)
     if not to:
         raise ValueError("no recipient")
-    emails.send(row.kind, to, context, language=language, headers=headers, attachments=attachments)
+    emails.send(
+        row.kind,
+        to,
+        context,
+        language=language,
+        headers=headers,
+        attachments=attachments,
+        message_key=f"donor-email-{row.pk}",
+    )
 
 
 def _obsolete_reason(row: DonorEmail) -> str:

@@ -732,9 +732,19 @@ def reminder_deliver(*, reminder_id: int) -> str:
                         cancelled_at=timezone.now(), cancel_reason="Nothing to report this week."
                     )
                     return "cancelled"
-                emails.send("digest", [reminder.recipient.email], context)
+                emails.send(
+                    "digest",
+                    [reminder.recipient.email],
+                    context,
+                    message_key=f"reminder-{reminder_id}",
+                )
             else:
-                emails.send("reminder", [reminder.recipient.email], email_context(reminder, today))
+                emails.send(
+                    "reminder",
+                    [reminder.recipient.email],
+                    email_context(reminder, today),
+                    message_key=f"reminder-{reminder_id}",
+                )
         except Exception as exc:  # SMTP, DNS, template: recorded on the row, retried
             return _record_failure(reminder_id, reminder.attempts, exc)
     # Handed to the mail server: from here to this UPDATE is the at-least-once window.

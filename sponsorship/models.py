@@ -897,3 +897,29 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}: {'e-mail' if self.email_enabled else 'inbox only'}"
+
+
+class LanguagePreference(models.Model):
+    """The language a person reads e-mails in (reminders are sent by a worker, which has no
+    request to take a language from). Set at sign-in from the language they browse in, and
+    on the e-mail preferences page."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="language_preference",
+    )
+    language = models.CharField(_("language for e-mails"), max_length=5, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("language preference")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                name="sponsorship_languagepreference_known_language",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"

@@ -7,6 +7,7 @@ there is no object to hide from outsiders; anonymous visitors are sent to sign i
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,8 @@ from sponsorship.models import Reminder
 
 
 class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language of my e-mails"), choices=settings.LANGUAGES)
+
     def __init__(self, *args, kinds: dict[str, bool], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(Reminder.Kind.choices)
@@ -27,15 +30,20 @@ class PreferencesForm(forms.Form):
             )
 
     def email_kinds(self) -> list[str]:
-        return [kind for kind, on in self.cleaned_data.items() if on]
+        return [kind for kind, on in self.cleaned_data.items() if kind != "language" and on]
 
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
     current = reminders.email_preferences(request.user)
-    form = PreferencesForm(request.POST or None, kinds=current)
+    form = PreferencesForm(
+        request.POST or None,
+        kinds=current,
+        initial={"language": reminders.email_language(request.user.pk)},
+    )
     if request.method == "POST" and form.is_valid():
         reminders.notification_preferences_set(user=request.user, email_kinds=form.email_kinds())
+        reminders.language_preference_set(user=request.user, language=form.cleaned_data["language"])
         messages.success(request, _("Your e-mail preferences are saved."))
         return redirect("notification-preferences")
     return render(request, "sponsorship/notification_preferences.html", {"form": form})

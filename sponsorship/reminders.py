@@ -60,6 +60,7 @@ from sponsorship.models import (
     MAX_SUPPORT_MONTHS,
     CheckIn,
     Extension,
+    LanguagePreference,
     Membership,
     Milestone,
     NotificationPreference,
@@ -736,6 +737,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
                     "digest",
                     [reminder.recipient.email],
                     context,
+                    language=email_language(reminder.recipient_id),
                     message_key=f"reminder-{reminder_id}",
                 )
             else:
@@ -743,6 +745,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
                     "reminder",
                     [reminder.recipient.email],
                     email_context(reminder, today),
+                    language=email_language(reminder.recipient_id),
                     message_key=f"reminder-{reminder_id}",
                 )
         except Exception as exc:  # SMTP, DNS, template: recorded on the row, retried
@@ -905,6 +908,29 @@ def email_preferences(user) -> dict[str, bool]:
         NotificationPreference.objects.filter(user=user).values_list("kind", "email_enabled")
     )
     return {kind: stored.get(kind, True) for kind in kinds_for(user)}
+
+
+def email_language(user_id: int) -> str:
+    """The language this person reads e-mails in (the site default when never set)."""
+    stored = (
+        LanguagePreference.objects.filter(user_id=user_id)
+        .values_list("language", flat=True)
+        .first()
+    )
+    return stored or settings.LANGUAGE_CODE
+
+
+def language_preference_set(*, user, language: str) -> LanguagePreference:
+    pref = LanguagePreference(user=user, language=language)
+    pref.full_clean(validate_unique=False)
+    LanguagePreference.objects.update_or_create(user=user, defaults={"language": language})
+    return pref
+
+
+def language_preference_remember(*, user, language: str) -> None:
+    """At sign-in: keep the language the person browses in, unless they already chose one."""
+    if language in dict(settings.LANGUAGES):
+        LanguagePreference.objects.get_or_create(user=user, defaults={"language": language})
 
 
 @transaction.atomic

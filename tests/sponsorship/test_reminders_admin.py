@@ -192,7 +192,8 @@ def test_it_saves_e_mail_preferences_and_keeps_the_inbox(
     client.force_login(coordinator)
     kinds = reminders.kinds_for(coordinator)
     keep = [k for k in kinds if k != K.MILESTONE_DUE]
-    response = client.post(reverse(PREFS), dict.fromkeys(keep, "on"), follow=True)
+    data = {**dict.fromkeys(keep, "on"), "language": "en"}
+    response = client.post(reverse(PREFS), data, follow=True)
     assert "Your e-mail preferences are saved." in response.content.decode()
     assert (
         NotificationPreference.objects.get(user=coordinator, kind=K.MILESTONE_DUE).email_enabled

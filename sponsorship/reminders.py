@@ -52,9 +52,9 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from config import emails
-from config.dates import add_months
-from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from core import emails
+from core.dates import add_months
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from sponsorship.models import (
     BASE_SUPPORT_MONTHS,
     MAX_SUPPORT_MONTHS,

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from config.roles import CASE_WORKER
+from core.roles import CASE_WORKER
 from sponsorship import reminders
 from sponsorship.models import (
     CheckIn,

@@ -259,6 +259,7 @@ def _build_cast() -> Cast:
     from fundraising import demo as fundraising_demo
     from fundraising import services as fundraising_services
     from fundraising.models import DonorEmail, Receipt
+    from sponsorship import portal_services
     from sponsorship import services as sponsorship_services
     from sponsorship.models import Membership
     from tests.factories import (
@@ -295,7 +296,7 @@ def _build_cast() -> Cast:
     }
     pledge = PledgeFactory(campaign=campaign, email="donor@matrix.test")
     invitee = UserFactory.build(email="new.member@matrix.test")
-    _invitation, token = sponsorship_services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=invitee.email, group=group_a, role=Membership.Role.MEMBER, invited_by=case_worker
     )
     # One row of every other registered model, so that each has a change page to open.

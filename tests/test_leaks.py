@@ -154,7 +154,7 @@ def test_no_public_page_shows_household_data_or_donor_details(secrets, client):
 def _journeys(secrets, client: Client, capture) -> None:
     """Pledge, payment, receipt, portal check-in, invitation, password reset, reminder sweeps."""
     from fundraising import services as fundraising_services
-    from sponsorship import services as sponsorship_services
+    from sponsorship import portal_services
     from sponsorship.tasks import run_reminder_sweep
     from tests.fundraising.test_campaign_page import valid_data
 
@@ -195,7 +195,7 @@ def _journeys(secrets, client: Client, capture) -> None:
         )
     assert response.status_code == 302
     with capture(execute=True):
-        sponsorship_services.invitation_create(
+        portal_services.invitation_create(
             email="new.member@example.org",
             group=sponsorship.group,
             role=Membership.Role.MEMBER,

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from sponsorship import services
+from sponsorship import portal_services
 from sponsorship.models import CheckIn, Disbursement
 
 pytestmark = [
@@ -30,7 +30,7 @@ def _no_sideways_scroll(page) -> None:
 def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     live_server, page, artifacts_dir, sponsorship, case_worker
 ):
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email="tess.new@example.org",
         group=sponsorship.group,
         role="treasurer",

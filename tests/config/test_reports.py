@@ -65,10 +65,10 @@ def test_it_shows_staff_every_count():
 
 
 def test_a_percentage_of_a_small_count_is_not_shown_outside():
-    assert reports._percent(1, 2, reports.EXTERNAL) == "-"
-    assert reports._percent(1, 2, reports.INTERNAL) == "50%"
-    assert reports._percent(3, 4, reports.EXTERNAL) == "75%"
-    assert reports._percent(0, 0, reports.INTERNAL) == "-"
+    assert reports.base.percent(1, 2, reports.EXTERNAL) == "-"
+    assert reports.base.percent(1, 2, reports.INTERNAL) == "50%"
+    assert reports.base.percent(3, 4, reports.EXTERNAL) == "75%"
+    assert reports.base.percent(0, 0, reports.INTERNAL) == "-"
 
 
 # --- the three formats agree ---------------------------------------------------------------

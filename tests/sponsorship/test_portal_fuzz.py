@@ -152,9 +152,9 @@ def test_it_survives_hostile_review_input(sponsorship, coordinator, value):
 @fuzz
 @given(field=st.sampled_from(["first_name", "last_name", "password1", "password2"]), value=HOSTILE)
 def test_it_survives_hostile_invitation_acceptance(sponsorship, case_worker, field, value):
-    from sponsorship import services
+    from sponsorship import portal_services
 
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=f"{uuid.uuid4().hex}@example.org",
         group=sponsorship.group,
         role=Membership.Role.MEMBER,

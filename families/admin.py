@@ -40,6 +40,9 @@ from families.models import (
     FamilyStatusChange,
     HouseholdMember,
 )
+from sponsorship.models import SponsorGroup, Sponsorship
+from sponsorship.selectors import annotate_support, period_summary
+from sponsorship.services import sponsorship_match
 
 # --- intermediate forms for admin actions (shared with sponsorship/admin.py) -----------------
 
@@ -142,7 +145,6 @@ class CloseForm(forms.Form):
 
 
 def _match_form_class() -> type[forms.Form]:
-    from sponsorship.models import SponsorGroup, Sponsorship
 
     class MatchForm(forms.Form):
         group = forms.ModelChoiceField(
@@ -392,8 +394,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     # --- the list: constant queries whatever the number of families -----------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        from sponsorship.models import Sponsorship
-        from sponsorship.selectors import annotate_support
 
         today = timezone.localdate()
         active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
@@ -411,8 +411,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     @admin.display(description=_("support"))
     def support_month(self, obj: Family) -> str:
-        from sponsorship.models import Sponsorship
-        from sponsorship.selectors import period_summary
 
         if not getattr(obj, "active_sponsorship_pk", None):
             return "-"
@@ -512,7 +510,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     @admin.action(description=_("Match with a sponsor group"))
     def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        from sponsorship.services import sponsorship_match
 
         return action_with_form(
             self,

@@ -38,6 +38,7 @@ from fundraising.models import (
     new_reference,
 )
 from fundraising.pdf import receipt_pdf
+from fundraising.tasks import send_donor_email
 
 logger = logging.getLogger(__name__)
 
@@ -571,7 +572,6 @@ def _queue_emails(ids: list[int]) -> None:
         return
 
     def queue() -> None:
-        from fundraising.tasks import send_donor_email
 
         for pk in ids:
             try:

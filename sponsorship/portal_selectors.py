@@ -33,6 +33,7 @@ from sponsorship.models import (
     Review,
     Sponsorship,
 )
+from sponsorship.models import Review as ReviewModel
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -417,7 +418,6 @@ class ScoreChart:
 
 
 def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
-    from sponsorship.models import Review as ReviewModel
 
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:

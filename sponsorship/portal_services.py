@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import emails
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from sponsorship.models import (
     CheckIn,
@@ -36,6 +37,8 @@ from sponsorship.models import (
     SponsorGroup,
     Sponsorship,
 )
+from sponsorship.portal_selectors import budget_plan
+from sponsorship.reminders import notify_urgent_concern
 
 INVITATION_DAYS = 7
 # A disbursement may exceed the cost-table plan (sponsors must pay at least the local RAP
@@ -225,8 +228,6 @@ def checkin_create(
     checkin.full_clean()
     checkin.save()
     if checkin.concern_level == CheckIn.Concern.URGENT:
-        from sponsorship.reminders import notify_urgent_concern
-
         notify_urgent_concern(checkin=checkin)
     return checkin
 
@@ -245,7 +246,6 @@ def disbursement_record(
     request_token: uuid.UUID | None = None,
 ) -> Disbursement:
     """Record income support (or start-up money) paid to the family, against the plan."""
-    from sponsorship.portal_selectors import budget_plan
 
     if request_token:
         existing = Disbursement.objects.filter(request_token=request_token).first()
@@ -350,7 +350,6 @@ def invitation_create(
 
     Returns the invitation and the raw token (only its hash is stored). Earlier unused
     invitations for the same address and group stop working."""
-    from core import emails
 
     if not has_role(invited_by, PROGRAM_MANAGER, CASE_WORKER):
         raise ValidationError(_("Only program managers and case workers can invite members."))

@@ -32,6 +32,24 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from config.models import BreachRecord
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from families.models import CaseFileAccess
+from fundraising import demo as fundraising_demo
+from fundraising import services as fundraising_services
+from fundraising.models import DonorEmail, Receipt
+from sponsorship import portal_services
+from sponsorship import services as sponsorship_services
+from sponsorship.models import Membership, NotificationPreference, Reminder
+from tests.factories import (
+    MembershipFactory,
+    PledgeFactory,
+    SponsorGroupFactory,
+    SponsorshipFactory,
+    StaffFactory,
+    UserFactory,
+)
+
 LOGIN = "LOGIN"
 ADMIN_LOGIN = "ADMIN_LOGIN"
 
@@ -253,24 +271,6 @@ def _build_cast() -> Cast:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from config.models import BreachRecord
-    from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
-    from families.models import CaseFileAccess
-    from fundraising import demo as fundraising_demo
-    from fundraising import services as fundraising_services
-    from fundraising.models import DonorEmail, Receipt
-    from sponsorship import portal_services
-    from sponsorship import services as sponsorship_services
-    from sponsorship.models import Membership
-    from tests.factories import (
-        MembershipFactory,
-        PledgeFactory,
-        SponsorGroupFactory,
-        SponsorshipFactory,
-        StaffFactory,
-        UserFactory,
-    )
-
     campaign = fundraising_demo.seed()
     today = timezone.localdate()
     group_a, group_b = SponsorGroupFactory(name="Group A"), SponsorGroupFactory(name="Group B")
@@ -311,7 +311,6 @@ def _build_cast() -> Cast:
     sponsorship_services.extension_request(
         sponsorship=sponsorship_b, months=3, reason="Matrix", requested_by=coordinator_b
     )
-    from sponsorship.models import NotificationPreference, Reminder
 
     Reminder.objects.create(
         kind=Reminder.Kind.MILESTONE_DUE,

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.dates import add_months
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -108,7 +109,6 @@ class Report:
 
 def months_in(arrival: datetime.date, months: int, start: datetime.date, end: datetime.date):
     """Support months (1..months) whose first day falls within [start, end]."""
-    from core.dates import add_months
 
     return [n for n in range(1, months + 1) if start <= add_months(arrival, n - 1) <= end]
 

@@ -9,6 +9,7 @@ import io
 from django.utils.translation import gettext as _
 
 from config.reports.base import ChartData, Report
+from core.charts import PALETTE
 
 
 def _cell(value) -> str:
@@ -156,8 +157,6 @@ def _pdf_chart(chart: ChartData, font: str):
     from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
-
-    from core.charts import PALETTE
 
     labels = [
         f"{label} ({value})" if isinstance(value, str) else label for label, value in chart.points

@@ -20,6 +20,9 @@ from config.reports.base import (
     money_text,
     suppress,
 )
+from core.dates import month_starts
+from fundraising.models import Campaign, Payment, Pledge, Receipt
+from fundraising.selectors import payments_not_receipted, pledges_unpaid
 
 
 def fundraising_report(
@@ -31,8 +34,6 @@ def fundraising_report(
 ) -> Report:
     """Money received by month and by campaign, pledged-but-unpaid, receipts issued and not yet
     issued, for the period. A fixed number of queries whatever the number of pledges."""
-    from fundraising.models import Campaign, Payment, Pledge, Receipt
-    from fundraising.selectors import payments_not_receipted, pledges_unpaid
 
     title = str(REPORTS["fundraising"][0])
     report = Report("fundraising", title, date_from, date_to, audience)
@@ -51,7 +52,6 @@ def fundraising_report(
         .annotate(total=Sum("amount"), n=Count("pk"))
         .order_by("month")
     }
-    from config.dashboard import month_starts
 
     months = month_starts(date_from, date_to) if by_month else []
     month_rows = [

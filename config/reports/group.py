@@ -23,6 +23,9 @@ from config.reports.base import (
     percent,
     suppress,
 )
+from families.models import HouseholdMember
+from sponsorship.models import CheckIn, Disbursement, Milestone, Sponsorship
+from sponsorship.selectors import CostTable, _count, _monthly
 
 # --- group monitoring report ----------------------------------------------------------------------
 
@@ -36,9 +39,6 @@ def group_report(
 ) -> Report:
     """Per sponsor group: settlement plan due vs done, income support planned vs paid,
     check-ins, for the period. Seven queries whatever the number of groups or families."""
-    from families.models import HouseholdMember
-    from sponsorship.models import CheckIn, Disbursement, Milestone, Sponsorship
-    from sponsorship.selectors import CostTable, _count, _monthly
 
     title = str(REPORTS["groups"][0])
     report = Report("groups", title, date_from, date_to, audience)

@@ -20,6 +20,9 @@ from config.reports.base import (
     percent,
     suppress,
 )
+from families.models import Family
+from families.selectors import families_by_status
+from sponsorship.models import Milestone, Review, Sponsorship
 
 
 def program_report(
@@ -27,9 +30,6 @@ def program_report(
 ) -> Report:
     """Families by stage, months of support delivered, milestones done on time, reviews held,
     outcomes, for the period. Six queries whatever the number of families."""
-    from families.models import Family
-    from families.selectors import families_by_status
-    from sponsorship.models import Milestone, Review, Sponsorship
 
     title = str(REPORTS["program"][0])
     report = Report("program", title, date_from, date_to, audience)

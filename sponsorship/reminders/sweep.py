@@ -36,6 +36,7 @@ from sponsorship.reminders.rules import (
     period_key,
     rule_offsets,
 )
+from sponsorship.tasks import deliver_reminder
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +322,6 @@ def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
 
 def enqueue_delivery(ids: Sequence[int]) -> int:
     """Queue one delivery task per row; on a broker outage leave the rest to the reconciler."""
-    from sponsorship.tasks import deliver_reminder
 
     for done, pk in enumerate(ids):
         try:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sponsorship import portal_services
-from sponsorship.models import CheckIn, Disbursement
+from sponsorship.models import CheckIn, Disbursement, Membership, Review
 
 pytestmark = [
     pytest.mark.browser,
@@ -124,8 +124,6 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
 
 def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sponsorship):
     from django.contrib.auth import get_user_model
-
-    from sponsorship.models import Membership, Review
 
     for index, review in enumerate(sponsorship.reviews.order_by("scheduled_for")[:3]):
         Review.objects.filter(pk=review.pk).update(

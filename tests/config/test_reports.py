@@ -18,8 +18,11 @@ from config import reports
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
 from fundraising import demo as fundraising_demo
+from fundraising.models import Campaign, Payment
 from sponsorship import demo
+from sponsorship.models import SponsorGroup
 from tests.config.bulk import build_program
+from tests.factories import CampaignFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 URLS = {
@@ -182,7 +185,6 @@ def test_outsiders_are_sent_to_the_sign_in_page(client, plain_user, other_member
 
 
 def test_staff_without_a_role_see_no_report(client, db):
-    from tests.factories import StaffFactory
 
     client.force_login(StaffFactory())
     assert client.get("/admin/reports/").status_code == 403
@@ -237,7 +239,6 @@ def test_an_empty_period_shows_an_empty_chart_with_a_sentence(client, seeded):
 
 
 def test_the_group_filter_shows_one_group(client, seeded):
-    from sponsorship.models import SponsorGroup
 
     client.force_login(_staff(PROGRAM_MANAGER))
     group = SponsorGroup.objects.get(name__startswith="Prairie")
@@ -247,8 +248,6 @@ def test_the_group_filter_shows_one_group(client, seeded):
 
 
 def test_the_campaign_filter_and_period_narrow_the_fundraising_report(client, seeded):
-    from fundraising.models import Campaign, Payment
-    from tests.factories import CampaignFactory
 
     other = CampaignFactory(slug="spring", name="Spring appeal")
     client.force_login(_staff(FUNDRAISING))

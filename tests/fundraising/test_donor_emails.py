@@ -18,6 +18,7 @@ from config.celery import app as celery_app
 from fundraising import services
 from fundraising.models import DonorEmail, Pledge
 from tests.factories import MonthlyPledgeFactory, PaymentFactory
+from tests.fundraising.test_campaign_page import url, valid_data
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,6 @@ def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(
     client, campaign, mailoutbox, django_capture_on_commit_callbacks
 ):
     """Not a mock: Celery really tries a Redis port where nothing listens."""
-    from tests.fundraising.test_campaign_page import url, valid_data
 
     changes = {
         "task_always_eager": False,

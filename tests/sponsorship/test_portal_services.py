@@ -201,16 +201,20 @@ def test_it_wants_a_concern_described(sponsorship, member):
     assert not CheckIn.objects.exists()
 
 
-def test_it_tells_the_case_worker_about_an_urgent_concern(sponsorship, member, monkeypatch):
-    called = []
-    monkeypatch.setattr(
-        "sponsorship.reminders.notify_urgent_concern", lambda *, checkin: called.append(checkin)
-    )
-    checkin = _checkin(
-        sponsorship, member, concern_level=CheckIn.Concern.URGENT, concern="No heating"
-    )
-    _checkin(sponsorship, member, concern_level=CheckIn.Concern.CONCERN, concern="Lonely")
-    assert called == [checkin]
+def test_it_tells_the_case_worker_about_an_urgent_concern(
+    sponsorship, member, case_worker, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin = _checkin(
+            sponsorship, member, concern_level=CheckIn.Concern.URGENT, concern="No heating"
+        )
+        _checkin(sponsorship, member, concern_level=CheckIn.Concern.CONCERN, concern="Lonely")
+    urgent = Reminder.objects.get(kind=Reminder.Kind.URGENT_CONCERN)
+    assert (urgent.subject_key, urgent.recipient) == (f"checkin:{checkin.pk}", case_worker)
+    assert urgent.sent_at is not None
+    assert [m.to for m in mailoutbox] == [[case_worker.email]]
+    assert sponsorship.family.case_code in mailoutbox[0].subject
+    assert "No heating" not in mailoutbox[0].subject
     assert list(urgent_checkins_unacknowledged()) == [checkin]
     checkin.acknowledged_at = timezone.now()
     checkin.save()

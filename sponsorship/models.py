@@ -19,10 +19,10 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedTextField
 from simple_history.models import HistoricalRecords
 
 from config.dates import add_months, months_between
+from core.encryption import EncryptedTextField
 from families.models import Family
 
 MAX_SUPPORT_MONTHS = 36

@@ -87,16 +87,16 @@ if not ALLOWED_HOSTS:
     _fail("DJANGO_ALLOWED_HOSTS", "a comma-separated list of host names when debug is off")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-# Keys for the encrypted case-file fields (names, dates of birth, narratives...).
+# Keys for the encrypted case-file fields (names, dates of birth, narratives, notes...).
 # A comma-separated list, newest first: new writes use the first, reads try all
-# (key rotation; `manage.py reencrypt` rewrites rows with the newest key).
+# (key rotation; `manage.py reencrypt` rewrites rows with the newest key). Independent of
+# SECRET_KEY; how an entry becomes a Fernet key: core/encryption.py, docs/security.md.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS:
     if DEBUG or TESTING:
         FIELD_ENCRYPTION_KEYS = ["development-field-key-not-for-production"]
     else:
         _fail("FIELD_ENCRYPTION_KEYS", "set when DJANGO_DEBUG is off (one or more random keys)")
-SALT_KEY = FIELD_ENCRYPTION_KEYS  # the name django-fernet-encrypted-fields reads
 
 INSTALLED_APPS = [
     "config.apps.HanVoiceAdminConfig",  # replaces django.contrib.admin: custom AdminSite

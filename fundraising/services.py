@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from config import emails
 from config.roles import FUNDRAISING
-from fundraising import selectors
+from fundraising import rules, selectors
 from fundraising.models import (
     ZERO,
     Campaign,
@@ -232,10 +232,7 @@ def payment_record(
 # --- receipts ----------------------------------------------------------------------------
 
 
-def receipt_advantage(amount: Decimal, advantage: Decimal) -> Decimal:
-    """The advantage that counts (CRA): ignored when at or below the lesser of $75 or 10%."""
-    de_minimis = min(Decimal("75.00"), (amount * Decimal("0.10")).quantize(Decimal("0.01")))
-    return ZERO if advantage <= de_minimis else advantage
+receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests know
 
 
 def receipt_refusal(payment: Payment) -> str | None:
@@ -249,7 +246,7 @@ def receipt_refusal(payment: Payment) -> str | None:
         return _("The donor's postal address is missing: add it to the payment first.")
     if not payment.donor_name.strip():
         return _("The donor's full name is missing: add it to the payment first.")
-    if payment.advantage_amount > payment.amount * Decimal("0.80"):
+    if rules.advantage_too_large(payment.amount, payment.advantage_amount):
         return _(
             # xgettext:no-python-format
             "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
@@ -269,9 +266,7 @@ def _next_serial(key: str) -> int:
 def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
-    amount = sum((p.amount for p in payments), ZERO)
-    raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
-    if raw_advantage > amount * Decimal("0.80"):
+    if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
         raise ValidationError(
             _(
                 # xgettext:no-python-format
@@ -279,17 +274,23 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
                 "CRA does not allow an official receipt."
             )
         )
-    advantage = receipt_advantage(amount, raw_advantage)
-    descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})
+    amounts = rules.receipt_amounts((p.amount, p.advantage_amount) for p in payments)
+    descriptions = sorted(
+        {
+            p.advantage_description
+            for p in payments
+            if p.advantage_description and rules.gift_advantage(p.amount, p.advantage_amount)
+        }
+    )
     receipt = Receipt(
         sequence_key=key,
         serial=_next_serial(key),
         kind=kind,
         payment=payments[0] if kind == Receipt.Kind.SINGLE else None,
-        amount=amount,
-        advantage_amount=advantage,
-        advantage_description="; ".join(descriptions) if advantage else "",
-        eligible_amount=amount - advantage,
+        amount=amounts.amount,
+        advantage_amount=amounts.advantage,
+        advantage_description="; ".join(descriptions) if amounts.advantage else "",
+        eligible_amount=amounts.eligible,
         charity_name=charity["name"],
         charity_address=charity["address"],
         charity_registration_number=key,

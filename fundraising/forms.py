@@ -128,6 +128,10 @@ gettext_noop(
     "Your gift supports the program as a whole: HanVoice decides how funds are used for the "
     "families it brings to safety."
 )
+gettext_noop(
+    "Public on this page once HanVoice staff have reviewed it: your name (or “Anonymous”), "
+    "your message and your tribute. Never public: the amount, your e-mail and your address."
+)
 
 
 class PledgeForm(forms.Form):
@@ -191,6 +195,7 @@ class PledgeForm(forms.Form):
         required=False,
         max_length=280,
         validators=[no_control_characters],
+        help_text=_("Public, after review. Please do not name or describe any family."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     tribute_kind = forms.ChoiceField(
@@ -206,6 +211,10 @@ class PledgeForm(forms.Form):
         label=_("Name of the person honoured or remembered"),
         required=False,
         max_length=120,
+        help_text=_(
+            "Public beside your name, after review. Not shown if you give anonymously, so that "
+            "it cannot identify you."
+        ),
         validators=[no_control_characters, single_line],
     )
     consent_to_contact = forms.BooleanField(
@@ -243,6 +252,12 @@ class PledgeForm(forms.Form):
             Fieldset(_("About you"), "donor_name", "email", "wants_receipt", "address"),
             Fieldset(
                 _("Donor wall"),
+                HTML(
+                    '<p class="small" id="wall-public-note">{% load i18n %}'
+                    "{% translate 'Public on this page once HanVoice staff have reviewed it: your "
+                    "name (or “Anonymous”), your message and your tribute. Never public: the "
+                    "amount, your e-mail and your address.' %}</p>"
+                ),
                 InlineRadios("show_name"),
                 "public_message",
                 "tribute_kind",

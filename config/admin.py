@@ -26,7 +26,7 @@ class BreachRecordAdmin(admin.ModelAdmin):
     readonly_fields = ("recorded_by", "recorded_at")
 
     def _is_manager(self, request: HttpRequest) -> bool:
-        from config.roles import PROGRAM_MANAGER, has_role
+        from core.roles import PROGRAM_MANAGER, has_role
 
         return has_role(request.user, PROGRAM_MANAGER)
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from config import charts
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
+from core import charts
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 TIMELINE_ROWS = 40
 LIST_ROWS = 10
@@ -126,7 +126,7 @@ def _statuses() -> list[StatusRow]:
 def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     """The active sponsorships that have arrived, most overdue items first (then the soonest
     month 13), with their reviews and overdue milestones as marks. Four queries."""
-    from config.dates import add_months
+    from core.dates import add_months
     from sponsorship.models import Milestone, Review
     from sponsorship.selectors import sponsorships_overview
 

@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config import charts, reports
+from config import reports
+from core import charts
 
 EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10

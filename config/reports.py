@@ -28,7 +28,7 @@ from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
 SUPPRESS_BELOW = 3
@@ -127,7 +127,7 @@ class Report:
 
 def _months_in(arrival: datetime.date, months: int, start: datetime.date, end: datetime.date):
     """Support months (1..months) whose first day falls within [start, end]."""
-    from config.dates import add_months
+    from core.dates import add_months
 
     return [n for n in range(1, months + 1) if start <= add_months(arrival, n - 1) <= end]
 
@@ -796,7 +796,7 @@ def _pdf_chart(chart: ChartData, font: str):
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
 
-    from config.charts import PALETTE
+    from core.charts import PALETTE
 
     labels = [
         f"{label} ({value})" if isinstance(value, str) else label for label, value in chart.points

@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
 from families.models import (
     CaseFileAccess,

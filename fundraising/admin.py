@@ -1,4 +1,4 @@
-"""The staff side of fundraising. Permissions come from the role groups (config/roles.py):
+"""The staff side of fundraising. Permissions come from the role groups (core/roles.py):
 program managers and fundraising staff; case workers see none of it. Nothing is deleted.
 """
 

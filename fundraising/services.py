@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import emails
-from config.roles import FUNDRAISING
+from core import emails
+from core.roles import FUNDRAISING
 from fundraising import selectors
 from fundraising.models import (
     ZERO,

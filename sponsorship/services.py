@@ -18,8 +18,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.dates import add_months
-from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from core.dates import add_months
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 from families.services import family_transition
 from sponsorship.models import (
@@ -837,8 +837,8 @@ def invitation_create(
 
     Returns the invitation and the raw token (only its hash is stored). Earlier unused
     invitations for the same address and group stop working."""
-    from config import emails
-    from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+    from core import emails
+    from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 
     if not has_role(invited_by, PROGRAM_MANAGER, CASE_WORKER):
         raise ValidationError(_("Only program managers and case workers can invite members."))

@@ -254,7 +254,7 @@ def _build_cast() -> Cast:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from config.models import BreachRecord
-    from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+    from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
     from families.models import CaseFileAccess
     from fundraising import demo as fundraising_demo
     from fundraising import services as fundraising_services

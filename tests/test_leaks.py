@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
-from config import emails
+from core import emails
 from families.models import CaseNote, Family, HouseholdMember
 from fundraising.models import Payment, Pledge
 from sponsorship.models import CheckIn, Membership, Sponsorship

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from config.roles import FUNDRAISING
+from core.roles import FUNDRAISING
 from fundraising.models import Payment, Pledge, Receipt
 from tests.factories import CampaignFactory, PledgeFactory, StaffFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core import mail
 
-from config import emails
+from core import emails
 
 
 def test_a_message_key_gives_the_same_message_id_every_time(settings):

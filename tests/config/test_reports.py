@@ -15,7 +15,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from config import reports
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
 from fundraising import demo as fundraising_demo
 from sponsorship import demo

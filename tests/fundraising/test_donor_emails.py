@@ -78,7 +78,7 @@ def test_it_resends_a_row_claimed_by_a_worker_that_died(campaign, mailoutbox):
 def test_it_gives_up_after_repeated_failures_and_shows_why(campaign, mailoutbox):
     create_pledge(campaign)
     row = DonorEmail.objects.get()
-    with mock.patch("config.emails.send", side_effect=ConnectionRefusedError("smtp down")):
+    with mock.patch("core.emails.send", side_effect=ConnectionRefusedError("smtp down")):
         for _ in range(services.EMAIL_MAX_ATTEMPTS):
             services.donor_email_send(row.pk)
     row.refresh_from_db()

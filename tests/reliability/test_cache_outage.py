@@ -1,4 +1,4 @@
-"""Redis down must cost speed, never a pledge: the cache reads as a miss (config/cache.py)."""
+"""Redis down must cost speed, never a pledge: the cache reads as a miss (core/cache.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fundraising.models import DonorEmail, Pledge
 # Port 9 (discard) on loopback: nothing listens, connections are refused at once.
 DEAD_REDIS = {
     "default": {
-        "BACKEND": "config.cache.ResilientRedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": "redis://127.0.0.1:9/0",
         "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
     }

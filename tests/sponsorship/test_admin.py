@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
 from sponsorship import demo
 from sponsorship.models import Extension, Milestone, SponsorGroup, Sponsorship

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from config.roles import CASE_WORKER
+from core.roles import CASE_WORKER
 from sponsorship import reminders
 from sponsorship.models import (
     CheckIn,
@@ -489,7 +489,7 @@ def test_it_resends_a_reminder_stuck_after_a_worker_died_mid_delivery_exactly_on
         reminders.reminder_sweep()
     reminder = Reminder.objects.get()
     # A worker claimed the row and was killed before sending.
-    assert reminders._claim(reminder.pk, timezone.now())
+    assert reminders.delivery._claim(reminder.pk, timezone.now())
     # The task is redelivered (acks_late) at once: the claim is still held: skip.
     assert reminders.reminder_deliver(reminder_id=reminder.pk) == "skipped"
     at(time_machine, start + datetime.timedelta(minutes=14))

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
-from config.templatetags.money import format_money
+from core.money import format_money
 
 # Okabe & Ito (2008), colour-blind-safe.
 PALETTE = {

@@ -12,6 +12,7 @@ without them (no npm or no java) the checks are skipped with the reason. See doc
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections import deque
@@ -56,6 +57,9 @@ SKIP_PREFIXES = ("/static/", "/media/", "/i18n/", "/admin/logout/", "/accounts/l
 SKIP_PARTS = ("/admin/r/", "/download", "/export", "/pdf/", ".csv", ".pdf", ".json", "/widget/")
 PUBLIC_START = ["/give/", "/accounts/login/", "/accounts/password_reset/"]
 MAX_PAGES_PER_ROLE = 160
+# While fixing a page: A11Y_ONLY=/admin/families/ A11Y_ROLES="case worker" narrows the crawl.
+ONLY = os.environ.get("A11Y_ONLY", "")
+ROLE_ONLY = [r for r in os.environ.get("A11Y_ROLES", "").split(",") if r]
 
 
 def _tools_or_skip() -> None:
@@ -97,7 +101,7 @@ def _start_pages(email: str | None) -> list[str]:
     if not user.is_staff:
         return ["/portal/", "/portal/inbox/", reverse("notification-preferences")]
     pages = ["/admin/", reverse("notification-preferences"), reverse("password_change")]
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         if user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
             f"{opts.app_label}.change_{opts.model_name}"
@@ -110,9 +114,7 @@ def _start_pages(email: str | None) -> list[str]:
         Pledge.objects.annotate(n=Count("payments")).order_by("-n").first(),
     ]
     for obj in fullest:
-        if obj is not None and user.has_perm(
-            f"{obj._meta.app_label}.view_{obj._meta.model_name}"
-        ):
+        if obj is not None and user.has_perm(f"{obj._meta.app_label}.view_{obj._meta.model_name}"):
             opts = obj._meta
             pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
     return pages
@@ -123,7 +125,9 @@ def _sign_in(context, base: str, email: str | None, language: str) -> None:
     if email:
         client = Client()
         client.force_login(get_user_model().objects.get(email=email))
-        cookies.append({"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base})
+        cookies.append(
+            {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}
+        )
     context.add_cookies(cookies)
 
 
@@ -140,15 +144,16 @@ def _axe(page) -> list[dict]:
     )
 
 
-def _crawl(page, base: str, role: str, language: str, starts, seen, out: Findings, html_dir):
-    queue = deque((path, True) for path in starts)
+def _crawl(page, base: str, scope: str, label: str, starts, seen: set, out: Findings, html_dir):
+    """Visit `starts` and every link shown, one page per (scope, URL name)."""
+    queue = deque((path, True) for path in starts if ONLY in path)
     count = 0
     while queue and count < MAX_PAGES_PER_ROLE:
         path, forced = queue.popleft()
         key = _key(path)
-        if key is None or (not forced and (role, key) in seen):
+        if key is None or (not forced and (scope, key) in seen):
             continue
-        seen.add((role, key))
+        seen.add((scope, key))
         try:
             response = page.goto(base + path)
         except PlaywrightError as exc:  # a file download is not a page
@@ -158,25 +163,30 @@ def _crawl(page, base: str, role: str, language: str, starts, seen, out: Finding
         if response is None or "text/html" not in (response.headers.get("content-type") or ""):
             continue
         final = _wanted(base, page.url)
-        if final is None or (final != path and _key(final) != key and (role, _key(final)) in seen):
-            continue  # redirected somewhere already checked (or off the site)
+        if final is None:
+            continue
+        if final != path:  # redirected: check the page it landed on once
+            final_key = _key(final)
+            if (scope, final_key) in seen and final_key != key:
+                continue
+            seen.add((scope, final_key))
         count += 1
-        label = f"[{language}] {role}: {final}"
-        out.pages.append(label)
+        where = f"{label}: {final}"
+        out.pages.append(where)
         name = f"{len(out.html):04d}.html"
         (html_dir / name).write_text(response.text(), encoding="utf-8")
-        out.html[name] = label
+        out.html[name] = where
         for v in _axe(page):
             if v["impact"] in BLOCKING:
                 out.violations.append(
-                    f"{label} {v['impact']} {v['id']} x{v['nodes']} ({v['help']}) at {v['target']}"
+                    f"{where} {v['impact']} {v['id']} x{v['nodes']} ({v['help']}) at {v['target']}"
                 )
         hrefs = page.eval_on_selector_all(
             "a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)"
         )
         for href in hrefs:
             nxt = _wanted(base, href)
-            if nxt is not None and (k := _key(nxt)) is not None and (role, k) not in seen:
+            if nxt is not None and ONLY in nxt and (k := _key(nxt)) and (scope, k) not in seen:
                 queue.append((nxt, False))
 
 
@@ -208,14 +218,20 @@ def test_every_page_of_every_role_passes_axe_and_the_nu_checker(
     findings = Findings()
     seen: set = set()
     for role, email in ROLES.items():
+        if ROLE_ONLY and role not in ROLE_ONLY:
+            continue
         context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
         _sign_in(context, base, email, language)
         page = context.new_page()
-        _crawl(page, base, role, language, _start_pages(email), seen, findings, tmp_path)
+        # English: every page of every role. French and Korean: every page once (the first
+        # role to reach it); the markup is the same, the words and their lengths differ.
+        scope = role if language == "en" else "all"
+        label = f"[{language}] {role}"
+        _crawl(page, base, scope, label, _start_pages(email), seen, findings, tmp_path)
         context.close()
     nu_errors = _vnu(tmp_path, findings)
     report = {"pages": findings.pages, "axe": findings.violations, "nu": nu_errors}
     (artifacts_dir / f"a11y-{language}.json").write_text(json.dumps(report, indent=1))
-    assert len(findings.pages) > 20, findings.pages
+    assert len(findings.pages) > (20 if not (ONLY or ROLE_ONLY) else 0), findings.pages
     assert not findings.violations, "\n".join(findings.violations)
     assert not nu_errors, "\n".join(nu_errors)

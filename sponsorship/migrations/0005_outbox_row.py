@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sponsorship', '0003_language_preference'),
+        ('sponsorship', '0004_upgrade_field_encryption'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fundraising', '0001_initial'),
+        ('fundraising', '0002_pledge_confirmation_and_wall_review'),
     ]
 
     operations = [

@@ -21,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
+from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
 from families.models import Family
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
@@ -389,8 +390,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             return "-"
         b = budget_for(obj)
 
-        def cad(amount) -> str:
-            return f"${amount:,.2f}"
+        cad = format_money
 
         rows = [
             (gettext("Family size"), b.family_size),

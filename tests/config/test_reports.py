@@ -145,8 +145,10 @@ def test_a_download_with_case_codes_is_logged_for_each_family(client, seeded):
     client.get(URLS["groups"], {"format": "pdf"})
     downloaded = CaseFileAccess.objects.filter(user=user, action="download")
     assert set(downloaded.values_list("family_id", flat=True)) == arrived
-    client.get(URLS["program"])  # viewing the page writes nothing more
-    assert CaseFileAccess.objects.filter(user=user).count() == 2 * len(arrived)
+    client.get(URLS["program"])  # the internal page lists case codes: a view of each file
+    viewed = CaseFileAccess.objects.filter(user=user, action="view")
+    assert set(viewed.values_list("family_id", flat=True)) == arrived
+    assert CaseFileAccess.objects.filter(user=user).count() == 3 * len(arrived)
 
 
 # --- roles ----------------------------------------------------------------------------------------

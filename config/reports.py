@@ -17,7 +17,6 @@ Cross-app joins happen here, in config/, so fundraising never imports families o
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import spreadsheets
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -79,6 +79,14 @@ def _percent(part: int, whole: int, audience: str) -> str:
 
 def _money(value: Decimal) -> str:
     return f"${value.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
+
+
+def _families_money(value: Decimal, families: int, audience: str) -> str:
+    """Money spent on `families`: outside HanVoice "-" where the family count is suppressed,
+    since the cost table turns one family's amount back into its size."""
+    if audience == EXTERNAL and 0 < families < SUPPRESS_BELOW:
+        return "-"
+    return _money(value)
 
 
 # --- the report as data ---------------------------------------------------------------------------
@@ -413,10 +421,10 @@ def group_report(
             suppress(g["due"], audience),
             suppress(g["done"], audience),
             _percent(g["on_time"], g["due"], audience),
-            _money(g["planned"]),
-            _money(g["paid"]),
-            _money(g["paid"] - g["planned"]),
-            _money(g["start_up"]),
+            _families_money(g["planned"], g["families"], audience),
+            _families_money(g["paid"], g["families"], audience),
+            _families_money(g["paid"] - g["planned"], g["families"], audience),
+            _families_money(g["start_up"], g["families"], audience),
             suppress(g["checkins"], audience),
             suppress(g["concerns"], audience),
         ]
@@ -452,17 +460,21 @@ def group_report(
     totals = {k: sum(g[k] for g in groups.values()) for k in ("due", "done", "checkins")}
     planned = sum((g["planned"] for g in groups.values()), zero)
     paid_total = sum((g["paid"] for g in groups.values()), zero)
+    all_families = sum(g["families"] for g in groups.values())
     report.summary = [
         (_("Sponsor groups"), suppress(len(groups), audience)),
         (_("Plan items due"), suppress(totals["due"], audience)),
         (_("Plan items done"), suppress(totals["done"], audience)),
-        (_("Income support planned"), _money(planned)),
-        (_("Income support paid"), _money(paid_total)),
+        (_("Income support planned"), _families_money(planned, all_families, audience)),
+        (_("Income support paid"), _families_money(paid_total, all_families, audience)),
         (_("Check-ins"), suppress(totals["checkins"], audience)),
     ]
     report.chart = ChartData(
         _("Income support paid by sponsor group"),
-        [(row[0], g["paid"]) for row, g in zip(rows, groups.values(), strict=True)],
+        [
+            (row[0], "-" if external and 0 < g["families"] < SUPPRESS_BELOW else g["paid"])
+            for row, g in zip(rows, groups.values(), strict=True)
+        ],
         money=True,
     )
     report.is_empty = not groups
@@ -659,7 +671,7 @@ def _cell(value) -> str:
 def report_csv(report: Report) -> str:
     """The report as CSV: the same sections as the page, one after another."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = spreadsheets.writer(out)  # neutralises formula-like cells
     w.writerow([report.title])
     w.writerow([_("Period"), report.date_from.isoformat(), report.date_to.isoformat()])
     for label, value in report.filters:

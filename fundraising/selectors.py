@@ -122,10 +122,12 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
-def campaign_totals_invalidate(campaign_id: int) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language)."""
+def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
+    """Forget the cached totals and the public page's cached fragments (every language).
+    Callers holding the campaign pass its slug and save a query."""
     keys = [_totals_key(campaign_id)]
-    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    if slug is None:
+        slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:
         keys.append(campaign_page_key(slug, language))
         for fragment in PAGE_FRAGMENTS:

@@ -68,7 +68,8 @@ password_reset = ratelimit(
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    context.setdefault("unread_count", selectors.unread_count(request.user))
+    if "unread_count" not in context:  # not setdefault: its default would be counted anyway
+        context["unread_count"] = selectors.unread_count(request.user)
     return render(request, template, context, status=status)
 
 

@@ -43,6 +43,30 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "goal",
+                    "cost_per_family",
+                    "families_goal",
+                    "starts_on",
+                    "ends_on",
+                    "suggested_amounts",
+                    "is_active",
+                    "auto_approve_wall",
+                ]
+            },
+        ),
+        (
+            _("English (shown when a translation is missing)"),
+            {"fields": ["name", "summary", "story", "thanks_text"]},
+        ),
+        (_("French"), {"fields": ["name_fr", "summary_fr", "story_fr", "thanks_text_fr"]}),
+        (_("Korean"), {"fields": ["name_ko", "summary_ko", "story_ko", "thanks_text_ko"]}),
+    ]
 
     def save_model(self, request, obj: Campaign, form, change: bool) -> None:
         super().save_model(request, obj, form, change)

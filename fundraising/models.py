@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from uuid import uuid4
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.dates import add_months
@@ -31,8 +33,28 @@ def new_reference() -> str:
     return f"HV-{chars[:4]}-{chars[4:]}"
 
 
+@dataclass(frozen=True)
+class LocalText:
+    """A campaign text in the page's language, or the English one with `lang` = "en"."""
+
+    text: str
+    lang: str
+    is_fallback: bool
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# Campaign texts are written by staff in English, French and Korean (plain per-language
+# fields, no translation library: four texts, three languages). A missing French or Korean
+# text falls back to English, marked lang="en" on the page (docs/fundraising.md).
+CONTENT_LANGUAGES = ("fr", "ko")
+
+
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=120)
+    name_fr = models.CharField(_("name (French)"), max_length=120, blank=True)
+    name_ko = models.CharField(_("name (Korean)"), max_length=120, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     goal = models.DecimalField(_("goal"), **MONEY)
     cost_per_family = models.DecimalField(
@@ -42,9 +64,18 @@ class Campaign(models.Model):
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     summary = models.CharField(_("one-line summary"), max_length=300, blank=True)
+    summary_fr = models.CharField(_("one-line summary (French)"), max_length=300, blank=True)
+    summary_ko = models.CharField(_("one-line summary (Korean)"), max_length=300, blank=True)
     story = models.TextField(
         _("story"), blank=True, help_text=_("Paragraphs, separated by a blank line.")
     )
+    story_fr = models.TextField(_("story (French)"), blank=True)
+    story_ko = models.TextField(_("story (Korean)"), blank=True)
+    thanks_text = models.TextField(
+        _("thank-you text"), blank=True, help_text=_("Shown to donors after they pledge.")
+    )
+    thanks_text_fr = models.TextField(_("thank-you text (French)"), blank=True)
+    thanks_text_ko = models.TextField(_("thank-you text (Korean)"), blank=True)
     suggested_amounts = models.CharField(
         _("suggested amounts"),
         max_length=100,
@@ -87,8 +118,35 @@ class Campaign(models.Model):
     def suggested_amount_list(self) -> list[int]:
         return [int(part) for part in self.suggested_amounts.split(",") if part.strip().isdigit()]
 
+    def local(self, field: str, language: str | None = None) -> LocalText:
+        """`field` ("name", "summary", "story", "thanks_text") in `language` (default: the
+        active one), falling back to English."""
+        language = (language or get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        if language in CONTENT_LANGUAGES:
+            text = getattr(self, f"{field}_{language}")
+            if text.strip():
+                return LocalText(text, language, False)
+        return LocalText(getattr(self, field), "en", language != "en")
+
+    @property
+    def title_local(self) -> LocalText:
+        return self.local("name")
+
+    @property
+    def summary_local(self) -> LocalText:
+        return self.local("summary")
+
+    @property
+    def thanks_local(self) -> LocalText:
+        return self.local("thanks_text")
+
+    @property
+    def story_local(self) -> LocalText:
+        return self.local("story")
+
     def story_paragraphs(self) -> list[str]:
-        return [p.strip() for p in self.story.split("\n\n") if p.strip()]
+        story = self.local("story").text
+        return [p.strip() for p in story.split("\n\n") if p.strip()]
 
 
 class Pledge(models.Model):

@@ -25,7 +25,7 @@ from fundraising.forms import (
     RecordPaymentForm,
     YearlyReceiptForm,
 )
-from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt
+from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt, StripeEvent
 
 
 def _errors(exc: ValidationError) -> str:
@@ -176,8 +176,10 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "campaign",
         "is_anonymous",
         "wants_receipt",
+        "pays_by_card",
+        ("renewal_failed_at", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["reference", "donor_name", "email"]
+    search_fields = ["reference", "donor_name", "email", "stripe_subscription_id"]
     date_hierarchy = "pledged_on"
     list_select_related = ["campaign"]
     readonly_fields = [
@@ -189,6 +191,11 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "wall_approved_at",
         "wall_approved_by",
         "anonymised_at",
+        "pays_by_card",
+        "cover_fee",
+        "stripe_subscription_id",
+        "renewal_failed_at",
+        "paused_at",
     ]
     inlines = [PaymentInline]
     actions = [
@@ -349,6 +356,14 @@ class PaymentAdminForm(forms.ModelForm):
             self.add_error("campaign", _("The pledge belongs to another campaign."))
         if received_on and received_on > timezone.localdate():
             self.add_error("received_on", _("A payment cannot be received in the future."))
+        if cleaned.get("method") == Payment.Method.CARD:
+            self.add_error(
+                "method",
+                _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                ),
+            )
         return cleaned
 
 
@@ -650,3 +665,22 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
         DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
         sent = sum(services.donor_email_send(pk) for pk in ids)
         self.message_user(request, _("%d e-mail(s) sent.") % sent)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """Every card event Stripe sent, as received: "unmatched" ones need a staff member."""
+
+    list_display = ["received_at", "type", "outcome", "pledge", "detail"]
+    list_filter = ["outcome", "type"]
+    search_fields = ["event_id", "pledge__reference", "detail"]
+    list_select_related = ["pledge"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]

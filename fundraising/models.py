@@ -213,6 +213,19 @@ class Pledge(models.Model):
         verbose_name=_("approved for the wall by"),
     )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Card gifts (Stripe Checkout / Billing; docs/fundraising.md). The ids tie webhook events
+    # back to the pledge; money enters the books only from those events.
+    pays_by_card = models.BooleanField(_("pays by card"), default=False)
+    cover_fee = models.BooleanField(_("adds the card processing fee"), default=False)
+    stripe_checkout_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_subscription_id = models.CharField(
+        _("Stripe subscription"), max_length=255, blank=True, db_index=True
+    )
+    stripe_customer_id = models.CharField(max_length=255, blank=True, editable=False)
+    renewal_failed_at = models.DateTimeField(
+        _("last card renewal failed at"), null=True, blank=True
+    )
+    paused_at = models.DateTimeField(_("paused by the donor at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -314,6 +327,11 @@ class Payment(models.Model):
         help_text=_("Gifts directed to a named person or family cannot be receipted (CRA)."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    # The payment's id at its source (a Stripe invoice or payment intent, a bank transaction):
+    # the same money arriving twice is refused by the unique constraint.
+    external_id = models.CharField(_("id at the source"), max_length=255, blank=True)
+    refunded_amount = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
+    disputed_at = models.DateTimeField(_("disputed at"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -324,6 +342,15 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="fundraising_payment_external_id_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="fundraising_payment_refund_within_amount",
+            ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="fundraising_payment_amount_positive"
             ),
@@ -339,6 +366,47 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.received_on} {self.amount} ({self.get_method_display()})"
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.refunded_amount
+
+
+class StripeEvent(models.Model):
+    """Each Stripe webhook event, once: the unique event id makes a replay change nothing."""
+
+    class Outcome(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        IGNORED = "ignored", _("Nothing to do")
+        UNMATCHED = "unmatched", _("No matching pledge or payment: for staff")
+
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=80)
+    created = models.DateTimeField(_("created at Stripe"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    pledge = models.ForeignKey(
+        Pledge, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+    )
+    payload = models.JSONField(_("payload"))
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["recorded", "ignored", "unmatched"]),
+                name="fundraising_stripeevent_outcome_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
 
 
 class ReceiptSequence(models.Model):

@@ -48,6 +48,9 @@ EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
+SOURCE_STAFF = "staff"
+SOURCE_STRIPE = "stripe"
+SOURCE_IMPORT = "import"
 CONFIRM_SALT = "fundraising.pledge-confirm"
 
 
@@ -79,6 +82,8 @@ def pledge_create(
     idempotency_key: uuid.UUID | None = None,
     pledged_on: dt.date | None = None,
     send_confirmation: bool = True,
+    pays_by_card: bool = False,
+    cover_fee: bool = False,
 ) -> Pledge:
     """Record a pledge and queue its confirmation e-mail (sent after commit)."""
     today = timezone.localdate()
@@ -107,6 +112,8 @@ def pledge_create(
         language=language,
         idempotency_key=idempotency_key,
         pledged_on=pledged_on or today,
+        pays_by_card=pays_by_card,
+        cover_fee=pays_by_card and cover_fee,
     )
     while Pledge.objects.filter(reference=pledge.reference).exists():
         pledge.reference = new_reference()  # 29^8 codes: a collision is rare, not impossible
@@ -266,6 +273,17 @@ def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
     return count
 
 
+def pledge_status_refresh(pledge: Pledge) -> None:
+    """Recompute a pledge's status from what it has received (after a refund, say)."""
+    status = _pledge_status_from_payments(pledge)
+    if status == Pledge.Status.PARTLY_PAID and selectors.pledge_paid_total(pledge) <= 0:
+        status = Pledge.Status.PLEDGED
+    if status != pledge.status:
+        pledge.status = status
+        pledge.save(update_fields=["status"])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+
+
 def _pledge_status_from_payments(pledge: Pledge) -> str:
     if pledge.status == Pledge.Status.CANCELLED:
         return pledge.status
@@ -298,8 +316,28 @@ def payment_record(
     is_private_benevolence: bool = False,
     notes: str = "",
     recorded_by=None,
+    external_id: str = "",
+    source: str = SOURCE_STAFF,
 ) -> Payment:
-    """Record money received, against a pledge (donor details copied from it) or not."""
+    """Record money received, against a pledge (donor details copied from it) or not.
+
+    A card payment enters the books only from Stripe's signed notifications (`source` =
+    "stripe", fundraising/card.py), never typed in by hand.
+    """
+    if method == Payment.Method.CARD and source != SOURCE_STRIPE:
+        raise ValidationError(
+            {
+                "method": _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                )
+            }
+        )
+    if external_id and Payment.objects.filter(external_id=external_id).exists():
+        raise ValidationError(
+            _("This payment (%(id)s) is already recorded.") % {"id": external_id},
+            code="duplicate",
+        )
     if pledge is not None:
         pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
         if pledge.status == Pledge.Status.CANCELLED:
@@ -327,6 +365,7 @@ def payment_record(
         is_private_benevolence=is_private_benevolence,
         notes=notes,
         recorded_by=recorded_by,
+        external_id=external_id,
     )
     payment.full_clean()
     if payment.advantage_amount > payment.amount:
@@ -352,6 +391,8 @@ receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests
 
 def receipt_refusal(payment: Payment) -> str | None:
     """Why CRA forbids receipting this payment, in words a person can act on; None if allowed."""
+    if payment.refunded_amount > 0 or payment.disputed_at is not None:
+        return _("This card payment was refunded or disputed: it cannot be receipted.")
     if payment.is_private_benevolence:
         return _(
             "This gift is directed to a family (private benevolence): CRA does not allow an "
@@ -821,7 +862,7 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
         Pledge.objects.filter(Pledge.counted_q(), frequency=Pledge.Frequency.MONTHLY)
-        .annotate(paid=selectors._money_sum("payments__amount"))
+        .annotate(paid=selectors._money_sum(selectors.NET_VIA_PLEDGE))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )
     rows: list[DonorEmail] = []

@@ -73,6 +73,8 @@ MATRIX: dict[str, tuple] = {
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    # Stripe's webhook: absent without Stripe keys (as in tests); signed requests only.
+    "fundraising:stripe-webhook":    ("POST", 404, 404, 404, 404, 404, 404, 404, 404),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
     "portal:dashboard":              ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     "portal:inbox":                  ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
@@ -209,6 +211,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.payment":          _a(view=MONEY_STAFF, add=MONEY_STAFF),
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
+    "fundraising.stripeevent":      _a(view=MONEY_STAFF),  # written by the webhook only
     "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -261,7 +264,7 @@ def _build_cast() -> Cast:
     from families.models import CaseFileAccess
     from fundraising import demo as fundraising_demo
     from fundraising import services as fundraising_services
-    from fundraising.models import DonorEmail, Receipt
+    from fundraising.models import DonorEmail, Receipt, StripeEvent
     from sponsorship import services as sponsorship_services
     from sponsorship.models import Membership
     from tests.factories import (
@@ -340,6 +343,13 @@ def _build_cast() -> Cast:
             amount=pledge.amount,
             pledged_on=today,
         )
+    StripeEvent.objects.create(
+        event_id="evt_matrix",
+        type="invoice.paid",
+        created=timezone.now(),
+        outcome=StripeEvent.Outcome.UNMATCHED,
+        payload={"id": "evt_matrix"},
+    )
     return Cast(
         users=users,
         a=_objects(sponsorship_a),

@@ -332,7 +332,7 @@ def fault_family_worker_killed(stack: Stack) -> dict:
     messages = mail_messages()
     distinct = len({m[2] for m in messages})
     # A message handed to the mail server just before the kill is sent again with the same
-    # Message-ID (config/emails.py): the recipient's mail system shows it once.
+    # Message-ID (core/emails.py): the recipient's mail system shows it once.
     ok = sent == total and distinct == sent - inbox_only and again == 0
     return {
         "name": "Fault: Celery worker SIGKILLed mid-delivery (family reminders), restarted",
@@ -448,7 +448,7 @@ def main() -> int:
         from django.core.management import call_command
 
         from benchmarks import scale
-        from config.roles import FUNDRAISING
+        from core.roles import FUNDRAISING
 
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -438,7 +438,7 @@ def ms(us: float) -> str:
 
 
 def write_results(rows: list[dict], info: dict, notes: list[str]) -> str:
-    from config.charts import PALETTE, Bar, bar_chart
+    from core.charts import PALETTE, Bar, bar_chart
 
     lines = [
         "# Benchmark results",

@@ -62,7 +62,7 @@ def staff_user():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from config.roles import PROGRAM_MANAGER
+    from core.roles import PROGRAM_MANAGER
 
     user, created = get_user_model().objects.get_or_create(
         username="bench.manager@example.org",
@@ -77,7 +77,7 @@ def staff_user():
 
 
 def _plan_rows(sponsorship, templates, review_templates, with_children: bool):
-    from config.dates import add_months
+    from core.dates import add_months
     from sponsorship.models import Milestone, Review
 
     arrival = sponsorship.arrival_date

@@ -20,7 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config import charts, reports
+from config import reports
+from core import charts
+from families.models import CaseFileAccess
+from fundraising.models import Campaign
+from sponsorship.models import SponsorGroup
 
 EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10
@@ -46,8 +50,6 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.today = today
         if key == "groups":
-            from sponsorship.models import SponsorGroup
-
             self.fields["group"] = forms.ModelChoiceField(
                 label=_("Sponsor group"),
                 required=False,
@@ -55,8 +57,6 @@ class ReportFilterForm(forms.Form):
                 empty_label=_("All groups"),
             )
         if key == "fundraising":
-            from fundraising.models import Campaign
-
             self.fields["campaign"] = forms.ModelChoiceField(
                 label=_("Campaign"),
                 required=False,
@@ -115,7 +115,6 @@ def _log_download(request: HttpRequest, report: reports.Report, action: str) -> 
     """Each family whose case code left the system in a file: one access row, one INSERT."""
     if not report.family_ids:
         return
-    from families.models import CaseFileAccess
 
     now = timezone.now()
     CaseFileAccess.objects.bulk_create(

@@ -87,16 +87,16 @@ if not ALLOWED_HOSTS:
     _fail("DJANGO_ALLOWED_HOSTS", "a comma-separated list of host names when debug is off")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-# Keys for the encrypted case-file fields (names, dates of birth, narratives...).
+# Keys for the encrypted case-file fields (names, dates of birth, narratives, notes...).
 # A comma-separated list, newest first: new writes use the first, reads try all
-# (key rotation; `manage.py reencrypt` rewrites rows with the newest key).
+# (key rotation; `manage.py reencrypt` rewrites rows with the newest key). Independent of
+# SECRET_KEY; how an entry becomes a Fernet key: core/encryption.py, docs/security.md.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS:
     if DEBUG or TESTING:
         FIELD_ENCRYPTION_KEYS = ["development-field-key-not-for-production"]
     else:
         _fail("FIELD_ENCRYPTION_KEYS", "set when DJANGO_DEBUG is off (one or more random keys)")
-SALT_KEY = FIELD_ENCRYPTION_KEYS  # the name django-fernet-encrypted-fields reads
 
 INSTALLED_APPS = [
     "config.apps.HanVoiceAdminConfig",  # replaces django.contrib.admin: custom AdminSite
@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "core",
     "families",
     "sponsorship",
     "fundraising",
@@ -189,8 +190,8 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # Cached pages and counters must never cost a pledge: a Redis outage reads as a miss
-    # (config/cache.py), and short socket timeouts keep a dead Redis from holding a request.
-    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    # (core/cache.py), and short socket timeouts keep a dead Redis from holding a request.
+    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
     )
@@ -227,7 +228,7 @@ AXES_ENABLED = _bool("AXES_ENABLED", True)
 RATELIMIT_VIEW = "sponsorship.views.ratelimited"  # django-ratelimit: a polite 429 page
 # While the cache (Redis) is unreachable the counters cannot be read: let requests through
 # rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
-# which live in the database, still apply). Outages are logged by config/cache.py.
+# which live in the database, still apply). Outages are logged by core/cache.py.
 RATELIMIT_FAIL_OPEN = True
 
 # Staff must sign in to the admin with a second factor (TOTP) in production.
@@ -266,7 +267,7 @@ if EMAIL_URL:
     _email = _url("EMAIL_URL", None, env.email_url_config, "smtp://, smtp+tls://, consolemail://")
     vars().update(_email)
 else:
-    EMAIL_BACKEND = "config.mail.ConsoleAndFileBackend"
+    EMAIL_BACKEND = "core.mail.ConsoleAndFileBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HanVoice <no-reply@hanvoice.ca>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

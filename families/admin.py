@@ -30,7 +30,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from core.admin_forms import LabelledTabularInline
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
 from families.models import (
     CaseFileAccess,
@@ -40,6 +41,9 @@ from families.models import (
     FamilyStatusChange,
     HouseholdMember,
 )
+from sponsorship.models import SponsorGroup, Sponsorship
+from sponsorship.selectors import annotate_support, period_summary
+from sponsorship.services import sponsorship_match
 
 # --- intermediate forms for admin actions (shared with sponsorship/admin.py) -----------------
 
@@ -142,7 +146,6 @@ class CloseForm(forms.Form):
 
 
 def _match_form_class() -> type[forms.Form]:
-    from sponsorship.models import SponsorGroup, Sponsorship
 
     class MatchForm(forms.Form):
         group = forms.ModelChoiceField(
@@ -179,7 +182,7 @@ class HouseholdMemberFormSet(BaseInlineFormSet):
             )
 
 
-class HouseholdMemberInline(admin.TabularInline):
+class HouseholdMemberInline(LabelledTabularInline):
     model = HouseholdMember
     formset = HouseholdMemberFormSet
     fields = (
@@ -194,7 +197,7 @@ class HouseholdMemberInline(admin.TabularInline):
     can_delete = False  # members leave by a note, not by deleting history
 
 
-class ConsentInline(admin.TabularInline):
+class ConsentInline(LabelledTabularInline):
     model = Consent
     fields = ("topic", "audience", "given_on", "expires_on", "withdrawn_on", "details", "active")
     readonly_fields = ("active",)
@@ -214,7 +217,7 @@ class CaseNoteInline(admin.StackedInline):
     can_delete = False
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(LabelledTabularInline):
     model = FamilyStatusChange
     fields = ("changed_at", "from_status", "to_status", "changed_by", "reason")
     readonly_fields = fields
@@ -392,8 +395,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     # --- the list: constant queries whatever the number of families -----------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        from sponsorship.models import Sponsorship
-        from sponsorship.selectors import annotate_support
 
         today = timezone.localdate()
         active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
@@ -411,8 +412,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     @admin.display(description=_("support"))
     def support_month(self, obj: Family) -> str:
-        from sponsorship.models import Sponsorship
-        from sponsorship.selectors import period_summary
 
         if not getattr(obj, "active_sponsorship_pk", None):
             return "-"
@@ -512,7 +511,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     @admin.action(description=_("Match with a sponsor group"))
     def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        from sponsorship.services import sponsorship_match
 
         return action_with_form(
             self,

@@ -1,4 +1,4 @@
-"""The staff side of fundraising. Permissions come from the role groups (config/roles.py):
+"""The staff side of fundraising. Permissions come from the role groups (core/roles.py):
 program managers and fundraising staff; case workers see none of it. Nothing is deleted.
 """
 
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import LabelledTabularInline
 from fundraising import selectors, services
 from fundraising.forms import (
     CancelReplaceForm,
@@ -139,7 +140,7 @@ class WallFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(LabelledTabularInline):
     model = Payment
     extra = 0
     can_delete = False

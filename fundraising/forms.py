@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from config.templatetags.money import format_money
+from core.money import format_money
 from fundraising.models import Campaign, Payment, Pledge
 
 OTHER = "other"

@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import emails
-from config.roles import FUNDRAISING
+from core import emails
+from core.roles import FUNDRAISING
 from fundraising import rules, selectors
 from fundraising.models import (
     ZERO,
@@ -38,6 +38,7 @@ from fundraising.models import (
     new_reference,
 )
 from fundraising.pdf import receipt_pdf
+from fundraising.tasks import send_donor_email
 
 logger = logging.getLogger(__name__)
 
@@ -728,7 +729,6 @@ def _queue_emails(ids: list[int]) -> None:
         return
 
     def queue() -> None:
-        from fundraising.tasks import send_donor_email
 
         for pk in ids:
             try:

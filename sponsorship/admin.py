@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from families.admin import (
     DateInput,
     LogsCaseFileViews,
@@ -47,7 +48,7 @@ from sponsorship.selectors import annotate_support, budget_for, period_summary
 # --- sponsor groups -----------------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     fields = ("user", "role", "joined_on")
     autocomplete_fields = ()
@@ -118,7 +119,7 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
 # --- sponsorships and their plan ----------------------------------------------------------
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(LabelledTabularInline):
     model = Milestone
     fields = ("title", "due_on", "completed_on", "notes", "waiver", "added_by_group")
     readonly_fields = ("waiver", "added_by_group")
@@ -159,7 +160,7 @@ class ReviewInline(admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class DisbursementInline(admin.TabularInline):
+class DisbursementInline(LabelledTabularInline):
     """Validated by Disbursement.clean() (amount > 0, month within the support period),
     the same rule the portal's `disbursement_record` uses."""
 
@@ -170,7 +171,7 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
 
 
-class ExtensionInline(admin.TabularInline):
+class ExtensionInline(LabelledTabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
     readonly_fields = fields
@@ -532,7 +533,7 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(MilestoneTemplate)
-class MilestoneTemplateAdmin(admin.ModelAdmin):
+class MilestoneTemplateAdmin(LabelledChangelistMixin, admin.ModelAdmin):
     list_display = ("title", "offset_days", "only_with_children", "basis", "is_active")
     list_editable = ("offset_days", "is_active")
     list_filter = ("is_active", "only_with_children")

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families import services as family_services
 from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship import services

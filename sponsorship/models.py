@@ -19,10 +19,11 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedTextField
 from simple_history.models import HistoricalRecords
 
-from config.dates import add_months, months_between
+from core.dates import add_months, months_between
+from core.encryption import EncryptedTextField
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 
 MAX_SUPPORT_MONTHS = 36
@@ -166,7 +167,6 @@ class SponsorshipQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> SponsorshipQuerySet:
         """Staff with a case-management role see all; a group member sees their group's only."""
-        from config.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 
         if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
             return self

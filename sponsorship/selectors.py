@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.dates import add_months, months_between
+from core.dates import add_months, months_between
 from families.models import HouseholdMember
 from sponsorship.models import (
     BASE_SUPPORT_MONTHS,

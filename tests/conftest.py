@@ -17,7 +17,7 @@ import pytest
 from django.db.models.signals import post_migrate
 
 from config import celery_app
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from sponsorship.models import Membership
 from tests.factories import (
     MembershipFactory,

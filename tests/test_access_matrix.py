@@ -32,6 +32,24 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from config.models import BreachRecord
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from families.models import CaseFileAccess
+from fundraising import demo as fundraising_demo
+from fundraising import services as fundraising_services
+from fundraising.models import DonorEmail, Receipt, StripeEvent
+from sponsorship import portal_services
+from sponsorship import services as sponsorship_services
+from sponsorship.models import Membership, NotificationPreference, Reminder
+from tests.factories import (
+    MembershipFactory,
+    PledgeFactory,
+    SponsorGroupFactory,
+    SponsorshipFactory,
+    StaffFactory,
+    UserFactory,
+)
+
 LOGIN = "LOGIN"
 ADMIN_LOGIN = "ADMIN_LOGIN"
 
@@ -259,23 +277,6 @@ def _build_cast() -> Cast:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from config.models import BreachRecord
-    from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
-    from families.models import CaseFileAccess
-    from fundraising import demo as fundraising_demo
-    from fundraising import services as fundraising_services
-    from fundraising.models import DonorEmail, Receipt, StripeEvent
-    from sponsorship import services as sponsorship_services
-    from sponsorship.models import Membership
-    from tests.factories import (
-        MembershipFactory,
-        PledgeFactory,
-        SponsorGroupFactory,
-        SponsorshipFactory,
-        StaffFactory,
-        UserFactory,
-    )
-
     campaign = fundraising_demo.seed()
     today = timezone.localdate()
     group_a, group_b = SponsorGroupFactory(name="Group A"), SponsorGroupFactory(name="Group B")
@@ -301,7 +302,7 @@ def _build_cast() -> Cast:
     }
     pledge = PledgeFactory(campaign=campaign, email="donor@matrix.test")
     invitee = UserFactory.build(email="new.member@matrix.test")
-    _invitation, token = sponsorship_services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=invitee.email, group=group_a, role=Membership.Role.MEMBER, invited_by=case_worker
     )
     # One row of every other registered model, so that each has a change page to open.
@@ -316,7 +317,6 @@ def _build_cast() -> Cast:
     sponsorship_services.extension_request(
         sponsorship=sponsorship_b, months=3, reason="Matrix", requested_by=coordinator_b
     )
-    from sponsorship.models import NotificationPreference, Reminder
 
     Reminder.objects.create(
         kind=Reminder.Kind.MILESTONE_DUE,

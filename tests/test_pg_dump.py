@@ -2,7 +2,7 @@
 
 The demo data is committed (a transactional test), `pg_dump` reads the test database as an
 attacker with a stolen backup would, and no household member's name, date of birth or case
-narrative may appear in it: those columns are encrypted at rest (config/encryption.py).
+narrative may appear in it: those columns are encrypted at rest (core/encryption.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from families.models import Family, HouseholdMember
+from sponsorship import demo
 
 pytestmark = [
     pytest.mark.skipif(
@@ -38,7 +39,6 @@ def _dump() -> str:
 
 
 def test_a_raw_pg_dump_holds_no_household_name_birth_date_or_narrative():
-    from sponsorship import demo
 
     demo.seed()
     secrets = set()

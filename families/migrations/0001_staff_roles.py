@@ -10,7 +10,7 @@ def create_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """Staff roles as Django groups; their permissions are set after migrate (config/roles.py)."""
+    """Staff roles as Django groups; their permissions are set after migrate (core/roles.py)."""
 
     dependencies = [("auth", "0012_alter_user_first_name_max_length")]
 

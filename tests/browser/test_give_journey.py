@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from config.roles import FUNDRAISING
+from core.roles import FUNDRAISING
 from fundraising.models import Payment, Pledge, Receipt
 from tests.factories import CampaignFactory, PledgeFactory, StaffFactory
 

@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 
-from config.templatetags.money import format_money
+from core.money import format_money
 from tests.factories import CampaignFactory, PledgeFactory
 
 NBSP = "\u00a0"

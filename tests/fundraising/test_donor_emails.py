@@ -18,6 +18,7 @@ from config.celery import app as celery_app
 from fundraising import services
 from fundraising.models import DonorEmail, Pledge
 from tests.factories import MonthlyPledgeFactory, PaymentFactory
+from tests.fundraising.test_campaign_page import url, valid_data
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_it_resends_a_row_claimed_by_a_worker_that_died(campaign, mailoutbox):
 def test_it_gives_up_after_repeated_failures_and_shows_why(campaign, mailoutbox):
     create_pledge(campaign)
     row = DonorEmail.objects.get()
-    with mock.patch("config.emails.send", side_effect=ConnectionRefusedError("smtp down")):
+    with mock.patch("core.emails.send", side_effect=ConnectionRefusedError("smtp down")):
         for _ in range(services.EMAIL_MAX_ATTEMPTS):
             services.donor_email_send(row.pk)
     row.refresh_from_db()
@@ -176,7 +177,6 @@ def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(
     client, campaign, mailoutbox, django_capture_on_commit_callbacks
 ):
     """Not a mock: Celery really tries a Redis port where nothing listens."""
-    from tests.fundraising.test_campaign_page import url, valid_data
 
     changes = {
         "task_always_eager": False,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from config.dates import add_months
+from core.dates import add_months
 from fundraising import selectors, services
 from fundraising.forms import parse_amount
 from fundraising.models import Pledge

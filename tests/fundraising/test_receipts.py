@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from fundraising import rules, services
 from fundraising.models import DonorEmail, Payment, Receipt
 from fundraising.pdf import receipt_pdf
-from tests.factories import PaymentFactory, PledgeFactory
+from tests.factories import CampaignFactory, PaymentFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,6 @@ def test_it_cannot_be_deleted_from_the_database_by_a_careless_delete(campaign):
     reason="SQLite serialises every writer; row locks under real concurrency need PostgreSQL",
 )
 def test_it_gives_50_concurrent_issues_50_distinct_consecutive_serials():
-    from tests.factories import CampaignFactory
 
     campaign = CampaignFactory()
     payments = [PaymentFactory(pledge__campaign=campaign) for _ in range(50)]

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from config.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
 from sponsorship import demo
 from sponsorship.models import Extension, Milestone, SponsorGroup, Sponsorship
@@ -264,7 +264,6 @@ def test_waiving_a_requested_milestone_from_the_admin(client, sponsorship, case_
 
 
 def test_viewing_a_sponsorship_page_is_logged_against_its_family(client, case_worker, sponsorship):
-    from families.models import CaseFileAccess
 
     client.force_login(case_worker)
     response = client.get(f"/admin/sponsorship/sponsorship/{sponsorship.pk}/change/")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.dates import add_months, months_between
+from core.dates import add_months, months_between
 from sponsorship.models import Extension, Sponsorship
 from sponsorship.selectors import period_summary
 from tests.factories import SponsorshipFactory

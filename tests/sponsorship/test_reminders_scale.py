@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.dates import add_months
-from config.roles import CASE_WORKER, PROGRAM_MANAGER
+from core.dates import add_months
+from core.roles import CASE_WORKER, PROGRAM_MANAGER
 from families.models import Family
 from sponsorship import reminders
 from sponsorship.models import (

@@ -9,7 +9,7 @@ from collections import Counter
 from django.core import mail
 from django.utils import timezone
 
-from config.dates import add_months
+from core.dates import add_months
 from sponsorship.models import Extension, Reminder
 from tests.factories import SponsorshipFactory
 from tests.sponsorship.reminder_helpers import local, sweep

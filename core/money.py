@@ -1,20 +1,17 @@
-"""Dollar amounts written the way each language writes them: `{{ amount|money }}`.
+"""Dollar amounts written the way each language writes them.
 
 English and Korean write `$7,700.00`; French (Canada) writes `7 700,00 $`, with a
 non-breaking space as the thousands separator and before the sign (locale/GLOSSARY.md).
-All amounts are Canadian dollars, so no currency code is added. The CRA receipt PDF does
-not use this: it is fixed English on purpose (fundraising/pdf.py).
+All amounts are Canadian dollars, so no currency code is added. Every page, e-mail, CSV and
+PDF that shows an amount to a person formats it here (the `money` template filter included).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
-from django import template
 from django.conf import settings
 from django.utils import translation
-
-register = template.Library()
 
 # U+00A0, as CLDR's fr-CA, Django's French formats and the catalogue's "2 000" (France uses
 # U+202F); one constant, so that a change of house rule is one line.
@@ -34,15 +31,3 @@ def format_money(
         digits = digits.replace(",", FRENCH_SPACE).replace(".", ",")
         return f"{sign}{digits}{FRENCH_SPACE}$"
     return f"{sign}${digits}"
-
-
-@register.filter
-def money(value: Decimal | int | str | None, places: int = 2) -> str:
-    """`{{ total|money }}` → `$7,700.00` / `7 700,00 $`; `{{ goal|money:0 }}` → whole dollars.
-    Empty for None or something that is not a number (like `floatformat`)."""
-    if value is None or value == "":
-        return ""
-    try:
-        return format_money(value, places=int(places))
-    except (InvalidOperation, TypeError, ValueError):
-        return ""

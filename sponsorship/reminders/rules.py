@@ -1,0 +1,151 @@
+"""What is due and when: rule offsets, fire dates, keys, and whether a reminder still matters."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+
+from core.dates import add_months
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from sponsorship.models import (
+    BASE_SUPPORT_MONTHS,
+    MAX_SUPPORT_MONTHS,
+    Extension,
+    Membership,
+    Reminder,
+    ReminderRule,
+)
+
+logger = logging.getLogger(__name__)
+
+Kind = Reminder.Kind
+R = ReminderRule.Recipient
+
+# A claimed row not marked sent after this long is presumed lost (worker killed) and re-sent.
+CLAIM_TIMEOUT = datetime.timedelta(minutes=15)
+# Rows younger than this were just queued by the sweep: the reconciler leaves them alone.
+QUEUE_GRACE = datetime.timedelta(minutes=2)
+# A permanently failing address stops after this many attempts (then `failed_at`).
+MAX_ATTEMPTS = 5
+# Back-off after failed attempt n: BACKOFF_BASE * 2 ** (n - 1): 5, 10, 20, 40 minutes.
+BACKOFF_BASE = datetime.timedelta(minutes=5)
+# How far back a missed sweep is caught up; older fire dates are no longer useful news
+# (the weekly digest still lists everything overdue).
+CATCH_UP_DAYS = 14
+# Rows per INSERT; SQLite caps this lower by itself (999 parameters per statement).
+INSERT_BATCH = 1000
+# At most this many rows per reconcile run, so one run stays well under ten minutes.
+RECONCILE_LIMIT = 500
+
+# "Before" kinds announce something coming; they stop mattering once it is due.
+BEFORE_KINDS = {Kind.MILESTONE_DUE, Kind.REVIEW_DUE, Kind.PERIOD_ENDING}
+GROUP_ROLES = {R.COORDINATOR, R.TREASURER, R.MEMBERS}
+
+
+def rule_offsets(rule: ReminderRule) -> list[int]:
+    """Days relative to the due date on which `rule` fires, in order, at most `max_count`.
+
+    `days` lists the fixed offsets; `repeat_every_days` continues after the last of them
+    (milestone overdue: [1] then every 7 days, at most 4 → 1, 8, 15, 22).
+    """
+    offsets = sorted({int(day) for day in rule.days or []})
+    if not offsets:
+        return []
+    count = max(1, rule.max_count or 1)
+    if rule.repeat_every_days:
+        while len(offsets) < count:
+            offsets.append(offsets[-1] + rule.repeat_every_days)
+    return offsets[:count]
+
+
+def latest_fire_date(
+    base: datetime.date, offsets: Sequence[int], today: datetime.date
+) -> datetime.date | None:
+    """The newest fire date on or before `today`, unless it is older than the catch-up window."""
+    past = [base + datetime.timedelta(days=o) for o in offsets]
+    past = [day for day in past if day <= today]
+    if not past:
+        return None
+    latest = max(past)
+    if latest < today - datetime.timedelta(days=CATCH_UP_DAYS):
+        return None
+    return latest
+
+
+def base_range(offsets: Sequence[int], today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """Due dates whose latest fire date can fall in (today − CATCH_UP_DAYS, today]."""
+    low = today - datetime.timedelta(days=CATCH_UP_DAYS + max(offsets))
+    high = today - datetime.timedelta(days=min(offsets))
+    return low, high
+
+
+def month_13_for(arrival: datetime.date, extension_months: int) -> datetime.date:
+    return add_months(arrival, min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + extension_months))
+
+
+def period_key(sponsorship_id: int, month_13_on: datetime.date) -> str:
+    """The support period is identified by its end: an approved extension makes a new one."""
+    return f"period:{sponsorship_id}:{month_13_on.isoformat()}"
+
+
+def digest_key(monday: datetime.date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"digest:{year}-W{week:02d}"
+
+
+def _recipient_may_know(reminder: Reminder) -> bool:
+    """Still entitled to hear about it: a member of the group, or case-management staff."""
+    user = reminder.recipient
+    if not user.is_active:
+        return False
+    if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
+        return True
+    if reminder.kind == Kind.WEEKLY_DIGEST or reminder.group_id is None:
+        return False
+    return Membership.objects.filter(user=user, group_id=reminder.group_id).exists()
+
+
+def why_not_relevant(reminder: Reminder, today: datetime.date) -> str:
+    """Why the reminder no longer matters (empty when it does). Checked at send time."""
+    if not _recipient_may_know(reminder):
+        return "Recipient no longer in the group or on staff."
+    sponsorship = reminder.sponsorship
+    if sponsorship is not None and not sponsorship.is_active:
+        return "Sponsorship ended."
+    kind = reminder.kind
+    if kind in (Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE):
+        milestone = reminder.milestone
+        if milestone is None:
+            return "Milestone removed."
+        if milestone.completed_on:
+            return "Milestone done."
+        if milestone.waived_on:
+            return "Milestone waived."
+        if kind == Kind.MILESTONE_DUE and today > milestone.due_on:
+            return "Milestone now overdue: the overdue reminder takes over."
+    elif kind in (Kind.REVIEW_DUE, Kind.REVIEW_OVERDUE):
+        review = reminder.review
+        if review is None:
+            return "Review removed."
+        if review.held_on:
+            return "Review held."
+        if kind == Kind.REVIEW_DUE and today > review.scheduled_for:
+            return "Review date passed: the overdue reminder takes over."
+    elif kind in (Kind.PERIOD_ENDING, Kind.MONTH_13):
+        current = sponsorship.month_13_on if sponsorship else None
+        if current is None or reminder.subject_key != period_key(sponsorship.pk, current):
+            return "Support period changed (extension approved)."
+        if kind == Kind.PERIOD_ENDING and today >= current:
+            return "Support period already ended: the month-13 reminder takes over."
+    elif kind == Kind.EXTENSION_PENDING:
+        if reminder.extension is None:
+            return "Extension removed."
+        if reminder.extension.status != Extension.Status.REQUESTED:
+            return "Extension decided."
+    elif kind == Kind.URGENT_CONCERN:
+        if reminder.checkin is None:
+            return "Check-in removed."
+        if reminder.checkin.acknowledged_at:
+            return "Concern already acknowledged."
+    return ""

@@ -1,0 +1,338 @@
+"""The daily sweep: what is due today becomes Reminder rows, queued after commit."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.roles import CASE_WORKER, PROGRAM_MANAGER
+from sponsorship.models import (
+    Extension,
+    Membership,
+    Milestone,
+    Reminder,
+    ReminderRule,
+    Review,
+    Sponsorship,
+)
+from sponsorship.reminders.rules import (
+    BEFORE_KINDS,
+    GROUP_ROLES,
+    INSERT_BATCH,
+    Kind,
+    R,
+    base_range,
+    digest_key,
+    latest_fire_date,
+    month_13_for,
+    period_key,
+    rule_offsets,
+)
+from sponsorship.tasks import deliver_reminder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Candidate:
+    """Something due today, before its recipients are known."""
+
+    kind: str
+    subject_key: str
+    fire_on: datetime.date
+    group_id: int | None = None
+    sponsorship_id: int | None = None
+    case_worker_id: int | None = None
+    milestone_id: int | None = None
+    review_id: int | None = None
+    extension_id: int | None = None
+
+
+@dataclass
+class SweepResult:
+    created: int = 0
+    queued: list[int] = field(default_factory=list)
+
+
+def _dated_candidates(
+    rules: dict,
+    today: datetime.date,
+    *,
+    kinds: tuple[str, str],
+    open_rows: models.QuerySet,
+    date_field: str,
+    subject: str,
+) -> Iterable[Candidate]:
+    """Candidates for objects that fall due on a date (milestones, reviews): one query per
+    kind, bounded to the dates the rule's offsets can fire on as of today."""
+    for kind in kinds:
+        offsets = rules.get(kind)
+        if not offsets:
+            continue
+        low, high = base_range(offsets, today)
+        if kind in BEFORE_KINDS:
+            low = max(low, today)
+        rows = open_rows.filter(
+            sponsorship__outcome=Sponsorship.Outcome.ACTIVE, **{f"{date_field}__range": (low, high)}
+        ).values(
+            "pk", date_field, "sponsorship_id", "sponsorship__group_id",
+            "sponsorship__family__case_worker_id",
+        )  # fmt: skip
+        for row in rows:
+            fire = latest_fire_date(row[date_field], offsets, today)
+            if fire is None:
+                continue
+            yield Candidate(
+                kind=kind,
+                subject_key=f"{subject}:{row['pk']}",
+                fire_on=fire,
+                group_id=row["sponsorship__group_id"],
+                sponsorship_id=row["sponsorship_id"],
+                case_worker_id=row["sponsorship__family__case_worker_id"],
+                **{f"{subject}_id": row["pk"]},
+            )
+
+
+def _milestone_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    return _dated_candidates(
+        rules, today, kinds=(Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE),
+        open_rows=Milestone.objects.open(), date_field="due_on", subject="milestone",
+    )  # fmt: skip
+
+
+def _review_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    return _dated_candidates(
+        rules, today, kinds=(Kind.REVIEW_DUE, Kind.REVIEW_OVERDUE),
+        open_rows=Review.objects.filter(held_on__isnull=True), date_field="scheduled_for",
+        subject="review",
+    )  # fmt: skip
+
+
+def _period_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    kinds = [k for k in (Kind.PERIOD_ENDING, Kind.MONTH_13) if rules.get(k)]
+    if not kinds:
+        return
+    # Month 13 is at least 12 months (≥ 365 days) after arrival: a cheap SQL pre-filter.
+    lead = max(0, -min(min(rules[k]) for k in kinds))
+    rows = (
+        Sponsorship.objects.active()
+        .filter(arrival_date__isnull=False)
+        .filter(arrival_date__lte=today + datetime.timedelta(days=lead - 365))
+        .with_period()
+        .values(
+            "pk", "arrival_date", "approved_extension_months", "group_id", "family__case_worker_id"
+        )  # fmt: skip
+    )
+    for row in rows:
+        month_13 = month_13_for(row["arrival_date"], int(row["approved_extension_months"] or 0))
+        for kind in kinds:
+            if kind in BEFORE_KINDS and today >= month_13:
+                continue  # the period has ended: the month-13 reminder takes over
+            fire = latest_fire_date(month_13, rules[kind], today)
+            if fire is None:
+                continue
+            yield Candidate(
+                kind=kind,
+                subject_key=period_key(row["pk"], month_13),
+                fire_on=fire,
+                group_id=row["group_id"],
+                sponsorship_id=row["pk"],
+                case_worker_id=row["family__case_worker_id"],
+            )
+
+
+def _extension_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    offsets = rules.get(Kind.EXTENSION_PENDING)
+    if not offsets:
+        return
+    low, high = base_range(offsets, today)
+    rows = Extension.objects.filter(
+        status=Extension.Status.REQUESTED,
+        sponsorship__outcome=Sponsorship.Outcome.ACTIVE,
+        requested_on__range=(low, high),
+    ).values(
+        "pk", "requested_on", "sponsorship_id", "sponsorship__group_id",
+        "sponsorship__family__case_worker_id",
+    )  # fmt: skip
+    for row in rows:
+        fire = latest_fire_date(row["requested_on"], offsets, today)
+        if fire is None:
+            continue
+        yield Candidate(
+            kind=Kind.EXTENSION_PENDING,
+            subject_key=f"extension:{row['pk']}",
+            fire_on=fire,
+            group_id=row["sponsorship__group_id"],
+            sponsorship_id=row["sponsorship_id"],
+            case_worker_id=row["sponsorship__family__case_worker_id"],
+            extension_id=row["pk"],
+        )
+
+
+def _digest_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    offsets = rules.get(Kind.WEEKLY_DIGEST)
+    if not offsets:
+        return
+    this_monday = today - datetime.timedelta(days=today.weekday())
+    best: tuple[datetime.date, datetime.date] | None = None
+    for monday in (this_monday - datetime.timedelta(days=7), this_monday):
+        fire = latest_fire_date(monday, offsets, today)
+        if fire is not None and (best is None or fire > best[0]):
+            best = (fire, monday)
+    if best:
+        yield Candidate(kind=Kind.WEEKLY_DIGEST, subject_key=digest_key(best[1]), fire_on=best[0])
+
+
+class Recipients:
+    """Who receives what, resolved set-based: one query per recipient kind, lazily."""
+
+    def __init__(self) -> None:
+        self._members: dict[int, dict[str, list[int]]] | None = None
+        self._role_users: dict[str, list[int]] = {}
+        self._active_staff: set[int] | None = None
+
+    def members(self, group_id: int) -> dict[str, list[int]]:
+        if self._members is None:
+            self._members = defaultdict(lambda: defaultdict(list))
+            rows = Membership.objects.filter(
+                group_id__in=Sponsorship.objects.active().values("group_id"),
+                user__is_active=True,
+            ).values_list("group_id", "role", "user_id")
+            for gid, role, user_id in rows:
+                self._members[gid][role].append(user_id)
+        return self._members.get(group_id, {})
+
+    def role(self, role: str) -> list[int]:
+        if role not in self._role_users:
+            self._role_users[role] = list(
+                get_user_model()
+                .objects.filter(is_active=True, is_staff=True, groups__name=role)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+        return self._role_users[role]
+
+    def case_worker_active(self, user_id: int) -> bool:
+        if self._active_staff is None:
+            self._active_staff = set(
+                get_user_model()
+                .objects.filter(is_active=True, is_staff=True, families_assigned__isnull=False)
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+        return user_id in self._active_staff
+
+    def resolve(self, candidate: Candidate, wanted: Sequence[str]) -> set[int]:
+        users: set[int] = set()
+        for who in wanted:
+            if candidate.kind == Kind.WEEKLY_DIGEST:
+                # The digest is for staff: "case worker" means every case worker.
+                if who == R.CASE_WORKER:
+                    users.update(self.role(CASE_WORKER))
+                elif who == R.PROGRAM_MANAGERS:
+                    users.update(self.role(PROGRAM_MANAGER))
+                continue
+            if who in GROUP_ROLES and candidate.group_id:
+                by_role = self.members(candidate.group_id)
+                if who == R.MEMBERS:
+                    users.update(u for ids in by_role.values() for u in ids)
+                elif by_role.get(who):
+                    users.update(by_role[who])
+                elif who == R.COORDINATOR:
+                    # No coordinator: the whole group hears it rather than nobody.
+                    users.update(u for ids in by_role.values() for u in ids)
+            elif who == R.CASE_WORKER:
+                if candidate.case_worker_id and self.case_worker_active(candidate.case_worker_id):
+                    users.add(candidate.case_worker_id)
+                else:
+                    # No (active) case worker assigned: program managers stand in.
+                    users.update(self.role(PROGRAM_MANAGER))
+            elif who == R.PROGRAM_MANAGERS:
+                users.update(self.role(PROGRAM_MANAGER))
+        return users
+
+
+SWEPT_KINDS = (
+    _milestone_candidates,
+    _review_candidates,
+    _period_candidates,
+    _extension_candidates,
+    _digest_candidates,
+)
+
+
+@transaction.atomic
+def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
+    """Write a row for every reminder due as of `today` (default: today in TIME_ZONE).
+
+    Set-based: one query per reminder kind, one per recipient kind, then batched inserts;
+    the number of queries does not depend on the number of sponsorships. Idempotent: rows
+    that exist are left alone (unique constraint), so running it twice a day is harmless.
+    New rows are queued for delivery once the transaction commits.
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    rules = {
+        rule.kind: (rule_offsets(rule), rule.recipients)
+        for rule in ReminderRule.objects.filter(enabled=True)
+    }
+    offsets = {kind: pair[0] for kind, pair in rules.items() if pair[0]}
+    recipients = Recipients()
+    rows: list[Reminder] = []
+    for find in SWEPT_KINDS:
+        for c in find(offsets, today):
+            for user_id in sorted(recipients.resolve(c, rules[c.kind][1])):
+                rows.append(
+                    Reminder(
+                        kind=c.kind,
+                        subject_key=c.subject_key,
+                        due_on=c.fire_on,
+                        recipient_id=user_id,
+                        group_id=c.group_id,
+                        sponsorship_id=c.sponsorship_id,
+                        milestone_id=c.milestone_id,
+                        review_id=c.review_id,
+                        extension_id=c.extension_id,
+                        # The sweep's own timestamp: it tells this sweep's new rows apart
+                        # from those another sweep (or yesterday's) already wrote.
+                        created_at=now,
+                    )
+                )
+    if rows:
+        Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=INSERT_BATCH)
+    new_ids = list(
+        Reminder.objects.filter(created_at=now, claimed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if new_ids:
+        transaction.on_commit(lambda: enqueue_delivery(new_ids))
+    logger.info("Reminder sweep for %s: %d due, %d new", today, len(rows), len(new_ids))
+    return SweepResult(created=len(new_ids), queued=new_ids)
+
+
+def enqueue_delivery(ids: Sequence[int]) -> int:
+    """Queue one delivery task per row; on a broker outage leave the rest to the reconciler."""
+
+    for done, pk in enumerate(ids):
+        try:
+            deliver_reminder.delay(pk)
+        except Exception as exc:  # kombu raises OperationalError, redis ConnectionError...
+            if settings.CELERY_TASK_ALWAYS_EAGER or deliver_reminder.app.conf.task_always_eager:
+                raise  # in-process delivery: a bug, not an outage
+            logger.warning(
+                "Broker unavailable (%s): %d reminder(s) left for the reconciler",
+                type(exc).__name__,
+                len(ids) - done,
+            )
+            return done
+    return len(ids)

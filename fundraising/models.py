@@ -510,6 +510,25 @@ class Receipt(models.Model):
         return self.cancelled_at is not None
 
 
+class DonorLink(models.Model):
+    """A sign-in link e-mailed to a donor: signed (the token is never stored), short-lived,
+    used once (docs/fundraising.md). A row is written for every request, known address or
+    not, so that both cost the same."""
+
+    email = models.EmailField(_("e-mail"), max_length=254)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("donor sign-in link")
+        verbose_name_plural = _("donor sign-in links")
+
+    def __str__(self) -> str:
+        return f"link {self.pk}"
+
+
 class DonorEmail(models.Model):
     """An e-mail to a donor (or to fundraising staff about a pledge): a row first, then sent.
 
@@ -523,6 +542,7 @@ class DonorEmail(models.Model):
         INSTALMENT_DUE = "pledge-instalment-due", _("Instalment due")
         LAPSED = "pledge-lapsed", _("Pledge lapsed (donor)")
         LAPSED_STAFF = "pledge-lapsed-staff", _("Pledge lapsed (staff)")
+        SIGN_IN = "donor-sign-in", _("Donor sign-in link")
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     pledge = models.ForeignKey(
@@ -530,6 +550,9 @@ class DonorEmail(models.Model):
     )
     receipt = models.ForeignKey(
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    link = models.OneToOneField(
+        DonorLink, on_delete=models.PROTECT, null=True, blank=True, related_name="email_row"
     )
     due_on = models.DateField(_("for date"))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -548,7 +571,7 @@ class DonorEmail(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "pledge", "due_on"],
-                condition=Q(receipt__isnull=True),
+                condition=Q(receipt__isnull=True, link__isnull=True),
                 name="fundraising_donoremail_once_per_pledge_and_date",
             ),
             models.UniqueConstraint(
@@ -557,7 +580,9 @@ class DonorEmail(models.Model):
                 name="fundraising_donoremail_once_per_receipt",
             ),
             models.CheckConstraint(
-                condition=Q(pledge__isnull=False) | Q(receipt__isnull=False),
+                condition=Q(pledge__isnull=False)
+                | Q(receipt__isnull=False)
+                | Q(link__isnull=False),
                 name="fundraising_donoremail_has_subject",
             ),
         ]

@@ -31,6 +31,7 @@ from fundraising.models import (
     ZERO,
     Campaign,
     DonorEmail,
+    DonorLink,
     Payment,
     Pledge,
     Receipt,
@@ -693,6 +694,50 @@ def donor_anonymise(*, email: str) -> int:
 # --- e-mails: rows first, claimed once, reconciled ---------------------------------------
 
 
+# --- donor sign-in links (self-service, docs/fundraising.md) -------------------------------
+
+DONOR_LINK_SALT = "fundraising.donor-link"
+DONOR_LINK_MINUTES = 30
+
+
+def donor_link_url(link: DonorLink) -> str:
+    token = signing.dumps(link.pk, salt=DONOR_LINK_SALT)
+    return settings.SITE_URL + reverse("fundraising:donor-link", args=[token])
+
+
+@transaction.atomic
+def donor_link_request(*, email: str, language: str) -> None:
+    """Write a sign-in link for `email` and, if we know the address, its e-mail row (sent by
+    the outbox after commit). Unknown addresses get the same answer and nearly the same work:
+    the link row is written either way; it can never be used without the e-mail."""
+    email = email.strip().lower()
+    link = DonorLink.objects.create(email=email, language=language)
+    if selectors.donor_pledges(email).exists() or selectors.donor_payments(email).exists():
+        row = DonorEmail.objects.create(
+            kind=DonorEmail.Kind.SIGN_IN, link=link, due_on=timezone.localdate()
+        )
+        _queue_emails([row.pk])
+    logger.info("donor sign-in link %s requested", link.pk)
+
+
+def donor_link_peek(token: str) -> DonorLink | None:
+    """The unused, unexpired link a token names, or None (nothing is changed)."""
+    try:
+        pk = signing.loads(token, salt=DONOR_LINK_SALT, max_age=DONOR_LINK_MINUTES * 60)
+    except signing.BadSignature:
+        return None
+    return DonorLink.objects.filter(pk=pk, used_at__isnull=True).first()
+
+
+def donor_link_use(token: str) -> str | None:
+    """Use a sign-in link (once: a conditional UPDATE decides); the donor's e-mail or None."""
+    link = donor_link_peek(token)
+    if link is None:
+        return None
+    used = DonorLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return link.email if used else None
+
+
 def reminders_stop_token(pledge: Pledge) -> str:
     return signing.dumps(str(pledge.public_id), salt=STOP_SALT, compress=True)
 
@@ -749,6 +794,8 @@ def _recipients(row: DonorEmail) -> list[str]:
             is_active=True, is_staff=True, groups__name=FUNDRAISING
         )
         return sorted({u.email for u in users if u.email})
+    if row.link_id:
+        return [row.link.email]
     if row.receipt_id:
         return [row.receipt.donor_email] if row.receipt.donor_email else []
     return [row.pledge.email] if row.pledge and row.pledge.email else []
@@ -760,6 +807,10 @@ def _render_and_send(row: DonorEmail) -> None:
     headers: dict[str, str] = {}
     attachments = []
     language = pledge.language if pledge else settings.LANGUAGE_CODE
+    if row.link_id:
+        language = row.link.language
+        context["sign_in_url"] = donor_link_url(row.link)
+        context["minutes"] = DONOR_LINK_MINUTES
     if pledge is not None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
@@ -819,7 +870,7 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     )
     if not claimed:
         return False
-    row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
+    row = DonorEmail.objects.select_related("pledge", "receipt", "link").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
         DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
@@ -861,7 +912,13 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
-        Pledge.objects.filter(Pledge.counted_q(), frequency=Pledge.Frequency.MONTHLY)
+        # Paused gifts wait; card subscriptions are charged (and chased) by Stripe itself.
+        Pledge.objects.filter(
+            Pledge.counted_q(),
+            frequency=Pledge.Frequency.MONTHLY,
+            paused_at__isnull=True,
+            stripe_subscription_id="",
+        )
         .annotate(paid=selectors._money_sum(selectors.NET_VIA_PLEDGE))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )

@@ -91,6 +91,15 @@ MATRIX: dict[str, tuple] = {
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    # Donor self-service: a sign-in link by e-mail, then the session; staff accounts mean nothing.
+    "fundraising:donor-start":       ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    "fundraising:donor-link":        ("GET", 410, 410, 410, 410, 410, 410, 410, 410),
+    "fundraising:donor-home":        ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-pledge-action": ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-receipt":     ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-export":      ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-erase":       ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-sign-out":    ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
     # Stripe's webhook: absent without Stripe keys (as in tests); signed requests only.
     "fundraising:stripe-webhook":    ("POST", 404, 404, 404, 404, 404, 404, 404, 404),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
@@ -159,6 +168,12 @@ URL_KWARGS = {
     "fundraising:pledge-thanks": lambda cast, role: {"public_id": cast.pledge.public_id},
     "fundraising:reminders-stop": lambda cast, role: {"token": cast.stop_token},
     "fundraising:pledge-confirm": lambda cast, role: {"token": cast.confirm_token},
+    "fundraising:donor-link": lambda cast, role: {"token": "not-a-link"},
+    "fundraising:donor-pledge-action": lambda cast, role: {
+        "public_id": cast.pledge.public_id,
+        "action": "pause",
+    },
+    "fundraising:donor-receipt": lambda cast, role: {"public_id": cast.receipt.public_id},
     "portal:invitation-accept": lambda cast, role: {"token": cast.invitation_token},
     "portal:sponsorship": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:plan": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},

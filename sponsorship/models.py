@@ -70,6 +70,7 @@ class SponsorGroup(models.Model):
 
     class Meta:
         verbose_name = _("sponsor group")
+        verbose_name_plural = _("sponsor groups")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -102,6 +103,7 @@ class Membership(models.Model):
 
     class Meta:
         verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["group", "role", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -139,6 +141,7 @@ class Invitation(models.Model):
 
     class Meta:
         verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -206,6 +209,7 @@ class Sponsorship(models.Model):
 
     class Meta:
         verbose_name = _("sponsorship")
+        verbose_name_plural = _("sponsorships")
         ordering = ["-matched_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -316,6 +320,7 @@ class Extension(models.Model):
 
     class Meta:
         verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
         ordering = ["requested_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -347,6 +352,7 @@ class MilestoneTemplate(models.Model):
 
     class Meta:
         verbose_name = _("milestone template")
+        verbose_name_plural = _("milestone templates")
         ordering = ["offset_days", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -421,6 +427,7 @@ class Milestone(models.Model):
 
     class Meta:
         verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["due_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -474,6 +481,7 @@ class ReviewTemplate(models.Model):
 
     class Meta:
         verbose_name = _("review template")
+        verbose_name_plural = _("review templates")
         ordering = ["at_month", "days_before_period_end"]
         constraints = [
             models.CheckConstraint(
@@ -536,6 +544,7 @@ class Review(models.Model):
 
     class Meta:
         verbose_name = _("self-sufficiency review")
+        verbose_name_plural = _("self-sufficiency reviews")
         ordering = ["scheduled_for", "pk"]
         constraints = [
             *[
@@ -636,6 +645,7 @@ class Disbursement(models.Model):
 
     class Meta:
         verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
         ordering = ["month_number", "paid_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -717,6 +727,7 @@ class CheckIn(models.Model):
 
     class Meta:
         verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         ordering = ["-happened_on", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -744,6 +755,7 @@ class GroupMessage(models.Model):
 
     class Meta:
         verbose_name = _("message to a group")
+        verbose_name_plural = _("messages to groups")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -756,6 +768,8 @@ class GroupMessageRead(models.Model):
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("message read")
+        verbose_name_plural = _("messages read")
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "user"], name="sponsorship_groupmessageread_once"
@@ -825,6 +839,7 @@ class Reminder(models.Model):
 
     class Meta:
         verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["-due_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -873,6 +888,7 @@ class ReminderRule(models.Model):
 
     class Meta:
         verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
         ordering = ["kind"]
 
     def __str__(self) -> str:
@@ -889,6 +905,8 @@ class NotificationPreference(models.Model):
     email_enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "kind"], name="sponsorship_notificationpreference_once"
@@ -914,6 +932,7 @@ class LanguagePreference(models.Model):
 
     class Meta:
         verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
         constraints = [
             models.CheckConstraint(
                 condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),

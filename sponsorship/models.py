@@ -942,3 +942,22 @@ class LanguagePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language}"
+
+
+class FormSubmission(models.Model):
+    """A portal form's one-time token, consumed in the same transaction as the row the form
+    wrote (sponsorship/submissions.py). Back + Save again, a double click or a retried
+    request brings the same token: the second try finds this row and goes to what the first
+    one wrote instead of writing it twice (docs/forms.md)."""
+
+    token = models.UUIDField(unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=300, blank=True, default="")  # where the row is shown
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -113,7 +113,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "axes",
+    "config.apps.LockoutsConfig",  # django-axes, with a translated name in the admin
     "core",
     "families",
     "sponsorship",

@@ -419,6 +419,10 @@ class ReceiptSequence(models.Model):
     key = models.CharField(max_length=40, unique=True)
     last_serial = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("receipt sequence")
+        verbose_name_plural = _("receipt sequences")
+
     def __str__(self) -> str:
         return f"{self.key}: {self.last_serial}"
 

@@ -327,6 +327,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FUNDRAISING_MIN_AMOUNT = env.str("FUNDRAISING_MIN_AMOUNT", default="5")
 FUNDRAISING_MAX_ONLINE_AMOUNT = env.str("FUNDRAISING_MAX_ONLINE_AMOUNT", default="100000")
 FUNDRAISING_PLEDGE_RATE = env.str("FUNDRAISING_PLEDGE_RATE", default="20/h")
+# Days a pledge waits for the donor's confirmation (the e-mailed link) before it expires.
+FUNDRAISING_PLEDGE_CONFIRM_DAYS = _int("FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7)
 # Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
 FUNDRAISING_PAGE_LOCAL_SECONDS = _int("FUNDRAISING_PAGE_LOCAL_SECONDS", 0 if TESTING else 5)
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.celery import app
 from core.encryption import can_decrypt, models_with_encrypted_fields
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from config.celery import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)

@@ -170,6 +170,14 @@ class FamilyStatusChange(models.Model):
         return f"{self.family} {self.from_status} → {self.to_status}"
 
 
+def one_year_window_closes(principal_arrived_on: datetime.date) -> datetime.date:
+    """The last day a dependant may arrive and still be part of the sponsorship (12 months)."""
+    try:
+        return principal_arrived_on.replace(year=principal_arrived_on.year + 1)
+    except ValueError:  # 29 February: the window closes on 28 February next year
+        return principal_arrived_on.replace(year=principal_arrived_on.year + 1, day=28)
+
+
 class HouseholdMember(models.Model):
     class Relationship(models.TextChoices):
         PRINCIPAL = "principal", _("Principal applicant")
@@ -240,8 +248,6 @@ class HouseholdMember(models.Model):
             and principal is not None
             and principal.arrived_on
         ):
-            from families.services import one_year_window_closes
-
             closes = one_year_window_closes(principal.arrived_on)
             if self.arrived_on > closes:
                 raise ValidationError(

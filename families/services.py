@@ -191,14 +191,6 @@ def family_close(*, family: Family, changed_by: AbstractBaseUser, reason: str) -
 # --- household ---------------------------------------------------------------------------
 
 
-def one_year_window_closes(principal_arrived_on: datetime.date) -> datetime.date:
-    """The last day a dependant may arrive and still be part of the sponsorship (12 months)."""
-    try:
-        return principal_arrived_on.replace(year=principal_arrived_on.year + 1)
-    except ValueError:  # 29 February: the window closes on 28 February next year
-        return principal_arrived_on.replace(year=principal_arrived_on.year + 1, day=28)
-
-
 @transaction.atomic
 def household_member_add(
     *,

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from config.forms import DeferredPasswordResetForm, EmailAuthenticationForm
+from core.auth_forms import DeferredPasswordResetForm, EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
-from sponsorship import services
+from sponsorship import portal_services
 from sponsorship.access import (
     PortalAccess,
     get_milestone_for_user,
@@ -139,7 +139,7 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = MilestoneAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            milestone = services.milestone_add_group_item(
+            milestone = portal_services.milestone_add_group_item(
                 sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -205,7 +205,7 @@ def milestone_complete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         public_id,
         MilestoneCompleteForm,
         "complete_form",
-        lambda m, data: services.milestone_complete(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_complete(milestone=m, user=request.user, **data),
         lambda access: access.can_edit_plan,
         _("Marked done. Thank you!"),
     )
@@ -219,7 +219,7 @@ def milestone_note(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         public_id,
         MilestoneNoteForm,
         "note_form",
-        lambda m, data: services.milestone_add_note(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_add_note(milestone=m, user=request.user, **data),
         lambda access: True,
         _("Note added."),
     )
@@ -233,7 +233,9 @@ def milestone_waiver(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         public_id,
         MilestoneWaiverForm,
         "waiver_form",
-        lambda m, data: services.milestone_request_waiver(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_request_waiver(
+            milestone=m, user=request.user, **data
+        ),
         lambda access: access.can_edit_plan,
         _("Waiver requested: HanVoice staff will decide and let you know."),
     )
@@ -265,7 +267,7 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = CheckInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            checkin = services.checkin_create(
+            checkin = portal_services.checkin_create(
                 sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -323,7 +325,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.disbursement_record(
+            portal_services.disbursement_record(
                 sponsorship=sponsorship, user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -375,7 +377,7 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = ReviewInputForm(request.POST or None, initial={"text": review.group_input})
     if request.method == "POST" and form.is_valid():
         try:
-            services.review_submit_group_input(
+            portal_services.review_submit_group_input(
                 review=review, user=request.user, text=form.cleaned_data["text"]
             )
         except ValidationError as exc:
@@ -422,7 +424,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
                 message_ids.append(uuid.UUID(value))
         except ValueError:
             continue
-    services.inbox_mark_read(
+    portal_services.inbox_mark_read(
         user=request.user,
         reminder_ids=reminder_ids,
         message_ids=message_ids,
@@ -437,8 +439,8 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
 @ratelimit(key="ip", rate=_rate("PORTAL_INVITATION_RATE", "20/h"), method=ALL)
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = services.invitation_for_token(token)
-    problem = services.invitation_problem(invitation)
+    invitation = portal_services.invitation_for_token(token)
+    problem = portal_services.invitation_problem(invitation)
     if problem:
         status = 404 if invitation is None else 410
         return render(
@@ -453,7 +455,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     form = InvitationAcceptForm(request.POST or None) if not has_account else None
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            user = services.invitation_accept(
+            user = portal_services.invitation_accept(
                 token=token,
                 password=form.cleaned_data["password1"] if form else None,
                 first_name=form.cleaned_data["first_name"] if form else "",

@@ -40,6 +40,23 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.utils import timezone
 
 from config.middleware import PASSWORD_ONLY_STAFF_MAY_OPEN
+from config.models import BreachRecord
+from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from families.models import CaseFileAccess
+from fundraising import demo as fundraising_demo
+from fundraising import services as fundraising_services
+from fundraising.models import DonorEmail, Receipt
+from sponsorship import portal_services
+from sponsorship import services as sponsorship_services
+from sponsorship.models import Membership, NotificationPreference, Reminder
+from tests.factories import (
+    MembershipFactory,
+    PledgeFactory,
+    SponsorGroupFactory,
+    SponsorshipFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 LOGIN = "LOGIN"
 ADMIN_LOGIN = "ADMIN_LOGIN"
@@ -85,6 +102,7 @@ MATRIX: dict[str, tuple] = {
     "fundraising:widget":            ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
     "portal:dashboard":              ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     "portal:inbox":                  ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
@@ -152,6 +170,7 @@ URL_KWARGS = {
     "fundraising:widget": lambda cast, role: {"slug": cast.campaign.slug},
     "fundraising:pledge-thanks": lambda cast, role: {"public_id": cast.pledge.public_id},
     "fundraising:reminders-stop": lambda cast, role: {"token": cast.stop_token},
+    "fundraising:pledge-confirm": lambda cast, role: {"token": cast.confirm_token},
     "portal:invitation-accept": lambda cast, role: {"token": cast.invitation_token},
     "portal:sponsorship": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:plan": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
@@ -251,6 +270,7 @@ class Cast:
     campaign: object
     pledge: object
     stop_token: str
+    confirm_token: str
     invitation_token: str
     totp_device: object
     receipt: object
@@ -268,23 +288,6 @@ def _build_cast() -> Cast:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from config.models import BreachRecord
-    from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
-    from families.models import CaseFileAccess
-    from fundraising import demo as fundraising_demo
-    from fundraising import services as fundraising_services
-    from fundraising.models import DonorEmail, Receipt
-    from sponsorship import services as sponsorship_services
-    from sponsorship.models import Membership
-    from tests.factories import (
-        MembershipFactory,
-        PledgeFactory,
-        SponsorGroupFactory,
-        SponsorshipFactory,
-        StaffFactory,
-        UserFactory,
-    )
 
     campaign = fundraising_demo.seed()
     today = timezone.localdate()
@@ -313,7 +316,7 @@ def _build_cast() -> Cast:
     }
     pledge = PledgeFactory(campaign=campaign, email="donor@matrix.test")
     invitee = UserFactory.build(email="new.member@matrix.test")
-    _invitation, token = sponsorship_services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=invitee.email, group=group_a, role=Membership.Role.MEMBER, invited_by=case_worker
     )
     # One row of every other registered model, so that each has a change page to open.
@@ -328,7 +331,6 @@ def _build_cast() -> Cast:
     sponsorship_services.extension_request(
         sponsorship=sponsorship_b, months=3, reason="Matrix", requested_by=coordinator_b
     )
-    from sponsorship.models import NotificationPreference, Reminder
 
     Reminder.objects.create(
         kind=Reminder.Kind.MILESTONE_DUE,
@@ -364,6 +366,7 @@ def _build_cast() -> Cast:
         campaign=campaign,
         pledge=pledge,
         stop_token=fundraising_services.reminders_stop_token(pledge),
+        confirm_token=fundraising_services.pledge_confirm_token(pledge),
         invitation_token=token,
         totp_device=totp,
         receipt=Receipt.objects.first(),

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from families.models import Family, HouseholdMember
+from sponsorship import demo
 
 pytestmark = [
     pytest.mark.skipif(
@@ -38,7 +39,6 @@ def _dump() -> str:
 
 
 def test_a_raw_pg_dump_holds_no_household_name_birth_date_or_narrative():
-    from sponsorship import demo
 
     demo.seed()
     secrets = set()

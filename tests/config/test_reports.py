@@ -19,8 +19,11 @@ from config import reports
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
 from fundraising import demo as fundraising_demo
+from fundraising.models import Campaign, Payment
 from sponsorship import demo
+from sponsorship.models import SponsorGroup
 from tests.config.bulk import build_program
+from tests.factories import CampaignFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 URLS = {
@@ -66,10 +69,10 @@ def test_it_shows_staff_every_count():
 
 
 def test_a_percentage_of_a_small_count_is_not_shown_outside():
-    assert reports._percent(1, 2, reports.EXTERNAL) == "-"
-    assert reports._percent(1, 2, reports.INTERNAL) == "50%"
-    assert reports._percent(3, 4, reports.EXTERNAL) == "75%"
-    assert reports._percent(0, 0, reports.INTERNAL) == "-"
+    assert reports.base.percent(1, 2, reports.EXTERNAL) == "-"
+    assert reports.base.percent(1, 2, reports.INTERNAL) == "50%"
+    assert reports.base.percent(3, 4, reports.EXTERNAL) == "75%"
+    assert reports.base.percent(0, 0, reports.INTERNAL) == "-"
 
 
 # --- the three formats agree ---------------------------------------------------------------
@@ -185,7 +188,6 @@ def test_outsiders_are_sent_to_the_sign_in_page(client, plain_user, other_member
 
 
 def test_staff_without_a_role_see_no_report(client, db):
-    from tests.factories import StaffFactory
 
     client.force_login(StaffFactory())
     assert client.get("/admin/reports/").status_code == 403
@@ -240,7 +242,6 @@ def test_an_empty_period_shows_an_empty_chart_with_a_sentence(client, seeded):
 
 
 def test_the_group_filter_shows_one_group(client, seeded):
-    from sponsorship.models import SponsorGroup
 
     client.force_login(_staff(PROGRAM_MANAGER))
     group = SponsorGroup.objects.get(name__startswith="Prairie")
@@ -250,8 +251,6 @@ def test_the_group_filter_shows_one_group(client, seeded):
 
 
 def test_the_campaign_filter_and_period_narrow_the_fundraising_report(client, seeded):
-    from fundraising.models import Campaign, Payment
-    from tests.factories import CampaignFactory
 
     other = CampaignFactory(slug="spring", name="Spring appeal")
     client.force_login(_staff(FUNDRAISING))

@@ -269,7 +269,6 @@ def test_waiving_a_requested_milestone_from_the_admin(client, sponsorship, case_
 
 
 def test_viewing_a_sponsorship_page_is_logged_against_its_family(client, case_worker, sponsorship):
-    from families.models import CaseFileAccess
 
     client.force_login(case_worker)
     response = client.get(f"/admin/sponsorship/sponsorship/{sponsorship.pk}/change/")

@@ -311,19 +311,21 @@ def test_an_urgent_concern_without_words_is_refused_next_to_the_field(client, me
     assert not CheckIn.objects.exists()
 
 
-def test_an_urgent_concern_reaches_the_case_worker(client, member, sponsorship, monkeypatch):
-    alerted = []
-    monkeypatch.setattr(
-        "sponsorship.reminders.notify_urgent_concern", lambda *, checkin: alerted.append(checkin)
-    )
+def test_an_urgent_concern_reaches_the_case_worker(
+    client, member, sponsorship, case_worker, django_capture_on_commit_callbacks, mailoutbox
+):
     client.force_login(member)
-    response = client.post(
-        reverse("portal:checkin-create", args=[sponsorship.public_id]),
-        _checkin_post(concern_level="urgent", concern="Eviction notice"),
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("portal:checkin-create", args=[sponsorship.public_id]),
+            _checkin_post(concern_level="urgent", concern="Eviction notice"),
+            follow=True,
+        )
     assert "case worker has been alerted" in _html(response)
-    assert len(alerted) == 1 and alerted[0].concern == "Eviction notice"
+    urgent = Reminder.objects.get(kind=Reminder.Kind.URGENT_CONCERN)
+    assert urgent.recipient == case_worker and urgent.sent_at is not None
+    assert [m.to for m in mailoutbox] == [[case_worker.email]]
+    assert "URGENT" in mailoutbox[0].subject and "Eviction" not in mailoutbox[0].subject
 
 
 # --- income support ---------------------------------------------------------------------------

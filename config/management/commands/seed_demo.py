@@ -2,6 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from fundraising import demo as fundraising_demo
+from sponsorship import demo as sponsorship_demo
+
 
 class Command(BaseCommand):
     help = "Create (or top up) fictional demo data. Idempotent; refuses to run with DEBUG off."
@@ -12,8 +15,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo refuses to run with DJANGO_DEBUG off (real data).")
-        from fundraising import demo as fundraising_demo
-        from sponsorship import demo as sponsorship_demo
 
         with transaction.atomic():
             sponsorship_demo.seed()

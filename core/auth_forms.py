@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from config.tasks import send_password_reset
+from core.tasks import send_password_reset
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -38,7 +38,7 @@ class DeferredPasswordResetForm(PasswordResetForm):
     """ "Forgot my password": the request only queues the e-mail, after commit.
 
     Looking the address up and sending the link happen in the Celery worker
-    (config.tasks.send_password_reset), so the page answers in the same time whether or not
+    (core.tasks.send_password_reset), so the page answers in the same time whether or not
     the address has an account: response times no longer tell who is a user.
     """
 

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +43,13 @@ class DeferredPasswordResetForm(PasswordResetForm):
     the address has an account: response times no longer tell who is a user.
     """
 
-    def save(self, domain_override=None, use_https=False, request=None, **kwargs) -> None:
+    def save(  # type: ignore[override]  # the templates and token are the task's business
+        self,
+        domain_override: str | None = None,
+        use_https: bool = False,
+        request: HttpRequest | None = None,
+        **kwargs: object,
+    ) -> None:
         email = self.cleaned_data["email"]
         domain = domain_override or (request.get_host() if request else "")
         language = translation.get_language()

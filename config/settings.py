@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "config.middleware.StaffSecondFactorMiddleware",
+    "config.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -226,6 +228,9 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _bool("AXES_ENABLED", True)
 RATELIMIT_VIEW = "sponsorship.views.ratelimited"  # django-ratelimit: a polite 429 page
+# Lockouts and rate limits key on the client, not on the load balancer (TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_address"
+RATELIMIT_IP_META_KEY = "config.middleware.client_address"
 # While the cache (Redis) is unreachable the counters cannot be read: let requests through
 # rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
 # which live in the database, still apply). Outages are logged by core/cache.py.
@@ -341,16 +346,21 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Security headers. Production is HTTPS only; `check --deploy` is clean with these.
 SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if _bool("DJANGO_BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = _bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# How many proxies (load balancer, CDN...) append to X-Forwarded-For in front of the app: the
+# client's address, which sign-in lockouts and rate limits key on, is the entry that many
+# places from the right (config/middleware.py: client_address). 0: use the socket's address.
+TRUSTED_PROXY_COUNT = _int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0)
 SECURE_HSTS_SECONDS = _int("DJANGO_HSTS_SECONDS", 0 if (DEBUG or TESTING) else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
-SESSION_COOKIE_SECURE = not (DEBUG or TESTING) and SECURE_SSL_REDIRECT
+# Cookies are Secure whenever debug is off, whether or not this process redirects to HTTPS
+# (a proxy may do the redirecting): DJANGO_SECURE_COOKIES=false only for a plain-HTTP test.
+SESSION_COOKIE_SECURE = _bool("DJANGO_SECURE_COOKIES", not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8  # a working day

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from core.auth_forms import EmailAuthenticationForm
+from core.auth_forms import DeferredPasswordResetForm, EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (
@@ -67,7 +67,7 @@ sign_in = ratelimit(key="ip", rate=_rate("PORTAL_SIGN_IN_RATE", "10/m"), method=
 )
 password_reset = ratelimit(
     key="ip", rate=_rate("PORTAL_PASSWORD_RESET_RATE", "5/15m"), method="POST"
-)(auth_views.PasswordResetView.as_view())
+)(auth_views.PasswordResetView.as_view(form_class=DeferredPasswordResetForm))
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:

@@ -19,10 +19,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import LabelledTabularInline
-from fundraising import selectors, services
+from fundraising import imports, selectors, services
 from fundraising.forms import (
     CancelReplaceForm,
     DonorLookupForm,
+    PaymentImportForm,
     ReceiptBrandingForm,
     RecordPaymentForm,
     YearEndForm,
@@ -395,8 +396,52 @@ class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
     date_hierarchy = "received_on"
     list_select_related = ["pledge", "campaign"]
     raw_id_fields = ["pledge"]
-    readonly_fields = ["recorded_by", "created_at"]
+    readonly_fields = ["recorded_by", "created_at", "external_id", "refunded_amount"]
     actions = ["issue_receipt"]
+
+    def get_urls(self):
+        urls = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="fundraising_payment_import",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Preview a CSV of payments, then import it (all or nothing, never twice)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PaymentImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            report = imports.payments_import(
+                source=data["source"],
+                text=data["content"],
+                campaign=data["campaign"],
+                dry_run="import" not in request.POST,
+                recorded_by=request.user,
+            )
+            if report.recorded:
+                self.message_user(request, _("%d payment(s) imported.") % report.recorded)
+            form = PaymentImportForm(initial={**data, "content": data["content"]})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import payments"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/fundraising/import.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "tools": [(reverse("admin:fundraising_payment_import"), _("Import payments"))],
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # money received is a fact: correct it with notes, not edits

@@ -432,3 +432,37 @@ class ReceiptBrandingForm(forms.ModelForm):
         if commit:
             branding.save()
         return branding
+
+
+class PaymentImportForm(forms.Form):
+    source = forms.ChoiceField(
+        label=_("File from"),
+        choices=[
+            ("bank", _("Bank or Interac e-Transfer statement (matched by HV- reference)")),
+            ("canadahelps", _("CanadaHelps donation export")),
+            ("benevity", _("Benevity donation export")),
+        ],
+    )
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign (CanadaHelps, Benevity)"),
+        queryset=Campaign.objects.all(),
+        required=False,
+    )
+    file = forms.FileField(label=_("CSV file"), required=False)
+    content = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    MAX_BYTES = 2_000_000
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload:
+            if upload.size > self.MAX_BYTES:
+                raise ValidationError(_("Keep the file under 2 MB."))
+            try:
+                cleaned["content"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(_("Save the file as CSV in UTF-8.")) from exc
+        if not cleaned.get("content"):
+            self.add_error("file", _("Choose the CSV file."))
+        return cleaned

@@ -298,6 +298,7 @@ class Payment(models.Model):
         ETRANSFER = "etransfer", _("Interac e-Transfer")
         CASH = "cash", _("Cash")
         CARD = "card", _("Card")
+        DONEE = "donee", _("Through a qualified donee (CanadaHelps, Benevity)")
 
     public_id = models.UUIDField(default=uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(
@@ -365,7 +366,7 @@ class Payment(models.Model):
                 name="fundraising_payment_advantage_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(method__in=["cheque", "etransfer", "cash", "card"]),
+                condition=Q(method__in=["cheque", "etransfer", "cash", "card", "donee"]),
                 name="fundraising_payment_method_valid",
             ),
         ]

@@ -322,6 +322,7 @@ def payment_record(
     recorded_by=None,
     external_id: str = "",
     source: str = SOURCE_STAFF,
+    via_qualified_donee: str = "",
 ) -> Payment:
     """Record money received, against a pledge (donor details copied from it) or not.
 
@@ -370,6 +371,7 @@ def payment_record(
         notes=notes,
         recorded_by=recorded_by,
         external_id=external_id,
+        via_qualified_donee=via_qualified_donee,
     )
     payment.full_clean()
     if payment.advantage_amount > payment.amount:

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
@@ -53,12 +54,12 @@ class CampaignTotals:
 
     @property
     def received_percent(self) -> Decimal:
-        return _percent(self.received, self.goal)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[0]
 
     @property
     def pledged_percent(self) -> Decimal:
         """Share of the goal pledged but not received, capped so both fit in 100%."""
-        return min(_percent(self.pledged_outstanding, self.goal), 100 - self.received_percent)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[1]
 
     def as_json(self) -> dict:
         data = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
@@ -66,12 +67,6 @@ class CampaignTotals:
         data["received_percent"] = str(self.received_percent)
         data["pledged_percent"] = str(self.pledged_percent)
         return data
-
-
-def _percent(part: Decimal, whole: Decimal) -> Decimal:
-    if whole <= 0:
-        return Decimal("0.0")
-    return min(Decimal(100), (part * 100 / whole).quantize(Decimal("0.1"), ROUND_DOWN))
 
 
 def _money_sum(expression, **kwargs):
@@ -130,10 +125,12 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
-def campaign_totals_invalidate(campaign_id: int) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language)."""
+def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
+    """Forget the cached totals and the public page's cached fragments (every language).
+    Callers holding the campaign pass its slug and save a query."""
     keys = [_totals_key(campaign_id)]
-    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    if slug is None:
+        slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:
         keys.append(campaign_page_key(slug, language))
         for fragment in PAGE_FRAGMENTS:

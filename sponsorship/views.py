@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from config.forms import EmailAuthenticationForm
+from core.auth_forms import EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (
@@ -68,7 +68,8 @@ password_reset = ratelimit(
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    context.setdefault("unread_count", selectors.unread_count(request.user))
+    if "unread_count" not in context:  # not setdefault: its default would be counted anyway
+        context["unread_count"] = selectors.unread_count(request.user)
     return render(request, template, context, status=status)
 
 

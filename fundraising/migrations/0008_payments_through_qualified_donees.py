@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fundraising', '0006_receipt_language_branding_and_donees'),
+        ('fundraising', '0007_receipt_language_branding_and_donees'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

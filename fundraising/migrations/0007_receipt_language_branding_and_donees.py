@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fundraising', '0005_donor_sign_in_links'),
+        ('fundraising', '0006_merge_0003_outbox_row_0005_donor_sign_in_links'),
     ]
 
     operations = [

@@ -336,6 +336,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Stripe's fee for Canadian cards, used when the donor chooses to cover it.
 STRIPE_FEE_PERCENT = env.str("STRIPE_FEE_PERCENT", default="2.9")
 STRIPE_FEE_FIXED = env.str("STRIPE_FEE_FIXED", default="0.30")
+# Donor sign-in links asked for, per address and per IP (django-ratelimit).
+FUNDRAISING_DONOR_LINK_RATE = env.str("FUNDRAISING_DONOR_LINK_RATE", default="5/h")
 # Days a pledge waits for the donor's confirmation (the e-mailed link) before it expires.
 FUNDRAISING_PLEDGE_CONFIRM_DAYS = _int("FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7)
 # Seconds each web process keeps its own copy of the rendered public page (0: off; tests).

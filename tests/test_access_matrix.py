@@ -45,7 +45,7 @@ from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess
 from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
-from fundraising.models import DonorEmail, Receipt, StripeEvent
+from fundraising.models import DonorEmail, Receipt, ReceiptBranding, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
 from sponsorship.models import Membership, NotificationPreference, Reminder
@@ -157,6 +157,8 @@ MATRIX: dict[str, tuple] = {
     "admin:otp_totp_totpdevice_qrcode": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),  # noqa: E501
     "admin:fundraising_receipt_pdf":    ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_receipt_yearly": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    "admin:fundraising_receipt_year_end": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    "admin:fundraising_payment_import": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_reports":        ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_donor":          ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
 }
@@ -259,6 +261,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
     "fundraising.stripeevent":      _a(view=MONEY_STAFF),  # written by the webhook only
+    "fundraising.receiptbranding":  _a(view=MONEY_STAFF),  # one row: added once, then edited
     "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -375,6 +378,7 @@ def _build_cast() -> Cast:
             amount=pledge.amount,
             pledged_on=today,
         )
+    ReceiptBranding.objects.create()
     StripeEvent.objects.create(
         event_id="evt_matrix",
         type="invoice.paid",

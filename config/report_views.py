@@ -22,13 +22,13 @@ from django.utils.translation import gettext_lazy as _
 
 from config import reports
 from core import charts
+from core.admin_forms import NativeDateInput
 
 EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+DateInput = NativeDateInput  # ISO value in every language, the format shown under it
 
 
 class ReportFilterForm(forms.Form):

@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_forms import LabelledTabularInline
+from core.admin_forms import LabelledTabularInline, NativeDateInput
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
 from families.models import (
@@ -114,8 +114,8 @@ def run_service(
         modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+# The browser's date input with an ISO value (never "20/10/2026" in French) and its format shown.
+DateInput = NativeDateInput
 
 
 def not_in_future(day: datetime.date) -> None:

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from config.models import BreachRecord
+from core.roles import PROGRAM_MANAGER, has_role
 
 
 @admin.register(BreachRecord)
@@ -26,7 +27,6 @@ class BreachRecordAdmin(admin.ModelAdmin):
     readonly_fields = ("recorded_by", "recorded_at")
 
     def _is_manager(self, request: HttpRequest) -> bool:
-        from core.roles import PROGRAM_MANAGER, has_role
 
         return has_role(request.user, PROGRAM_MANAGER)
 

@@ -23,8 +23,22 @@ from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from config.reports import reports_for
 from core import charts
+from core.dates import add_months, month_starts
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
+from families.models import Family
+from families.selectors import families_by_status
+from fundraising.selectors import (
+    campaign_totals,
+    campaigns_active,
+    payments_not_receipted,
+    pledges_unpaid,
+    received_by_month,
+)
+from sponsorship.models import Milestone, Reminder, Review
+from sponsorship.portal_selectors import urgent_checkins_unacknowledged
+from sponsorship.selectors import groups_at_risk, overdue_by_group, sponsorships_overview
 
 TIMELINE_ROWS = 40
 LIST_ROWS = 10
@@ -109,8 +123,6 @@ class CasePanels:
 
 
 def _statuses() -> list[StatusRow]:
-    from families.models import Family
-    from families.selectors import families_by_status
 
     labels = dict(Family.Status.choices)
     return [
@@ -127,9 +139,6 @@ def _statuses() -> list[StatusRow]:
 def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     """The active sponsorships that have arrived, most overdue items first (then the soonest
     month 13), with their reviews and overdue milestones as marks. Four queries."""
-    from core.dates import add_months
-    from sponsorship.models import Milestone, Review
-    from sponsorship.selectors import sponsorships_overview
 
     base = sponsorships_overview(today).filter(arrival_date__isnull=False)
     total = base.count()
@@ -180,7 +189,6 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
 
 
 def _overdue() -> list[GroupOverdue]:
-    from sponsorship.selectors import overdue_by_group
 
     milestones = reverse("admin:sponsorship_milestone_changelist")
     sponsorships = reverse("admin:sponsorship_sponsorship_changelist")
@@ -199,9 +207,6 @@ def _overdue() -> list[GroupOverdue]:
 
 
 def _case_panels(today: datetime.date) -> CasePanels:
-    from sponsorship.models import Reminder
-    from sponsorship.portal_selectors import urgent_checkins_unacknowledged
-    from sponsorship.selectors import groups_at_risk
 
     statuses = _statuses()
     spans, total = _spans(today)
@@ -302,23 +307,7 @@ class MoneyPanels:
     not_receipted_href: str
 
 
-def month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    """The first day of every month from `first`'s month to `last`'s, inclusive."""
-    months, day = [], first.replace(day=1)
-    while day <= last:
-        months.append(day)
-        day = (day + datetime.timedelta(days=32)).replace(day=1)
-    return months
-
-
 def _money_panels(today: datetime.date) -> MoneyPanels:
-    from fundraising.selectors import (
-        campaign_totals,
-        campaigns_active,
-        payments_not_receipted,
-        pledges_unpaid,
-        received_by_month,
-    )
 
     campaigns = []
     for campaign in campaigns_active()[:3]:
@@ -385,7 +374,6 @@ class Dashboard:
 
 def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
     """What `user` may see of the program; panels outside the user's role are never built."""
-    from config.reports import reports_for
 
     today = today or timezone.localdate()
     return Dashboard(

@@ -23,6 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from config import reports
 from core import charts
 from core.admin_forms import NativeDateInput
+from families.models import CaseFileAccess
+from fundraising.models import Campaign
+from sponsorship.models import SponsorGroup
 
 EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10
@@ -47,8 +50,6 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.today = today
         if key == "groups":
-            from sponsorship.models import SponsorGroup
-
             self.fields["group"] = forms.ModelChoiceField(
                 label=_("Sponsor group"),
                 required=False,
@@ -56,8 +57,6 @@ class ReportFilterForm(forms.Form):
                 empty_label=_("All groups"),
             )
         if key == "fundraising":
-            from fundraising.models import Campaign
-
             self.fields["campaign"] = forms.ModelChoiceField(
                 label=_("Campaign"),
                 required=False,
@@ -116,7 +115,6 @@ def _log_download(request: HttpRequest, report: reports.Report, action: str) -> 
     """Each family whose case code left the system in a file: one access row, one INSERT."""
     if not report.family_ids:
         return
-    from families.models import CaseFileAccess
 
     now = timezone.now()
     CaseFileAccess.objects.bulk_create(
@@ -152,7 +150,12 @@ def _chart_svg(report: reports.Report):
             bars, title=chart.title, cid="report-chart", money=chart.money, empty_text=empty
         )
     if chart.money:
-        bars = [charts.Bar(b.label, b.value, text=b.text or f"${b.value:,.2f}") for b in bars]
+        bars = [
+            charts.Bar(
+                b.label, b.value, text=b.text or charts.value_text(b.value, money=True, places=2)
+            )
+            for b in bars
+        ]
     return charts.bar_chart(bars, title=chart.title, cid="report-chart")
 
 
@@ -182,6 +185,7 @@ def report_view(request: HttpRequest, *, site: AdminSite, key: str) -> HttpRespo
         response["Content-Disposition"] = f'attachment; filename="{_filename(report, "pdf")}"'
         _log_download(request, report, "download")
         return response
+    _log_download(request, report, "view")  # a page of case codes is a view of each file
     query = request.GET.copy()
     query.pop("format", None)
     context.update(

@@ -87,16 +87,16 @@ if not ALLOWED_HOSTS:
     _fail("DJANGO_ALLOWED_HOSTS", "a comma-separated list of host names when debug is off")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-# Keys for the encrypted case-file fields (names, dates of birth, narratives...).
+# Keys for the encrypted case-file fields (names, dates of birth, narratives, notes...).
 # A comma-separated list, newest first: new writes use the first, reads try all
-# (key rotation; `manage.py reencrypt` rewrites rows with the newest key).
+# (key rotation; `manage.py reencrypt` rewrites rows with the newest key). Independent of
+# SECRET_KEY; how an entry becomes a Fernet key: core/encryption.py, docs/security.md.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS:
     if DEBUG or TESTING:
         FIELD_ENCRYPTION_KEYS = ["development-field-key-not-for-production"]
     else:
         _fail("FIELD_ENCRYPTION_KEYS", "set when DJANGO_DEBUG is off (one or more random keys)")
-SALT_KEY = FIELD_ENCRYPTION_KEYS  # the name django-fernet-encrypted-fields reads
 
 INSTALLED_APPS = [
     "config.apps.HanVoiceAdminConfig",  # replaces django.contrib.admin: custom AdminSite
@@ -322,6 +322,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FUNDRAISING_MIN_AMOUNT = env.str("FUNDRAISING_MIN_AMOUNT", default="5")
 FUNDRAISING_MAX_ONLINE_AMOUNT = env.str("FUNDRAISING_MAX_ONLINE_AMOUNT", default="100000")
 FUNDRAISING_PLEDGE_RATE = env.str("FUNDRAISING_PLEDGE_RATE", default="20/h")
+# Card gifts through Stripe (docs/fundraising.md). Both keys set: the page offers Checkout
+# (one-time) and Billing (monthly); either empty: pledges are paid later by e-Transfer/cheque.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Another address for Stripe's API (a local stand-in for demos and tests); empty: Stripe's own.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Stripe's fee for Canadian cards, used when the donor chooses to cover it.
+STRIPE_FEE_PERCENT = env.str("STRIPE_FEE_PERCENT", default="2.9")
+STRIPE_FEE_FIXED = env.str("STRIPE_FEE_FIXED", default="0.30")
+# Days a pledge waits for the donor's confirmation (the e-mailed link) before it expires.
+FUNDRAISING_PLEDGE_CONFIRM_DAYS = _int("FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7)
 # Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
 FUNDRAISING_PAGE_LOCAL_SECONDS = _int("FUNDRAISING_PAGE_LOCAL_SECONDS", 0 if TESTING else 5)
 
@@ -387,3 +398,7 @@ RETENTION = {
     "access_log_years": _int("ACCESS_LOG_RETENTION_YEARS", 6),
     "donor_years": _int("DONOR_RETENTION_YEARS", 7),
 }
+
+# Need-to-know (docs/security.md): a case worker opens a family not assigned to them only by
+# stating a reason ("break the glass"); the file then stays open to them for this many hours.
+CASE_FILE_BREAK_GLASS_HOURS = _int("CASE_FILE_BREAK_GLASS_HOURS", 8)

@@ -17,7 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import AdminEmailAuthenticationForm
+from config import report_views
+from config.dashboard import dashboard_for
+from core.auth_forms import AdminEmailAuthenticationForm
 
 
 def needs_second_factor(request: HttpRequest) -> bool:
@@ -54,7 +56,6 @@ class HanVoiceAdminSite(admin.AdminSite):
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """The program dashboard (config/dashboard.py), with the usual list of models below."""
-        from config.dashboard import dashboard_for
 
         context = {
             **self.each_context(request),
@@ -68,7 +69,6 @@ class HanVoiceAdminSite(admin.AdminSite):
         return TemplateResponse(request, self.index_template or "admin/index.html", context)
 
     def get_urls(self):
-        from config import report_views
 
         def view(func, **kwargs):
             def wrapped(request: HttpRequest) -> HttpResponse:

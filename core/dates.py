@@ -21,3 +21,13 @@ def months_between(start: datetime.date, day: datetime.date) -> int:
     if add_months(start, months) > day:
         months -= 1
     return months
+
+
+def month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    """The first day of every month from `first`'s month to `last`'s, inclusive."""
+    months: list[datetime.date] = []
+    day = first.replace(day=1)
+    while day <= last:
+        months.append(day)
+        day = (day + datetime.timedelta(days=32)).replace(day=1)
+    return months

@@ -18,13 +18,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import (
+from simple_history.models import HistoricalRecords
+
+from core.encryption import (
     EncryptedCharField,
     EncryptedDateField,
     EncryptedEmailField,
     EncryptedTextField,
 )
-from simple_history.models import HistoricalRecords
 
 
 class CaseCodeSequence(models.Model):
@@ -163,7 +164,7 @@ class FamilyStatusChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     changed_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -172,6 +173,14 @@ class FamilyStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family} {self.from_status} → {self.to_status}"
+
+
+def one_year_window_closes(principal_arrived_on: datetime.date) -> datetime.date:
+    """The last day a dependant may arrive and still be part of the sponsorship (12 months)."""
+    try:
+        return principal_arrived_on.replace(year=principal_arrived_on.year + 1)
+    except ValueError:  # 29 February: the window closes on 28 February next year
+        return principal_arrived_on.replace(year=principal_arrived_on.year + 1, day=28)
 
 
 class HouseholdMember(models.Model):
@@ -245,8 +254,6 @@ class HouseholdMember(models.Model):
             and principal is not None
             and principal.arrived_on
         ):
-            from families.services import one_year_window_closes
-
             closes = one_year_window_closes(principal.arrived_on)
             if self.arrived_on > closes:
                 raise ValidationError(
@@ -370,13 +377,16 @@ class CaseNote(models.Model):
 
 
 class CaseFileAccess(models.Model):
-    """Who viewed, changed, exported or downloaded a case file: when and on which page."""
+    """Who viewed, listed, changed, exported or downloaded a case file: when, on which page,
+    and, for a file not assigned to them, the reason they gave ("break the glass")."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
+        LIST = "list", _("Listed")
         CHANGE = "change", _("Changed")
         EXPORT = "export", _("Exported")
         DOWNLOAD = "download", _("Downloaded")
+        BREAK_GLASS = "glass", _("Opened without being assigned")
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(
@@ -385,6 +395,7 @@ class CaseFileAccess(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.VIEW)
     page = models.CharField(max_length=200)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = EncryptedTextField(_("reason given"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case file access")

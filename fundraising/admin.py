@@ -29,7 +29,7 @@ from fundraising.forms import (
     RecordPaymentForm,
     YearlyReceiptForm,
 )
-from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt
+from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt, StripeEvent
 
 
 def _errors(exc: ValidationError) -> str:
@@ -47,6 +47,30 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "goal",
+                    "cost_per_family",
+                    "families_goal",
+                    "starts_on",
+                    "ends_on",
+                    "suggested_amounts",
+                    "is_active",
+                    "auto_approve_wall",
+                ]
+            },
+        ),
+        (
+            _("English (shown when a translation is missing)"),
+            {"fields": ["name", "summary", "story", "thanks_text"]},
+        ),
+        (_("French"), {"fields": ["name_fr", "summary_fr", "story_fr", "thanks_text_fr"]}),
+        (_("Korean"), {"fields": ["name_ko", "summary_ko", "story_ko", "thanks_text_ko"]}),
+    ]
 
     def save_model(self, request, obj: Campaign, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -77,6 +101,48 @@ class UnpaidFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConfirmationFilter(admin.SimpleListFilter):
+    """Unconfirmed pledges count nowhere: staff see them apart (docs/fundraising.md)."""
+
+    title = _("confirmation")
+    parameter_name = "confirmed"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("no", _("Waiting for the donor's confirmation")),
+            ("yes", _("Confirmed or paid")),
+            ("expired", _("Expired, never confirmed")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(pk__in=selectors.pledges_unconfirmed().values("pk"))
+        if self.value() == "yes":
+            return queryset.filter(confirmed_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(status=Pledge.Status.EXPIRED)
+        return queryset
+
+
+class WallFilter(admin.SimpleListFilter):
+    title = _("donor wall")
+    parameter_name = "wall"
+
+    def lookups(self, request, model_admin):
+        return [("review", _("Waiting for review")), ("shown", _("Approved"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(
+                wall_approved_at__isnull=True,
+                confirmed_at__isnull=False,
+                status__in=list(Pledge.COUNTED_STATUSES),
+            )
+        if self.value() == "shown":
+            return queryset.filter(wall_approved_at__isnull=False)
+        return queryset
+
+
 class PaymentInline(LabelledTabularInline):
     model = Payment
     extra = 0
@@ -100,16 +166,68 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "months",
         "total_display",
         "status",
+        "confirmed_display",
+        "wall_display",
         "pledged_on",
         "campaign",
     ]
-    list_filter = [UnpaidFilter, "status", "frequency", "campaign", "is_anonymous", "wants_receipt"]
-    search_fields = ["reference", "donor_name", "email"]
+    list_filter = [
+        ConfirmationFilter,
+        WallFilter,
+        UnpaidFilter,
+        "status",
+        "frequency",
+        "campaign",
+        "is_anonymous",
+        "wants_receipt",
+        "pays_by_card",
+        ("renewal_failed_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["reference", "donor_name", "email", "stripe_subscription_id"]
     date_hierarchy = "pledged_on"
     list_select_related = ["campaign"]
-    readonly_fields = ["reference", "public_id", "created_at", "pledged_on", "anonymised_at"]
+    readonly_fields = [
+        "reference",
+        "public_id",
+        "created_at",
+        "pledged_on",
+        "confirmed_at",
+        "wall_approved_at",
+        "wall_approved_by",
+        "anonymised_at",
+        "pays_by_card",
+        "cover_fee",
+        "stripe_subscription_id",
+        "renewal_failed_at",
+        "paused_at",
+    ]
     inlines = [PaymentInline]
-    actions = ["record_payment", "cancel_pledges", "export_donor", "anonymise_donor"]
+    actions = [
+        "approve_for_wall",
+        "withdraw_from_wall",
+        "record_payment",
+        "cancel_pledges",
+        "export_donor",
+        "anonymise_donor",
+    ]
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed_at")
+    def confirmed_display(self, obj: Pledge) -> bool:
+        return obj.confirmed_at is not None
+
+    @admin.display(description=_("on the wall"), boolean=True, ordering="wall_approved_at")
+    def wall_display(self, obj: Pledge) -> bool:
+        return obj.wall_approved_at is not None
+
+    @admin.action(description=_("Approve for the donor wall"), permissions=["change"])
+    def approve_for_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        count = services.pledges_wall_approve(pledges=list(queryset), approved_by=request.user)
+        self.message_user(request, _("%d wall entr(ies) approved.") % count)
+
+    @admin.action(description=_("Take off the donor wall"), permissions=["change"])
+    def withdraw_from_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        count = services.pledges_wall_withdraw(pledges=list(queryset))
+        self.message_user(request, _("%d wall entr(ies) taken off the wall.") % count)
 
     @admin.display(description=_("total"))
     def total_display(self, obj: Pledge):
@@ -253,6 +371,14 @@ class PaymentAdminForm(forms.ModelForm):
             self.add_error("campaign", _("The pledge belongs to another campaign."))
         if received_on and received_on > timezone.localdate():
             self.add_error("received_on", _("A payment cannot be received in the future."))
+        if cleaned.get("method") == Payment.Method.CARD:
+            self.add_error(
+                "method",
+                _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                ),
+            )
         return cleaned
 
 
@@ -554,3 +680,22 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
         DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
         sent = sum(services.donor_email_send(pk) for pk in ids)
         self.message_user(request, _("%d e-mail(s) sent.") % sent)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """Every card event Stripe sent, as received: "unmatched" ones need a staff member."""
+
+    list_display = ["received_at", "type", "outcome", "pledge", "detail"]
+    list_filter = ["outcome", "type"]
+    search_fields = ["event_id", "pledge__reference", "detail"]
+    list_select_related = ["pledge"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]

@@ -27,10 +27,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+# Money kept: a refund (or a lost dispute) takes its part out of every total.
+NET = F("amount") - F("refunded_amount")
+NET_VIA_PLEDGE = F("payments__amount") - F("payments__refunded_amount")
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,12 @@ class CampaignTotals:
 
     @property
     def received_percent(self) -> Decimal:
-        return _percent(self.received, self.goal)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[0]
 
     @property
     def pledged_percent(self) -> Decimal:
         """Share of the goal pledged but not received, capped so both fit in 100%."""
-        return min(_percent(self.pledged_outstanding, self.goal), 100 - self.received_percent)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[1]
 
     def as_json(self) -> dict:
         data = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
@@ -65,12 +69,6 @@ class CampaignTotals:
         return data
 
 
-def _percent(part: Decimal, whole: Decimal) -> Decimal:
-    if whole <= 0:
-        return Decimal("0.0")
-    return min(Decimal(100), (part * 100 / whole).quantize(Decimal("0.1"), ROUND_DOWN))
-
-
 def _money_sum(expression, **kwargs):
     return Coalesce(
         Sum(expression, output_field=MONEY_FIELD, **kwargs), ZERO, output_field=MONEY_FIELD
@@ -78,15 +76,25 @@ def _money_sum(expression, **kwargs):
 
 
 def campaign_totals(campaign: Campaign) -> CampaignTotals:
-    """Two aggregate queries, whatever the number of pledges and payments."""
+    """Two aggregate queries, whatever the number of pledges and payments.
+
+    An unconfirmed pledge counts for nothing: neither "pledged" nor a donor (docs/fundraising.md).
+    """
     open_statuses = list(Pledge.OPEN_STATUSES)
     pledges = Pledge.objects.filter(campaign=campaign).aggregate(
-        open_total=_money_sum(F("amount") * F("months"), filter=Q(status__in=open_statuses)),
-        donors=Count("email", distinct=True, filter=~Q(status=Pledge.Status.CANCELLED)),
+        open_total=_money_sum(F("amount") * F("months"), filter=Pledge.counted_q()),
+        donors=Count(
+            "email",
+            distinct=True,
+            filter=Q(status__in=list(Pledge.COUNTED_STATUSES), confirmed_at__isnull=False),
+        ),
     )
     payments = Payment.objects.filter(campaign=campaign).aggregate(
-        received=_money_sum("amount"),
-        received_on_open=_money_sum("amount", filter=Q(pledge__status__in=open_statuses)),
+        received=_money_sum(NET),
+        received_on_open=_money_sum(
+            NET,
+            filter=Q(pledge__status__in=open_statuses, pledge__confirmed_at__isnull=False),
+        ),
         unpledged_donors=Count("id", filter=Q(pledge__isnull=True)),
     )
     cents = Decimal("0.01")
@@ -117,10 +125,12 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
-def campaign_totals_invalidate(campaign_id: int) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language)."""
+def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
+    """Forget the cached totals and the public page's cached fragments (every language).
+    Callers holding the campaign pass its slug and save a query."""
     keys = [_totals_key(campaign_id)]
-    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    if slug is None:
+        slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:
         keys.append(campaign_page_key(slug, language))
         for fragment in PAGE_FRAGMENTS:
@@ -166,10 +176,17 @@ def campaigns_active() -> QuerySet[Campaign]:
 def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
     """Newest supporters, as plain dicts holding only what may be public.
 
-    An anonymous donor's name never leaves the database: it is not even selected.
+    Only confirmed (or paid) pledges whose entry staff approved. An anonymous donor's name
+    never leaves the database, and neither does their tribute: "Anonymous, in memory of <a
+    family name>" can say who gave.
     """
     rows = (
-        Pledge.objects.filter(campaign=campaign, status__in=list(Pledge.COUNTED_STATUSES))
+        Pledge.objects.filter(
+            campaign=campaign,
+            status__in=list(Pledge.COUNTED_STATUSES),
+            confirmed_at__isnull=False,
+            wall_approved_at__isnull=False,
+        )
         .order_by("-created_at")
         .values("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")[
             :limit
@@ -181,20 +198,20 @@ def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
             {
                 "name": None if row["is_anonymous"] else row["donor_name"],
                 "message": row["public_message"],
-                "tribute_kind": row["tribute_kind"],
-                "tribute_name": row["tribute_name"],
+                "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
+                "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
             }
         )
     return wall
 
 
 def pledge_paid_total(pledge: Pledge) -> Decimal:
-    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum("amount"))["total"]
+    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum(NET))["total"]
 
 
 def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
-    """Pledged but not (fully) received: open pledges with what is still owed."""
-    qs = Pledge.objects.filter(status__in=list(Pledge.OPEN_STATUSES))
+    """Pledged but not (fully) received: confirmed open pledges with what is still owed."""
+    qs = Pledge.objects.filter(Pledge.counted_q())
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
     # A correlated subquery, not a joined Sum: callers aggregate `owed` across pledges, and
@@ -203,7 +220,7 @@ def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
         Payment.objects.filter(pledge=OuterRef("pk"))
         .order_by()
         .values("pledge")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(NET))
         .values("total")
     )
     return qs.annotate(
@@ -211,10 +228,20 @@ def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
     ).annotate(owed=F("amount") * F("months") - F("paid"))
 
 
+def pledges_unconfirmed() -> QuerySet[Pledge]:
+    """Pledges waiting for the donor's confirmation: counted nowhere until confirmed or paid."""
+    return Pledge.objects.filter(status=Pledge.Status.PLEDGED, confirmed_at__isnull=True)
+
+
 def payments_not_receipted() -> QuerySet[Payment]:
-    """Receiptable payments without an active receipt (the admin's "to receipt" report)."""
+    """Receiptable payments without an active receipt (the admin's "to receipt" report).
+
+    Refunded or disputed card payments are not gifts (yet): they wait, or are never receipted.
+    """
     active = Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
-    return Payment.objects.filter(is_private_benevolence=False).exclude(Exists(active))
+    return Payment.objects.filter(
+        is_private_benevolence=False, refunded_amount=ZERO, disputed_at__isnull=True
+    ).exclude(Exists(active))
 
 
 def receipt_counts(year: int | None = None) -> dict[str, int | Decimal]:
@@ -240,7 +267,7 @@ def received_by_month(campaign: Campaign | None = None, since: dt.date | None = 
     return list(
         qs.annotate(month=TruncMonth("received_on"))
         .values("month")
-        .annotate(total=_money_sum("amount"))
+        .annotate(total=_money_sum(NET))
         .order_by("month")
     )
 

@@ -25,30 +25,37 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core import emails
+from core import emails, outbox
 from core.roles import FUNDRAISING
-from fundraising import selectors
+from fundraising import rules, selectors
 from fundraising.models import (
     ZERO,
     Campaign,
     DonorEmail,
+    DonorLink,
     Payment,
     Pledge,
     Receipt,
     ReceiptSequence,
-    new_reference,
 )
 from fundraising.pdf import receipt_pdf
 
 logger = logging.getLogger(__name__)
 
-EMAIL_MAX_ATTEMPTS = 5
-EMAIL_CLAIM_TIMEOUT = dt.timedelta(minutes=15)
-# An unclaimed row younger than this is probably still on its way through the broker.
-EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
+# By name, so the services never import the tasks module (which imports the services).
+SEND_TASK = "fundraising.tasks.send_donor_email"
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
+SOURCE_STAFF = "staff"
+SOURCE_STRIPE = "stripe"
+SOURCE_IMPORT = "import"
+CONFIRM_SALT = "fundraising.pledge-confirm"
+
+
+def confirm_days() -> int:
+    """Days a pledge waits for its confirmation before it expires (and the link with it)."""
+    return int(getattr(settings, "FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7))
 
 
 # --- pledges -----------------------------------------------------------------------------
@@ -74,6 +81,8 @@ def pledge_create(
     idempotency_key: uuid.UUID | None = None,
     pledged_on: dt.date | None = None,
     send_confirmation: bool = True,
+    pays_by_card: bool = False,
+    cover_fee: bool = False,
 ) -> Pledge:
     """Record a pledge and queue its confirmation e-mail (sent after commit)."""
     today = timezone.localdate()
@@ -102,9 +111,9 @@ def pledge_create(
         language=language,
         idempotency_key=idempotency_key,
         pledged_on=pledged_on or today,
+        pays_by_card=pays_by_card,
+        cover_fee=pays_by_card and cover_fee,
     )
-    while Pledge.objects.filter(reference=pledge.reference).exists():
-        pledge.reference = new_reference()  # 29^8 codes: a collision is rare, not impossible
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("Enter an amount above zero.")})
     if not 1 <= months <= 36:
@@ -113,14 +122,18 @@ def pledge_create(
     # clean_fields) and are enforced again by the database at INSERT; validating them through
     # full_clean costs five queries and five savepoints per pledge (a third of a pledge's time
     # under load, measured by `make bench`), so they are checked here in Python instead.
-    pledge.full_clean(validate_unique=False, validate_constraints=False)
+    # The unique reference and token are left to the database too (see pledge_create_once),
+    # and the campaign, an instance in hand, is not looked up again.
+    pledge.full_clean(exclude=["campaign"], validate_unique=False, validate_constraints=False)
     pledge.save()
     if send_confirmation and pledge.email:
         email_row = DonorEmail.objects.create(
             kind=DonorEmail.Kind.CONFIRMATION, pledge=pledge, due_on=pledge.pledged_on
         )
         _queue_emails([email_row.pk])
-    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
+    transaction.on_commit(
+        lambda: selectors.campaign_totals_invalidate(campaign.pk, slug=campaign.slug)
+    )
     logger.info("pledge %s created", pledge.reference)
     return pledge
 
@@ -128,19 +141,20 @@ def pledge_create(
 def pledge_create_once(*, idempotency_key: uuid.UUID, **kwargs) -> tuple[Pledge, bool]:
     """`pledge_create` unless a pledge with this form token exists: (pledge, created).
 
-    A double click or a reloaded POST carries the same token; the unique constraint decides
-    which of two simultaneous requests wins, the other gets the winner's pledge.
+    A double click or a reloaded POST carries the same token: the unique constraint refuses
+    the second INSERT (whether it comes a second or a millisecond later) and the caller gets
+    the first pledge. The INSERT is tried first, so a new pledge (nearly every POST) costs no
+    look-up. A clash of the random reference (29^8 codes: rare, not impossible) is refused by
+    its own unique constraint and the pledge is tried once more with a fresh reference.
     """
-    existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing, False
     try:
         return pledge_create(idempotency_key=idempotency_key, **kwargs), True
     except IntegrityError:
         existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing is not None:
+            return existing, False
+    # No pledge holds the token: the reference clashed. Once more, with a fresh one.
+    return pledge_create(idempotency_key=idempotency_key, **kwargs), True
 
 
 @transaction.atomic
@@ -152,6 +166,124 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
     pledge.save(update_fields=["status"])
     transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
     return pledge
+
+
+def pledge_confirm_token(pledge: Pledge) -> str:
+    return signing.dumps(str(pledge.public_id), salt=CONFIRM_SALT, compress=True)
+
+
+def pledge_confirm_url(pledge: Pledge) -> str:
+    return settings.SITE_URL + reverse(
+        "fundraising:pledge-confirm", args=[pledge_confirm_token(pledge)]
+    )
+
+
+class ConfirmationRefused(Exception):
+    """A confirmation link that cannot confirm: `reason` is "invalid", "expired" or "closed"."""
+
+    def __init__(self, reason: str, pledge: Pledge | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pledge = pledge
+
+
+def pledge_from_confirm_token(token: str) -> Pledge:
+    """The pledge a confirmation link names; ConfirmationRefused if it is bad or too old."""
+    max_age = dt.timedelta(days=confirm_days())
+    try:
+        public_id = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+        return Pledge.objects.select_related("campaign").get(public_id=uuid.UUID(public_id))
+    except signing.SignatureExpired as exc:
+        raise ConfirmationRefused("expired") from exc
+    except (signing.BadSignature, ValueError, TypeError, Pledge.DoesNotExist) as exc:
+        raise ConfirmationRefused("invalid") from exc
+
+
+def _wall_auto_approvable(pledge: Pledge) -> bool:
+    return (
+        pledge.campaign.auto_approve_wall
+        and not pledge.public_message
+        and not pledge.tribute_name
+        and pledge.wall_approved_at is None
+    )
+
+
+def _mark_confirmed(pledge: Pledge, now: dt.datetime) -> None:
+    """Set confirmed_at (and the wall's automatic approval when staff turned it on)."""
+    fields = ["confirmed_at"]
+    pledge.confirmed_at = now
+    if _wall_auto_approvable(pledge):
+        pledge.wall_approved_at = now
+        fields.append("wall_approved_at")
+    pledge.save(update_fields=fields)
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+
+
+@transaction.atomic
+def pledge_confirm(*, token: str) -> tuple[Pledge, bool]:
+    """Confirm the pledge named by an e-mailed link: (pledge, newly confirmed).
+
+    The link works once: a second use reports the pledge as already confirmed and changes
+    nothing. A link older than FUNDRAISING_PLEDGE_CONFIRM_DAYS, or for a pledge that expired
+    or was cancelled, is refused (ConfirmationRefused).
+    """
+    pledge = pledge_from_confirm_token(token)
+    pledge = Pledge.objects.select_for_update().select_related("campaign").get(pk=pledge.pk)
+    if pledge.confirmed_at is not None:
+        return pledge, False
+    if pledge.status not in Pledge.OPEN_STATUSES:
+        raise ConfirmationRefused("closed", pledge)
+    _mark_confirmed(pledge, timezone.now())
+    logger.info("pledge %s confirmed", pledge.reference)
+    return pledge, True
+
+
+def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
+    """Expire pledges not confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS (a beat task)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=confirm_days())
+    with transaction.atomic():
+        stale = selectors.pledges_unconfirmed().filter(created_at__lt=cutoff)
+        campaign_ids = set(stale.values_list("campaign_id", flat=True))
+        count = stale.update(status=Pledge.Status.EXPIRED)
+    for campaign_id in campaign_ids:
+        selectors.campaign_totals_invalidate(campaign_id)
+    logger.info("%s unconfirmed pledge(s) expired", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
+    """Show these pledges' name, message and tribute on the public wall."""
+    count = Pledge.objects.filter(
+        pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
+    ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    logger.info("%s wall entr(ies) approved", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
+    """Take these pledges off the public wall (the pledge itself is unchanged)."""
+    count = Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
+        wall_approved_at=None, wall_approved_by=None
+    )
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    return count
+
+
+def pledge_status_refresh(pledge: Pledge) -> None:
+    """Recompute a pledge's status from what it has received (after a refund, say)."""
+    status = _pledge_status_from_payments(pledge)
+    if status == Pledge.Status.PARTLY_PAID and selectors.pledge_paid_total(pledge) <= 0:
+        status = Pledge.Status.PLEDGED
+    if status != pledge.status:
+        pledge.status = status
+        pledge.save(update_fields=["status"])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
 
 
 def _pledge_status_from_payments(pledge: Pledge) -> str:
@@ -186,8 +318,28 @@ def payment_record(
     is_private_benevolence: bool = False,
     notes: str = "",
     recorded_by=None,
+    external_id: str = "",
+    source: str = SOURCE_STAFF,
 ) -> Payment:
-    """Record money received, against a pledge (donor details copied from it) or not."""
+    """Record money received, against a pledge (donor details copied from it) or not.
+
+    A card payment enters the books only from Stripe's signed notifications (`source` =
+    "stripe", fundraising/card.py), never typed in by hand.
+    """
+    if method == Payment.Method.CARD and source != SOURCE_STRIPE:
+        raise ValidationError(
+            {
+                "method": _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                )
+            }
+        )
+    if external_id and Payment.objects.filter(external_id=external_id).exists():
+        raise ValidationError(
+            _("This payment (%(id)s) is already recorded.") % {"id": external_id},
+            code="duplicate",
+        )
     if pledge is not None:
         pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
         if pledge.status == Pledge.Status.CANCELLED:
@@ -226,6 +378,7 @@ def payment_record(
         is_private_benevolence=is_private_benevolence,
         notes=notes,
         recorded_by=recorded_by,
+        external_id=external_id,
     )
     payment.full_clean()
     if payment.advantage_amount > payment.amount:
@@ -236,6 +389,8 @@ def payment_record(
         if status != pledge.status:
             pledge.status = status
             pledge.save(update_fields=["status"])
+        if pledge.confirmed_at is None:  # money received is the surest confirmation
+            _mark_confirmed(pledge, timezone.now())
     transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
     logger.info("payment %s recorded (pledge %s)", payment.pk, pledge.reference if pledge else "-")
     return payment
@@ -244,14 +399,13 @@ def payment_record(
 # --- receipts ----------------------------------------------------------------------------
 
 
-def receipt_advantage(amount: Decimal, advantage: Decimal) -> Decimal:
-    """The advantage that counts (CRA): ignored when at or below the lesser of $75 or 10%."""
-    de_minimis = min(Decimal("75.00"), (amount * Decimal("0.10")).quantize(Decimal("0.01")))
-    return ZERO if advantage <= de_minimis else advantage
+receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests know
 
 
 def receipt_refusal(payment: Payment) -> str | None:
     """Why CRA forbids receipting this payment, in words a person can act on; None if allowed."""
+    if payment.refunded_amount > 0 or payment.disputed_at is not None:
+        return _("This card payment was refunded or disputed: it cannot be receipted.")
     if payment.is_private_benevolence:
         return _(
             "This gift is directed to a family (private benevolence): CRA does not allow an "
@@ -261,7 +415,7 @@ def receipt_refusal(payment: Payment) -> str | None:
         return _("The donor's postal address is missing: add it to the payment first.")
     if not payment.donor_name.strip():
         return _("The donor's full name is missing: add it to the payment first.")
-    if payment.advantage_amount > payment.amount * Decimal("0.80"):
+    if rules.advantage_too_large(payment.amount, payment.advantage_amount):
         return _(
             # xgettext:no-python-format
             "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
@@ -281,9 +435,7 @@ def _next_serial(key: str) -> int:
 def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
-    amount = sum((p.amount for p in payments), ZERO)
-    raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
-    if raw_advantage > amount * Decimal("0.80"):
+    if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
         raise ValidationError(
             _(
                 # xgettext:no-python-format
@@ -291,17 +443,23 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
                 "CRA does not allow an official receipt."
             )
         )
-    advantage = receipt_advantage(amount, raw_advantage)
-    descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})
+    amounts = rules.receipt_amounts((p.amount, p.advantage_amount) for p in payments)
+    descriptions = sorted(
+        {
+            p.advantage_description
+            for p in payments
+            if p.advantage_description and rules.gift_advantage(p.amount, p.advantage_amount)
+        }
+    )
     receipt = Receipt(
         sequence_key=key,
         serial=_next_serial(key),
         kind=kind,
         payment=payments[0] if kind == Receipt.Kind.SINGLE else None,
-        amount=amount,
-        advantage_amount=advantage,
-        advantage_description="; ".join(descriptions) if advantage else "",
-        eligible_amount=amount - advantage,
+        amount=amounts.amount,
+        advantage_amount=amounts.advantage,
+        advantage_description="; ".join(descriptions) if amounts.advantage else "",
+        eligible_amount=amounts.eligible,
         charity_name=charity["name"],
         charity_address=charity["address"],
         charity_registration_number=key,
@@ -547,6 +705,50 @@ def donor_anonymise(*, email: str) -> int:
 # --- e-mails: rows first, claimed once, reconciled ---------------------------------------
 
 
+# --- donor sign-in links (self-service, docs/fundraising.md) -------------------------------
+
+DONOR_LINK_SALT = "fundraising.donor-link"
+DONOR_LINK_MINUTES = 30
+
+
+def donor_link_url(link: DonorLink) -> str:
+    token = signing.dumps(link.pk, salt=DONOR_LINK_SALT)
+    return settings.SITE_URL + reverse("fundraising:donor-link", args=[token])
+
+
+@transaction.atomic
+def donor_link_request(*, email: str, language: str) -> None:
+    """Write a sign-in link for `email` and, if we know the address, its e-mail row (sent by
+    the outbox after commit). Unknown addresses get the same answer and nearly the same work:
+    the link row is written either way; it can never be used without the e-mail."""
+    email = email.strip().lower()
+    link = DonorLink.objects.create(email=email, language=language)
+    if selectors.donor_pledges(email).exists() or selectors.donor_payments(email).exists():
+        row = DonorEmail.objects.create(
+            kind=DonorEmail.Kind.SIGN_IN, link=link, due_on=timezone.localdate()
+        )
+        _queue_emails([row.pk])
+    logger.info("donor sign-in link %s requested", link.pk)
+
+
+def donor_link_peek(token: str) -> DonorLink | None:
+    """The unused, unexpired link a token names, or None (nothing is changed)."""
+    try:
+        pk = signing.loads(token, salt=DONOR_LINK_SALT, max_age=DONOR_LINK_MINUTES * 60)
+    except signing.BadSignature:
+        return None
+    return DonorLink.objects.filter(pk=pk, used_at__isnull=True).first()
+
+
+def donor_link_use(token: str) -> str | None:
+    """Use a sign-in link (once: a conditional UPDATE decides); the donor's e-mail or None."""
+    link = donor_link_peek(token)
+    if link is None:
+        return None
+    used = DonorLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return link.email if used else None
+
+
 def reminders_stop_token(pledge: Pledge) -> str:
     return signing.dumps(str(pledge.public_id), salt=STOP_SALT, compress=True)
 
@@ -579,23 +781,8 @@ def reminders_stop(*, token: str) -> Pledge | None:
 
 def _queue_emails(ids: list[int]) -> None:
     """After commit, hand each row to Celery; a broker outage leaves it for the reconciler."""
-    if not ids:
-        return
-
-    def queue() -> None:
-        from fundraising.tasks import send_donor_email
-
-        for pk in ids:
-            try:
-                send_donor_email.delay(pk)
-            except Exception as exc:  # noqa: BLE001 - any broker failure: the row waits
-                logger.warning(
-                    "donor e-mail %s not queued (%s): the reconciler will send it",
-                    pk,
-                    type(exc).__name__,
-                )
-
-    transaction.on_commit(queue)
+    if ids:
+        transaction.on_commit(lambda: outbox.enqueue(SEND_TASK, ids, label="donor e-mail"))
 
 
 def _recipients(row: DonorEmail) -> list[str]:
@@ -604,6 +791,8 @@ def _recipients(row: DonorEmail) -> list[str]:
             is_active=True, is_staff=True, groups__name=FUNDRAISING
         )
         return sorted({u.email for u in users if u.email})
+    if row.link_id:
+        return [row.link.email]
     if row.receipt_id:
         return [row.receipt.donor_email] if row.receipt.donor_email else []
     return [row.pledge.email] if row.pledge and row.pledge.email else []
@@ -615,10 +804,17 @@ def _render_and_send(row: DonorEmail) -> None:
     headers: dict[str, str] = {}
     attachments = []
     language = pledge.language if pledge else settings.LANGUAGE_CODE
+    if row.link_id:
+        language = row.link.language
+        context["sign_in_url"] = donor_link_url(row.link)
+        context["minutes"] = DONOR_LINK_MINUTES
     if pledge is not None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
         )
+    if row.kind == DonorEmail.Kind.CONFIRMATION and pledge.confirmed_at is None:
+        context["confirm_url"] = pledge_confirm_url(pledge)
+        context["confirm_days"] = confirm_days()
     if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         stop_url = reminders_stop_url(pledge)
         context["stop_url"] = stop_url
@@ -645,7 +841,7 @@ def _render_and_send(row: DonorEmail) -> None:
         language=language,
         headers=headers,
         attachments=attachments,
-        message_key=f"donor-email-{row.pk}",
+        message_key=row.message_key,
     )
 
 
@@ -661,46 +857,30 @@ def _obsolete_reason(row: DonorEmail) -> str:
 
 
 def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
-    """Claim the row (conditional UPDATE: only one worker wins) and send it. True if sent."""
+    """Claim the row (core.outbox: only one worker wins) and send it. True if sent."""
     now = now or timezone.now()
-    stale_before = now - EMAIL_CLAIM_TIMEOUT
-    claimed = (
-        DonorEmail.objects.filter(pk=email_id, sent_at__isnull=True, failed_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before))
-        .update(claimed_at=now)
-    )
-    if not claimed:
+    if not outbox.claim(DonorEmail, email_id, now=now):
         return False
-    row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
+    row = DonorEmail.objects.select_related("pledge", "receipt", "link").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
-        DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
+        outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)
         return False
-    row.attempts += 1
     try:
         _render_and_send(row)
     except Exception as exc:  # noqa: BLE001 - recorded on the row, retried, then shown in admin
-        error = f"{type(exc).__name__}: {exc}"[:300]
-        failed_at = now if row.attempts >= EMAIL_MAX_ATTEMPTS else None
-        DonorEmail.objects.filter(pk=email_id).update(
-            attempts=row.attempts, last_error=error, claimed_at=None, failed_at=failed_at
-        )
-        logger.warning("donor e-mail %s (%s) failed, attempt %s", row.pk, row.kind, row.attempts)
+        outbox.record_failure(DonorEmail, email_id, attempts=row.attempts, exc=exc, now=now)
         return False
-    DonorEmail.objects.filter(pk=email_id).update(
-        attempts=row.attempts, sent_at=timezone.now(), last_error=""
-    )
+    outbox.mark_sent(DonorEmail, email_id)
     return True
 
 
 def donor_emails_reconcile(*, now: dt.datetime | None = None) -> int:
-    """Send rows never queued (broker down) or claimed but not sent (worker died)."""
+    """Send rows never queued (broker down), claimed but not sent (worker died), or due for
+    a retry (core.outbox.reconcile). Returns how many were sent."""
     now = now or timezone.now()
-    pending = DonorEmail.objects.filter(sent_at__isnull=True, failed_at__isnull=True).filter(
-        Q(claimed_at__isnull=True, created_at__lt=now - EMAIL_QUEUE_GRACE)
-        | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
-    )
-    return sum(donor_email_send(pk, now=now) for pk in pending.values_list("pk", flat=True))
+    outcomes = outbox.reconcile(DonorEmail, lambda pk: donor_email_send(pk, now=now), now=now)
+    return outcomes[True]
 
 
 def donor_reminder_sweep(today: dt.date | None = None) -> int:
@@ -713,10 +893,14 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
+        # Paused gifts wait; card subscriptions are charged (and chased) by Stripe itself.
         Pledge.objects.filter(
-            frequency=Pledge.Frequency.MONTHLY, status__in=list(Pledge.OPEN_STATUSES)
+            Pledge.counted_q(),
+            frequency=Pledge.Frequency.MONTHLY,
+            paused_at__isnull=True,
+            stripe_subscription_id="",
         )
-        .annotate(paid=selectors._money_sum("payments__amount"))
+        .annotate(paid=selectors._money_sum(selectors.NET_VIA_PLEDGE))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )
     rows: list[DonorEmail] = []

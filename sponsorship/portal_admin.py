@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from sponsorship.models import Invitation
-from sponsorship.services import invitation_create
+from sponsorship.portal_services import invitation_create
 
 
 class InvitationAddForm(forms.ModelForm):

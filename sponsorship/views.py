@@ -23,9 +23,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from config.forms import EmailAuthenticationForm
+from core.auth_forms import EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
-from sponsorship import services
+from sponsorship import portal_services
 from sponsorship.access import (
     PortalAccess,
     get_milestone_for_user,
@@ -83,7 +83,8 @@ password_reset = ratelimit(
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    context.setdefault("unread_count", selectors.unread_count(request.user))
+    if "unread_count" not in context:  # not setdefault: its default would be counted anyway
+        context["unread_count"] = selectors.unread_count(request.user)
     return render(request, template, context, status=status)
 
 
@@ -193,7 +194,7 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = MilestoneAddForm(request.POST or None, token=_page_token(request))
 
     def write(data: dict):
-        milestone = services.milestone_add_group_item(
+        milestone = portal_services.milestone_add_group_item(
             sponsorship=access.sponsorship, user=request.user, **data
         )
         return reverse("portal:plan", args=[public_id]), lambda: messages.success(
@@ -263,7 +264,7 @@ def milestone_complete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         public_id,
         MilestoneCompleteForm,
         "complete_form",
-        lambda m, data: services.milestone_complete(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_complete(milestone=m, user=request.user, **data),
         lambda access: access.can_edit_plan,
         _("Marked done. Thank you!"),
     )
@@ -277,7 +278,7 @@ def milestone_note(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         public_id,
         MilestoneNoteForm,
         "note_form",
-        lambda m, data: services.milestone_add_note(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_add_note(milestone=m, user=request.user, **data),
         lambda access: True,
         _("Note added."),
     )
@@ -291,7 +292,9 @@ def milestone_waiver(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         public_id,
         MilestoneWaiverForm,
         "waiver_form",
-        lambda m, data: services.milestone_request_waiver(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_request_waiver(
+            milestone=m, user=request.user, **data
+        ),
         lambda access: access.can_edit_plan,
         _("Waiver requested: HanVoice staff will decide and let you know."),
     )
@@ -324,7 +327,7 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
     def write(data: dict):
         token = form.cleaned_data["request_token"]
-        checkin = services.checkin_create(
+        checkin = portal_services.checkin_create(
             sponsorship=access.sponsorship, user=request.user, request_token=token, **data
         )
 
@@ -390,7 +393,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
 
     def write(data: dict):
         token = form.cleaned_data["request_token"]
-        services.disbursement_record(
+        portal_services.disbursement_record(
             sponsorship=sponsorship, user=request.user, request_token=token, **data
         )
         target = reverse("portal:income-support", args=[public_id])
@@ -444,7 +447,9 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
 
     def write(data: dict):
-        services.review_submit_group_input(review=review, user=request.user, text=data["text"])
+        portal_services.review_submit_group_input(
+            review=review, user=request.user, text=data["text"]
+        )
         target = reverse("portal:reviews", args=[access.sponsorship.public_id])
         return target, lambda: messages.success(
             request, _("Thank you: the group's input is with HanVoice.")
@@ -491,7 +496,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
                 message_ids.append(uuid.UUID(value))
         except ValueError:
             continue
-    services.inbox_mark_read(
+    portal_services.inbox_mark_read(
         user=request.user,
         reminder_ids=reminder_ids,
         message_ids=message_ids,
@@ -506,8 +511,8 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
 @ratelimit(key="ip", rate=_rate("PORTAL_INVITATION_RATE", "20/h"), method=ALL)
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = services.invitation_for_token(token)
-    problem = services.invitation_problem(invitation)
+    invitation = portal_services.invitation_for_token(token)
+    problem = portal_services.invitation_problem(invitation)
     if problem:
         status = 404 if invitation is None else 410
         return render(
@@ -522,7 +527,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     form = InvitationAcceptForm(request.POST or None) if not has_account else None
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            user = services.invitation_accept(
+            user = portal_services.invitation_accept(
                 token=token,
                 password=form.cleaned_data["password1"] if form else None,
                 first_name=form.cleaned_data["first_name"] if form else "",

@@ -22,8 +22,15 @@ from django.utils import dateformat, timezone
 
 from core import emails
 from families.models import CaseNote, Family, HouseholdMember
+from fundraising import demo as fundraising_demo
+from fundraising import services as fundraising_services
 from fundraising.models import Payment, Pledge
+from sponsorship import demo as sponsorship_demo
+from sponsorship import portal_services
 from sponsorship.models import CheckIn, Membership, Sponsorship
+from sponsorship.tasks import run_reminder_sweep
+from tests.factories import HouseholdMemberFactory, SponsorshipFactory
+from tests.fundraising.test_campaign_page import valid_data
 
 UNMISTAKABLE = {
     "given": "Zhyxquanna",
@@ -52,9 +59,6 @@ def _date_forms(day: datetime.date) -> list[str]:
 def secrets(django_db_setup, django_db_blocker):
     """Seed the demo data once for the module (rolled back at the end) and collect, by
     decrypting through the ORM, what must never leak."""
-    from fundraising import demo as fundraising_demo
-    from sponsorship import demo as sponsorship_demo
-    from tests.factories import HouseholdMemberFactory, SponsorshipFactory
 
     with django_db_blocker.unblock(), transaction.atomic():
         sponsorship_demo.seed()
@@ -153,10 +157,6 @@ def test_no_public_page_shows_household_data_or_donor_details(secrets, client):
 
 def _journeys(secrets, client: Client, capture) -> None:
     """Pledge, payment, receipt, portal check-in, invitation, password reset, reminder sweeps."""
-    from fundraising import services as fundraising_services
-    from sponsorship import services as sponsorship_services
-    from sponsorship.tasks import run_reminder_sweep
-    from tests.fundraising.test_campaign_page import valid_data
 
     campaign = secrets["campaign"]
     with capture(execute=True):
@@ -195,7 +195,7 @@ def _journeys(secrets, client: Client, capture) -> None:
         )
     assert response.status_code == 302
     with capture(execute=True):
-        sponsorship_services.invitation_create(
+        portal_services.invitation_create(
             email="new.member@example.org",
             group=sponsorship.group,
             role=Membership.Role.MEMBER,

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from sponsorship import services
-from sponsorship.models import CheckIn, Disbursement
+from sponsorship import portal_services
+from sponsorship.models import CheckIn, Disbursement, Membership, Review
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +30,7 @@ def _no_sideways_scroll(page) -> None:
 def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     live_server, page, artifacts_dir, sponsorship, case_worker
 ):
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email="tess.new@example.org",
         group=sponsorship.group,
         role="treasurer",
@@ -124,8 +124,6 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
 
 def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sponsorship):
     from django.contrib.auth import get_user_model
-
-    from sponsorship.models import Membership, Review
 
     for index, review in enumerate(sponsorship.reviews.order_by("scheduled_for")[:3]):
         Review.objects.filter(pk=review.pk).update(

@@ -11,12 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from config.dashboard import TIMELINE_ROWS
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import Family
 from fundraising import demo as fundraising_demo
-from sponsorship import demo
+from sponsorship import demo, services
 from sponsorship.models import CheckIn, Milestone, Reminder, Sponsorship
 from tests.config.bulk import build_program
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 INDEX = "/admin/"
@@ -168,7 +170,6 @@ def _queries(client, url: str) -> int:
 def test_its_query_count_does_not_grow_with_the_number_of_families(
     client, role, django_assert_max_num_queries
 ):
-    from tests.factories import StaffFactory
 
     user = StaffFactory(roles=[role])
     today = timezone.localdate()
@@ -185,7 +186,6 @@ def test_its_query_count_does_not_grow_with_the_number_of_families(
 
 
 def test_the_timeline_shows_the_most_urgent_rows_when_there_are_many(client, program_manager):
-    from config.dashboard import TIMELINE_ROWS
 
     today = timezone.localdate()
     build_program(TIMELINE_ROWS + 5, today=today, user=program_manager)
@@ -194,7 +194,6 @@ def test_the_timeline_shows_the_most_urgent_rows_when_there_are_many(client, pro
 
 
 def test_the_timeline_marks_an_approved_extension_and_month_13(client, seeded):
-    from sponsorship import services
 
     s = Sponsorship.objects.get(extensions__isnull=False)
     services.extension_approve(extension=s.extensions.get(), approved_by=_staff(PROGRAM_MANAGER))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core import mail
 
 from core import emails
+from sponsorship import reminders
+from sponsorship.models import Reminder
 
 
 def test_a_message_key_gives_the_same_message_id_every_time(settings):
@@ -15,9 +17,6 @@ def test_a_message_key_gives_the_same_message_id_every_time(settings):
 
 def test_a_reminder_e_mail_carries_its_rows_message_id(sponsorship, coordinator):
     from django.utils import timezone
-
-    from sponsorship import reminders
-    from sponsorship.models import Reminder
 
     milestone = sponsorship.milestones.filter(completed_on__isnull=True).latest("due_on")
     row = Reminder.objects.create(

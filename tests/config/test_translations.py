@@ -17,6 +17,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from tests.factories import CampaignFactory
+
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("fr", "ko")
 PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);", "ko": "nplurals=1; plural=0;"}
@@ -157,7 +159,6 @@ def test_the_compiled_catalogue_is_committed_and_up_to_date(language):
 )
 @pytest.mark.django_db
 def test_the_give_page_speaks_the_browser_language(client, language, expected):
-    from tests.factories import CampaignFactory
 
     CampaignFactory()  # the only campaign: /give/ goes straight to it
     response = client.get("/give/", HTTP_ACCEPT_LANGUAGE=language, follow=True)
@@ -171,7 +172,6 @@ def test_the_give_page_speaks_the_browser_language(client, language, expected):
 
 @pytest.mark.django_db
 def test_the_language_chosen_with_the_switcher_sticks(client):
-    from tests.factories import CampaignFactory
 
     campaign = CampaignFactory()
     page = reverse("fundraising:campaign", args=[campaign.slug])

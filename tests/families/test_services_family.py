@@ -9,7 +9,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from families import services
-from families.models import Family, FamilyStatusChange, HouseholdMember
+from families.models import Family, FamilyStatusChange, HouseholdMember, one_year_window_closes
+from families.selectors import consented_topics, families_by_status
 from tests.factories import ConsentFactory, FamilyFactory, HouseholdMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_it_refuses_a_member_arriving_after_the_one_year_window():
 
 
 def test_it_closes_the_window_on_28_february_for_a_leap_day_arrival():
-    assert services.one_year_window_closes(datetime.date(2024, 2, 29)) == datetime.date(2025, 2, 28)
+    assert one_year_window_closes(datetime.date(2024, 2, 29)) == datetime.date(2025, 2, 28)
 
 
 def test_it_refuses_an_arrival_in_the_future():
@@ -195,7 +196,6 @@ def test_it_adds_a_case_note_with_visibility(case_worker):
 
 
 def test_selectors_count_families_by_status_and_list_consented_topics(case_worker):
-    from families.selectors import consented_topics, families_by_status
 
     family = FamilyFactory()
     FamilyFactory(status=Family.Status.VETTING)

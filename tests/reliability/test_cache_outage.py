@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from fundraising.models import DonorEmail, Pledge
+from tests.factories import CampaignFactory
 
 # Port 9 (discard) on loopback: nothing listens, connections are refused at once.
 DEAD_REDIS = {
@@ -36,7 +37,6 @@ def test_it_reads_a_dead_redis_as_a_miss_and_drops_writes():
 @pytest.mark.django_db
 @override_settings(CACHES=DEAD_REDIS)
 def test_it_shows_the_page_and_saves_the_pledge_while_redis_is_down(client):
-    from tests.factories import CampaignFactory
 
     campaign = CampaignFactory()
     url = reverse("fundraising:campaign", args=[campaign.slug])

@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from sponsorship import services
+from sponsorship import portal_services
 from sponsorship.models import Invitation, Membership
 from tests.factories import PASSWORD
 
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _invite(group, case_worker, email="new@example.org", role="member"):
-    return services.invitation_create(email=email, group=group, role=role, invited_by=case_worker)
+    return portal_services.invitation_create(
+        email=email, group=group, role=role, invited_by=case_worker
+    )
 
 
 def test_staff_invite_from_the_admin_and_the_email_carries_the_link(

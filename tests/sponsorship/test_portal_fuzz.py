@@ -15,6 +15,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sponsorship import portal_services
 from sponsorship.models import CheckIn, Disbursement, Membership, Milestone, Review
 
 pytestmark = pytest.mark.django_db
@@ -152,9 +153,8 @@ def test_it_survives_hostile_review_input(sponsorship, coordinator, value):
 @fuzz
 @given(field=st.sampled_from(["first_name", "last_name", "password1", "password2"]), value=HOSTILE)
 def test_it_survives_hostile_invitation_acceptance(sponsorship, case_worker, field, value):
-    from sponsorship import services
 
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=f"{uuid.uuid4().hex}@example.org",
         group=sponsorship.group,
         role=Membership.Role.MEMBER,

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from sponsorship import services
+from sponsorship import portal_services
 from sponsorship.models import (
     CheckIn,
     Disbursement,
@@ -46,7 +46,7 @@ def _open(sponsorship) -> Milestone:
 def test_it_marks_a_milestone_done_with_a_note(sponsorship, coordinator):
     milestone = _open(sponsorship)
     today = timezone.localdate()
-    services.milestone_complete(
+    portal_services.milestone_complete(
         milestone=milestone, user=coordinator, completed_on=today, note="Went with Cora"
     )
     milestone.refresh_from_db()
@@ -58,7 +58,7 @@ def test_it_marks_a_milestone_done_with_a_note(sponsorship, coordinator):
 def test_it_refuses_a_done_date_in_the_future(sponsorship, coordinator):
     milestone = _open(sponsorship)
     with pytest.raises(ValidationError) as exc:
-        services.milestone_complete(
+        portal_services.milestone_complete(
             milestone=milestone, user=coordinator, completed_on=timezone.localdate() + DAY
         )
     assert "future" in str(exc.value)
@@ -69,7 +69,7 @@ def test_it_refuses_a_done_date_in_the_future(sponsorship, coordinator):
 def test_it_refuses_a_done_date_before_the_sponsorship(sponsorship, coordinator):
     milestone = _open(sponsorship)
     with pytest.raises(ValidationError) as exc:
-        services.milestone_complete(
+        portal_services.milestone_complete(
             milestone=milestone,
             user=coordinator,
             completed_on=sponsorship.matched_on - datetime.timedelta(days=1),
@@ -82,20 +82,26 @@ def test_it_refuses_a_done_date_before_the_sponsorship(sponsorship, coordinator)
 def test_it_treats_the_same_completion_twice_as_one(sponsorship, coordinator):
     milestone = _open(sponsorship)
     today = timezone.localdate()
-    services.milestone_complete(milestone=milestone, user=coordinator, completed_on=today, note="x")
-    services.milestone_complete(milestone=milestone, user=coordinator, completed_on=today, note="x")
+    portal_services.milestone_complete(
+        milestone=milestone, user=coordinator, completed_on=today, note="x"
+    )
+    portal_services.milestone_complete(
+        milestone=milestone, user=coordinator, completed_on=today, note="x"
+    )
     milestone.refresh_from_db()
     assert milestone.notes.count("x") == 1
     with pytest.raises(ValidationError):
-        services.milestone_complete(milestone=milestone, user=coordinator, completed_on=today - DAY)
+        portal_services.milestone_complete(
+            milestone=milestone, user=coordinator, completed_on=today - DAY
+        )
 
 
 def test_it_adds_a_group_item_once_within_the_support_period(sponsorship, coordinator):
     due = timezone.localdate() + datetime.timedelta(days=10)
-    first = services.milestone_add_group_item(
+    first = portal_services.milestone_add_group_item(
         sponsorship=sponsorship, user=coordinator, title="Winter tires", due_on=due
     )
-    again = services.milestone_add_group_item(
+    again = portal_services.milestone_add_group_item(
         sponsorship=sponsorship, user=coordinator, title="Winter tires ", due_on=due
     )
     assert first.pk == again.pk
@@ -107,7 +113,7 @@ def test_it_adds_a_group_item_once_within_the_support_period(sponsorship, coordi
 def test_it_refuses_a_group_item_due_after_support_ends(sponsorship, coordinator, days_after_end):
     before = sponsorship.milestones.count()
     with pytest.raises(ValidationError) as exc:
-        services.milestone_add_group_item(
+        portal_services.milestone_add_group_item(
             sponsorship=sponsorship,
             user=coordinator,
             title="Late",
@@ -119,7 +125,7 @@ def test_it_refuses_a_group_item_due_after_support_ends(sponsorship, coordinator
 
 def test_it_records_a_waiver_request_with_its_reason(sponsorship, coordinator):
     milestone = sponsorship.milestones.get(title__startswith="Travel loan")
-    services.milestone_request_waiver(
+    portal_services.milestone_request_waiver(
         milestone=milestone, user=coordinator, reason="The family has no travel loan."
     )
     milestone.refresh_from_db()
@@ -131,21 +137,23 @@ def test_it_records_a_waiver_request_with_its_reason(sponsorship, coordinator):
 def test_it_refuses_a_waiver_without_a_reason_or_for_a_done_item(sponsorship, coordinator):
     milestone = _open(sponsorship)
     with pytest.raises(ValidationError):
-        services.milestone_request_waiver(milestone=milestone, user=coordinator, reason="  ")
-    services.milestone_complete(
+        portal_services.milestone_request_waiver(milestone=milestone, user=coordinator, reason="  ")
+    portal_services.milestone_complete(
         milestone=milestone, user=coordinator, completed_on=timezone.localdate()
     )
     with pytest.raises(ValidationError):
-        services.milestone_request_waiver(milestone=milestone, user=coordinator, reason="why")
+        portal_services.milestone_request_waiver(
+            milestone=milestone, user=coordinator, reason="why"
+        )
     milestone.refresh_from_db()
     assert milestone.waiver_requested_on is None
 
 
 def test_it_appends_signed_notes_once(sponsorship, member):
     milestone = _open(sponsorship)
-    services.milestone_add_note(milestone=milestone, user=member, text="Called the bank")
-    services.milestone_add_note(milestone=milestone, user=member, text="Called the bank")
-    services.milestone_add_note(milestone=milestone, user=member, text="Appointment Tuesday")
+    portal_services.milestone_add_note(milestone=milestone, user=member, text="Called the bank")
+    portal_services.milestone_add_note(milestone=milestone, user=member, text="Called the bank")
+    portal_services.milestone_add_note(milestone=milestone, user=member, text="Appointment Tuesday")
     milestone.refresh_from_db()
     lines = milestone.notes.splitlines()
     assert len(lines) == 2
@@ -167,7 +175,7 @@ def _checkin(sponsorship, user, **overrides):
         "request_token": uuid.uuid4(),
     }
     data.update(overrides)
-    return services.checkin_create(**data)
+    return portal_services.checkin_create(**data)
 
 
 def test_it_logs_a_check_in_once_per_request_token(sponsorship, member):
@@ -193,16 +201,20 @@ def test_it_wants_a_concern_described(sponsorship, member):
     assert not CheckIn.objects.exists()
 
 
-def test_it_tells_the_case_worker_about_an_urgent_concern(sponsorship, member, monkeypatch):
-    called = []
-    monkeypatch.setattr(
-        "sponsorship.reminders.notify_urgent_concern", lambda *, checkin: called.append(checkin)
-    )
-    checkin = _checkin(
-        sponsorship, member, concern_level=CheckIn.Concern.URGENT, concern="No heating"
-    )
-    _checkin(sponsorship, member, concern_level=CheckIn.Concern.CONCERN, concern="Lonely")
-    assert called == [checkin]
+def test_it_tells_the_case_worker_about_an_urgent_concern(
+    sponsorship, member, case_worker, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin = _checkin(
+            sponsorship, member, concern_level=CheckIn.Concern.URGENT, concern="No heating"
+        )
+        _checkin(sponsorship, member, concern_level=CheckIn.Concern.CONCERN, concern="Lonely")
+    urgent = Reminder.objects.get(kind=Reminder.Kind.URGENT_CONCERN)
+    assert (urgent.subject_key, urgent.recipient) == (f"checkin:{checkin.pk}", case_worker)
+    assert urgent.sent_at is not None
+    assert [m.to for m in mailoutbox] == [[case_worker.email]]
+    assert sponsorship.family.case_code in mailoutbox[0].subject
+    assert "No heating" not in mailoutbox[0].subject
     assert list(urgent_checkins_unacknowledged()) == [checkin]
     checkin.acknowledged_at = timezone.now()
     checkin.save()
@@ -224,7 +236,7 @@ def _pay(sponsorship, user, **overrides):
         "request_token": uuid.uuid4(),
     }
     data.update(overrides)
-    return services.disbursement_record(**data)
+    return portal_services.disbursement_record(**data)
 
 
 def test_it_plans_from_the_cost_table_by_household_size(sponsorship):
@@ -303,13 +315,13 @@ def test_it_refuses_payments_before_arrival(case_worker, treasurer, group):
 
 def test_it_stores_the_groups_input_until_the_review_is_held(sponsorship, coordinator):
     review = sponsorship.reviews.first()
-    services.review_submit_group_input(review=review, user=coordinator, text="Going well.")
+    portal_services.review_submit_group_input(review=review, user=coordinator, text="Going well.")
     review.refresh_from_db()
     assert review.group_input == "Going well." and review.group_input_by == coordinator
     review.held_on, review.outcome = timezone.localdate(), "on_track"
     review.save()
     with pytest.raises(ValidationError):
-        services.review_submit_group_input(review=review, user=coordinator, text="Later")
+        portal_services.review_submit_group_input(review=review, user=coordinator, text="Later")
     review.refresh_from_db()
     assert review.group_input == "Going well."
 
@@ -321,7 +333,7 @@ def test_it_invites_by_email_with_a_single_use_hashed_token(
     group, case_worker, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation, token = services.invitation_create(
+        invitation, token = portal_services.invitation_create(
             email="New.Person@Example.org", group=group, role="treasurer", invited_by=case_worker
         )
     assert invitation.email == "new.person@example.org"
@@ -331,35 +343,35 @@ def test_it_invites_by_email_with_a_single_use_hashed_token(
     assert token in mail.outbox[0].body
     assert group.name not in mail.outbox[0].subject
 
-    user = services.invitation_accept(
+    user = portal_services.invitation_accept(
         token=token, password="a long passphrase 42", first_name="Nina"
     )
     assert user.email == "new.person@example.org" and user.check_password("a long passphrase 42")
     assert Membership.objects.get(user=user, group=group).role == "treasurer"
     with pytest.raises(ValidationError, match="already been used"):
-        services.invitation_accept(token=token, password="another long passphrase")
+        portal_services.invitation_accept(token=token, password="another long passphrase")
 
 
 def test_it_refuses_an_expired_invitation(group, case_worker, time_machine):
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email="late@example.org", group=group, role="member", invited_by=case_worker
     )
     time_machine.move_to(timezone.now() + datetime.timedelta(days=8))
     with pytest.raises(ValidationError, match="expired"):
-        services.invitation_accept(token=token, password="a long passphrase 42")
+        portal_services.invitation_accept(token=token, password="a long passphrase 42")
     assert not Membership.objects.filter(user__email="late@example.org").exists()
 
 
 def test_a_new_invitation_replaces_the_earlier_link(group, case_worker):
-    _first, old_token = services.invitation_create(
+    _first, old_token = portal_services.invitation_create(
         email="p@example.org", group=group, role="member", invited_by=case_worker
     )
-    _second, new_token = services.invitation_create(
+    _second, new_token = portal_services.invitation_create(
         email="p@example.org", group=group, role="member", invited_by=case_worker
     )
     with pytest.raises(ValidationError, match="expired"):
-        services.invitation_accept(token=old_token, password="a long passphrase 42")
-    services.invitation_accept(token=new_token, password="a long passphrase 42")
+        portal_services.invitation_accept(token=old_token, password="a long passphrase 42")
+    portal_services.invitation_accept(token=new_token, password="a long passphrase 42")
 
 
 def test_only_case_staff_may_invite_and_not_existing_members(
@@ -367,11 +379,11 @@ def test_only_case_staff_may_invite_and_not_existing_members(
 ):
     for user in (coordinator, fundraiser):
         with pytest.raises(ValidationError):
-            services.invitation_create(
+            portal_services.invitation_create(
                 email="x@example.org", group=group, role="member", invited_by=user
             )
     with pytest.raises(ValidationError) as exc:
-        services.invitation_create(
+        portal_services.invitation_create(
             email="CORA@example.org", group=group, role="member", invited_by=case_worker
         )
     assert "email" in exc.value.error_dict
@@ -379,11 +391,11 @@ def test_only_case_staff_may_invite_and_not_existing_members(
 
 
 def test_it_refuses_a_weak_password_and_creates_nothing(group, case_worker):
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email="weak@example.org", group=group, role="member", invited_by=case_worker
     )
     with pytest.raises(ValidationError) as exc:
-        services.invitation_accept(token=token, password="12345")
+        portal_services.invitation_accept(token=token, password="12345")
     assert "password1" in exc.value.error_dict
     assert not Membership.objects.filter(user__email="weak@example.org").exists()
     assert Invitation.objects.get().accepted_at is None
@@ -392,12 +404,12 @@ def test_it_refuses_a_weak_password_and_creates_nothing(group, case_worker):
 def test_an_existing_account_joins_only_when_signed_in_as_itself(
     group, other_group, case_worker, other_member, member
 ):
-    _invitation, token = services.invitation_create(
+    _invitation, token = portal_services.invitation_create(
         email=other_member.email, group=group, role="member", invited_by=case_worker
     )
     with pytest.raises(ValidationError, match="sign in"):
-        services.invitation_accept(token=token, user=member)
-    services.invitation_accept(token=token, user=other_member)
+        portal_services.invitation_accept(token=token, user=member)
+    portal_services.invitation_accept(token=token, user=other_member)
     assert Membership.objects.filter(user=other_member).count() == 2
 
 
@@ -414,7 +426,7 @@ def test_it_marks_only_the_users_own_items_read(sponsorship, member, coordinator
     message = GroupMessage.objects.create(
         group=sponsorship.group, sender=case_worker, subject="Hello", body="Welcome"
     )
-    changed = services.inbox_mark_read(
+    changed = portal_services.inbox_mark_read(
         user=member, reminder_ids=[mine.pk, theirs.pk], message_ids=[message.public_id]
     )
     assert changed == 2
@@ -422,4 +434,4 @@ def test_it_marks_only_the_users_own_items_read(sponsorship, member, coordinator
     assert mine.read_at and theirs.read_at is None
     assert GroupMessageRead.objects.filter(user=member, message=message).exists()
     assert not GroupMessageRead.objects.filter(user=coordinator).exists()
-    assert services.inbox_mark_read(user=member, message_ids=[message.public_id]) == 0
+    assert portal_services.inbox_mark_read(user=member, message_ids=[message.public_id]) == 0

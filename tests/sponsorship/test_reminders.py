@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from core.roles import CASE_WORKER
-from sponsorship import reminders
+from sponsorship import reminders, tasks
 from sponsorship.models import (
     CheckIn,
     Extension,
@@ -20,7 +20,12 @@ from sponsorship.models import (
     ReminderRule,
     Sponsorship,
 )
-from tests.factories import MembershipFactory, SponsorshipFactory, StaffFactory
+from tests.factories import (
+    HouseholdMemberFactory,
+    MembershipFactory,
+    SponsorshipFactory,
+    StaffFactory,
+)
 from tests.sponsorship.reminder_helpers import local, milestone, review, rows, sent_to, sweep
 
 K = Reminder.Kind
@@ -520,8 +525,6 @@ def test_it_leaves_rows_for_the_reconciler_when_the_broker_is_down(
 ):
     from kombu.exceptions import OperationalError
 
-    from sponsorship import tasks
-
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
 
@@ -605,7 +608,6 @@ def test_it_neither_skips_nor_repeats_a_day_across_a_daylight_saving_change(
 def test_it_never_puts_a_family_members_name_narrative_or_location_in_an_e_mail(
     prog, digest_on, time_machine, django_capture_on_commit_callbacks, coordinator, program_manager
 ):
-    from tests.factories import HouseholdMemberFactory
 
     family = prog.family
     family.narrative = "Crossed at Quasarville; Zebulonia Primrose-Kwan's story"

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from fundraising import services as fundraising_services
 from sponsorship import reminders
 from sponsorship.models import NotificationPreference, Reminder, ReminderRule
 from tests.sponsorship.reminder_helpers import milestone
@@ -225,7 +226,6 @@ def test_it_offers_staff_every_kind(client, program_manager):
 def test_it_runs_the_family_and_donor_sweeps_by_hand(
     sponsorship, coordinator, monkeypatch, capsys, django_capture_on_commit_callbacks
 ):
-    from fundraising import services as fundraising_services
 
     ReminderRule.objects.filter(kind=K.WEEKLY_DIGEST).update(enabled=False)
     milestone(sponsorship, timezone.localdate() + datetime.timedelta(days=7))

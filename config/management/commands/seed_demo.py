@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from fundraising import demo as fundraising_demo
+from sponsorship import demo as sponsorship_demo
 from sponsorship import reminders
 
 DEMO_SWEEP_DAYS = 30
@@ -19,8 +21,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo refuses to run with DJANGO_DEBUG off (real data).")
-        from fundraising import demo as fundraising_demo
-        from sponsorship import demo as sponsorship_demo
 
         with transaction.atomic():
             sponsorship_demo.seed()

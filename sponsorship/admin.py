@@ -659,7 +659,7 @@ class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
         try:  # the e-mail links by public id, never by the row's number
             return {"public_id": uuid.UUID(str(object_id))}
         except ValueError:
-            return {"pk": object_id}
+            return {"pk": int(object_id)} if str(object_id).isdigit() else {"pk__in": []}
 
     def case_file_family(self, object_id: str) -> Family | None:
         key = {f"sponsorships__checkins__{k}": v for k, v in self._lookup(object_id).items()}
@@ -667,7 +667,7 @@ class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         key = self._lookup(object_id)
-        if from_field is not None or "pk" in key:
+        if from_field is not None or "public_id" not in key:
             return super().get_object(request, object_id, from_field)
         return self.get_queryset(request).filter(**key).first()
 

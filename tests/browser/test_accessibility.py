@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,7 @@ def _crawl(page, base: str, scope: str, label: str, starts, seen: set, out: Find
 
 def _vnu(html_dir: Path, out: Findings) -> list[str]:
     if not VNU.exists() or not shutil.which("java"):
+        warnings.warn("java or vnu.jar missing: the Nu HTML check was skipped", stacklevel=1)
         return []
     result = subprocess.run(
         ["java", "-jar", str(VNU), "--errors-only", "--format", "json", "--skip-non-html"]

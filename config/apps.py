@@ -25,6 +25,18 @@ class HanVoiceAdminConfig(admin_apps.AdminConfig):
     default = False
     default_site = "config.sites.HanVoiceAdminSite"
 
+    def ready(self) -> None:
+        # Every date in the admin is the browser's date input with its format shown, not a
+        # free text box (set before the ModelAdmins are made, which copy these defaults).
+        # Imported here: the admin's options module needs the app registry, ready only now.
+        from django.contrib.admin import options
+        from django.db import models
+
+        from core.admin_forms import NativeDateInput
+
+        options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.DateField] = {"widget": NativeDateInput}
+        super().ready()
+
 
 class LockoutsConfig(AxesAppConfig):
     """django-axes under a name staff read in their language ("Axes" is the library's)."""

@@ -227,7 +227,7 @@ def _case_panels(today: datetime.date) -> CasePanels:
             case_code=c.sponsorship.family.case_code,
             group=c.sponsorship.group.name,
             happened_on=c.happened_on,
-            href=reverse("admin:sponsorship_sponsorship_change", args=[c.sponsorship_id]),
+            href=reverse("admin:sponsorship_checkin_change", args=[c.public_id]),
         )
         for c in urgent_qs[:LIST_ROWS]
     ]

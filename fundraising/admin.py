@@ -5,6 +5,7 @@ program managers and fundraising staff; case workers see none of it. Nothing is 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,10 +16,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import LabelledTabularInline
+from core.money import format_money
 from fundraising import imports, selectors, services
 from fundraising.forms import (
     CancelReplaceForm,
@@ -258,16 +261,27 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
                 services.payment_record(
                     pledge=pledge, recorded_by=request.user, **form.cleaned_data
                 )
-            except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
+            except ValidationError as exc:  # next to the field it is about
+                by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+                for field, errors in by_field.items():
+                    form.add_error(field if field in form.fields else None, errors)
             else:
                 self.message_user(request, _("Payment recorded for %s.") % pledge.reference)
                 return None
+        paid = selectors.pledge_paid_total(pledge)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Record a payment for %s") % pledge.reference,
             "form": form,
             "pledge": pledge,
+            # Who is paying and what is still owed, so the amount and date can be checked.
+            "pledge_facts": [
+                (_("Donor"), f"{pledge.donor_name} <{pledge.email}>"),
+                (_("Pledged on"), date_format(pledge.pledged_on, "DATE_FORMAT")),
+                (_("Pledge"), f"{format_money(pledge.amount)} × {pledge.months}"),
+                (_("Received so far"), format_money(paid)),
+                (_("Still owed"), format_money(max(pledge.total - paid, Decimal("0")))),
+            ],
             "queryset": queryset,
             "action": "record_payment",
             "opts": self.model._meta,

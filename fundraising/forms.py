@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import NativeDateInput
 from core.money import format_money
 from fundraising.models import Campaign, Payment, Pledge, ReceiptBranding
 
@@ -354,7 +355,9 @@ class RecordPaymentForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
-    received_on = forms.DateField(label=_("Received on"), initial=timezone.localdate)
+    received_on = forms.DateField(
+        label=_("Received on"), initial=timezone.localdate, widget=NativeDateInput
+    )
     method = forms.ChoiceField(label=_("Method"), choices=OFFLINE_METHODS)
     method_reference = forms.CharField(
         label=_("Cheque no. / transfer reference"), required=False, max_length=60

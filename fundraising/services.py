@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core import emails, outbox
@@ -354,6 +355,17 @@ def payment_record(
         raise ValidationError({"campaign": _("Choose the campaign this money belongs to.")})
     if received_on > timezone.localdate():
         raise ValidationError({"received_on": _("A payment cannot be received in the future.")})
+    if pledge is not None and received_on < pledge.pledged_on:
+        # Most often a day and a month swapped ("03/04"): refuse rather than keep a wrong date.
+        raise ValidationError(
+            {
+                "received_on": _(
+                    "This is before the pledge was made (%(day)s). Check the date: "
+                    "year, then month, then day."
+                )
+                % {"day": date_format(pledge.pledged_on, "DATE_FORMAT")}
+            }
+        )
     payment = Payment(
         campaign=campaign,
         pledge=pledge,

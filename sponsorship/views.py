@@ -60,10 +60,22 @@ def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 # --- accounts: sign-in and password reset, rate limited per IP -------------------------------
 
+
+class SignInView(auth_views.LoginView):
+    """One sign-in page for everyone; each lands on their own home unless a `next` page was
+    asked for: staff on the admin's dashboard, sponsor group members on the portal."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
+
+
 sign_in = ratelimit(key="ip", rate=_rate("PORTAL_SIGN_IN_RATE", "10/m"), method="POST")(
-    auth_views.LoginView.as_view(
-        authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-    )
+    SignInView.as_view()
 )
 password_reset = ratelimit(
     key="ip", rate=_rate("PORTAL_PASSWORD_RESET_RATE", "5/15m"), method="POST"

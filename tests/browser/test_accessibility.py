@@ -5,7 +5,7 @@ The pages are not a hand list: each role starts at its home and at every admin c
 may view (from the admin registry), and the crawl follows the links it is shown, one page per
 URL name (plus the change pages of the demo's fullest family, sponsorship and pledge, whose
 inlines are where forms go wrong). One browser, one context per role and language.
-The checkers come from the npm registry through tools/a11y/package.json (`make a11y-tools`);
+The checkers come from the npm registry through tests/a11y/package.json (`make a11y-tools`);
 without them (no npm or no java) the checks are skipped with the reason. See docs/accessibility.md.
 """
 
@@ -37,7 +37,7 @@ from sponsorship.models import Sponsorship
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "tools" / "a11y" / "node_modules"
+TOOLS = ROOT / "tests" / "a11y" / "node_modules"
 AXE = TOOLS / "axe-core" / "axe.min.js"
 VNU = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]

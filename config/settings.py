@@ -393,3 +393,7 @@ RETENTION = {
     "access_log_years": _int("ACCESS_LOG_RETENTION_YEARS", 6),
     "donor_years": _int("DONOR_RETENTION_YEARS", 7),
 }
+
+# Need-to-know (docs/security.md): a case worker opens a family not assigned to them only by
+# stating a reason ("break the glass"); the file then stays open to them for this many hours.
+CASE_FILE_BREAK_GLASS_HOURS = _int("CASE_FILE_BREAK_GLASS_HOURS", 8)

@@ -160,7 +160,7 @@ class FamilyStatusChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     changed_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -369,13 +369,16 @@ class CaseNote(models.Model):
 
 
 class CaseFileAccess(models.Model):
-    """Who viewed, changed, exported or downloaded a case file: when and on which page."""
+    """Who viewed, listed, changed, exported or downloaded a case file: when, on which page,
+    and, for a file not assigned to them, the reason they gave ("break the glass")."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
+        LIST = "list", _("Listed")
         CHANGE = "change", _("Changed")
         EXPORT = "export", _("Exported")
         DOWNLOAD = "download", _("Downloaded")
+        BREAK_GLASS = "glass", _("Opened without being assigned")
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(
@@ -384,6 +387,7 @@ class CaseFileAccess(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.VIEW)
     page = models.CharField(max_length=200)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = EncryptedTextField(_("reason given"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case file access")

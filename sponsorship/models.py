@@ -22,7 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.dates import add_months, months_between
-from core.encryption import EncryptedTextField
+from core.encryption import EncryptedCharField, EncryptedTextField
+from core.outbox import OutboxRow
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 
@@ -198,7 +199,7 @@ class Sponsorship(models.Model):
         _("outcome"), max_length=15, choices=Outcome.choices, default=Outcome.ACTIVE
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
-    end_reason = models.TextField(_("reason"), blank=True)
+    end_reason = EncryptedTextField(_("reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -299,7 +300,7 @@ class Extension(models.Model):
     months = models.PositiveSmallIntegerField(
         _("months"), validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
-    reason = models.TextField(_("reason"))
+    reason = EncryptedTextField(_("reason"))
     status = models.CharField(
         _("status"), max_length=9, choices=Status.choices, default=Status.REQUESTED
     )
@@ -311,7 +312,7 @@ class Extension(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = EncryptedTextField(_("decision note"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -404,13 +405,13 @@ class Milestone(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     added_by_group = models.BooleanField(_("added by the sponsor group"), default=False)
     waiver_requested_on = models.DateField(_("waiver requested on"), null=True, blank=True)
     waiver_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    waiver_reason = models.TextField(_("reason to waive"), blank=True)
+    waiver_reason = EncryptedTextField(_("reason to waive"), null=True, blank=True)
     waived_on = models.DateField(_("waived on"), null=True, blank=True)
     waived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -428,7 +429,7 @@ class Milestone(models.Model):
                 name="sponsorship_milestone_not_done_and_waived",
             ),
             models.CheckConstraint(
-                condition=Q(waived_on__isnull=True) | ~Q(waiver_reason=""),
+                condition=Q(waived_on__isnull=True) | Q(waiver_reason__isnull=False),
                 name="sponsorship_milestone_waiver_has_reason",
             ),
             models.UniqueConstraint(
@@ -527,7 +528,7 @@ class Review(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices, blank=True)
     notes = EncryptedTextField(_("notes"), null=True, blank=True)
-    group_input = models.TextField(_("the sponsor group's input"), blank=True)
+    group_input = EncryptedTextField(_("the sponsor group's input"), blank=True)
     group_input_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -625,7 +626,7 @@ class Disbursement(models.Model):
     amount = models.DecimalField(_("amount (CAD)"), **MONEY)
     paid_on = models.DateField(_("paid on"))
     method = models.CharField(_("method"), max_length=9, choices=Method.choices)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note = EncryptedCharField(_("note"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -696,7 +697,7 @@ class CheckIn(models.Model):
     sponsorship = models.ForeignKey(Sponsorship, on_delete=models.CASCADE, related_name="checkins")
     happened_on = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=7, choices=Kind.choices, default=Kind.VISIT)
-    who = models.CharField(_("who took part"), max_length=200)
+    who = EncryptedCharField(_("who took part"), max_length=200)
     wellbeing = models.CharField(
         _("how the family is doing"), max_length=10, choices=Wellbeing.choices
     )
@@ -736,7 +737,7 @@ class GroupMessage(models.Model):
     group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subject = models.CharField(_("subject"), max_length=150)
-    body = models.TextField(_("message"))
+    body = EncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now)
     read_by = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
@@ -766,13 +767,15 @@ class GroupMessageRead(models.Model):
         return f"{self.message_id} read by {self.user_id}"
 
 
-class Reminder(models.Model):
-    """One thing to tell one person, claimed and sent exactly once (STYLE.md rule 13).
+class Reminder(OutboxRow):
+    """One thing to tell one person, claimed and sent exactly once (docs/architecture.md,
+    "The outbox": the delivery fields and their rules come from `core.outbox.OutboxRow`).
 
     The sweep writes rows under `sponsorship_reminder_once`; creating an existing row is a
-    no-op. A sender claims a row with a conditional UPDATE on `claimed_at`; a row claimed
-    but not sent within a timeout is claimed again by the next reconcile.
+    no-op. A cancelled row (no longer relevant) is closed like a sent one.
     """
+
+    MESSAGE_KEY_PREFIX = "reminder"
 
     class Kind(models.TextChoices):
         MILESTONE_DUE = "milestone_due", _("Milestone due soon")
@@ -811,14 +814,7 @@ class Reminder(models.Model):
     checkin = models.ForeignKey(
         CheckIn, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     emailed = models.BooleanField(_("e-mailed"), default=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(_("gave up at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -846,6 +842,10 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.subject_key} · {self.due_on}"
+
+    @classmethod
+    def open_q(cls) -> Q:
+        return super().open_q() & Q(cancelled_at__isnull=True)
 
 
 class ReminderRule(models.Model):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 
 from django.utils.translation import gettext as _
 
 from config.reports.base import ChartData, Report
+from core import charts, spreadsheets
 from core.charts import PALETTE
 
 
@@ -21,7 +21,7 @@ def _cell(value) -> str:
 def report_csv(report: Report) -> str:
     """The report as CSV: the same sections as the page, one after another."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = spreadsheets.writer(out)  # neutralises formula-like cells
     w.writerow([report.title])
     w.writerow([_("Period"), report.date_from.isoformat(), report.date_to.isoformat()])
     for label, value in report.filters:
@@ -181,7 +181,7 @@ def _pdf_chart(chart: ChartData, font: str):
     bars.valueAxis.labels.fontSize = 7
     bars.valueAxis.valueMin = 0
     bars.bars[0].fillColor = colors.HexColor(PALETTE["blue"])
-    bars.barLabelFormat = (lambda v: f"${v:,.0f}") if chart.money else (lambda v: f"{v:,.0f}")
+    bars.barLabelFormat = lambda v: charts.value_text(v, money=chart.money)
     bars.barLabels.fontName = font
     bars.barLabels.fontSize = 7
     bars.barLabels.nudge = 8

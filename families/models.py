@@ -34,6 +34,10 @@ class CaseCodeSequence(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("case code sequence")
+        verbose_name_plural = _("case code sequences")
+
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
 
@@ -165,6 +169,7 @@ class FamilyStatusChange(models.Model):
     class Meta:
         ordering = ["-changed_at", "-pk"]
         verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
 
     def __str__(self) -> str:
         return f"{self.family} {self.from_status} → {self.to_status}"
@@ -205,6 +210,7 @@ class HouseholdMember(models.Model):
 
     class Meta:
         verbose_name = _("household member")
+        verbose_name_plural = _("household members")
         ordering = ["-is_principal_applicant", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -310,6 +316,7 @@ class Consent(models.Model):
 
     class Meta:
         verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["-given_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -362,6 +369,7 @@ class CaseNote(models.Model):
 
     class Meta:
         verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
         ordering = ["-written_on", "-pk"]
 
     def __str__(self) -> str:

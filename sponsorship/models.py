@@ -72,6 +72,7 @@ class SponsorGroup(models.Model):
 
     class Meta:
         verbose_name = _("sponsor group")
+        verbose_name_plural = _("sponsor groups")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -104,6 +105,7 @@ class Membership(models.Model):
 
     class Meta:
         verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["group", "role", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -141,6 +143,7 @@ class Invitation(models.Model):
 
     class Meta:
         verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -207,6 +210,7 @@ class Sponsorship(models.Model):
 
     class Meta:
         verbose_name = _("sponsorship")
+        verbose_name_plural = _("sponsorships")
         ordering = ["-matched_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -317,6 +321,7 @@ class Extension(models.Model):
 
     class Meta:
         verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
         ordering = ["requested_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -348,6 +353,7 @@ class MilestoneTemplate(models.Model):
 
     class Meta:
         verbose_name = _("milestone template")
+        verbose_name_plural = _("milestone templates")
         ordering = ["offset_days", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -422,6 +428,7 @@ class Milestone(models.Model):
 
     class Meta:
         verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["due_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -475,6 +482,7 @@ class ReviewTemplate(models.Model):
 
     class Meta:
         verbose_name = _("review template")
+        verbose_name_plural = _("review templates")
         ordering = ["at_month", "days_before_period_end"]
         constraints = [
             models.CheckConstraint(
@@ -537,6 +545,7 @@ class Review(models.Model):
 
     class Meta:
         verbose_name = _("self-sufficiency review")
+        verbose_name_plural = _("self-sufficiency reviews")
         ordering = ["scheduled_for", "pk"]
         constraints = [
             *[
@@ -637,6 +646,7 @@ class Disbursement(models.Model):
 
     class Meta:
         verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
         ordering = ["month_number", "paid_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -718,6 +728,7 @@ class CheckIn(models.Model):
 
     class Meta:
         verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         ordering = ["-happened_on", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -745,6 +756,7 @@ class GroupMessage(models.Model):
 
     class Meta:
         verbose_name = _("message to a group")
+        verbose_name_plural = _("messages to groups")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -757,6 +769,8 @@ class GroupMessageRead(models.Model):
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("message read")
+        verbose_name_plural = _("messages read")
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "user"], name="sponsorship_groupmessageread_once"
@@ -821,6 +835,7 @@ class Reminder(OutboxRow):
 
     class Meta:
         verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["-due_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -873,6 +888,7 @@ class ReminderRule(models.Model):
 
     class Meta:
         verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
         ordering = ["kind"]
 
     def __str__(self) -> str:
@@ -889,6 +905,8 @@ class NotificationPreference(models.Model):
     email_enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "kind"], name="sponsorship_notificationpreference_once"
@@ -914,6 +932,7 @@ class LanguagePreference(models.Model):
 
     class Meta:
         verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
         constraints = [
             models.CheckConstraint(
                 condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
@@ -923,3 +942,22 @@ class LanguagePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language}"
+
+
+class FormSubmission(models.Model):
+    """A portal form's one-time token, consumed in the same transaction as the row the form
+    wrote (sponsorship/submissions.py). Back + Save again, a double click or a retried
+    request brings the same token: the second try finds this row and goes to what the first
+    one wrote instead of writing it twice (docs/forms.md)."""
+
+    token = models.UUIDField(unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=300, blank=True, default="")  # where the row is shown
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return str(self.token)

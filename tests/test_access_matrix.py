@@ -44,7 +44,7 @@ from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess
 from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
-from fundraising.models import DonorEmail, Receipt
+from fundraising.models import DonorEmail, Receipt, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
 from sponsorship.models import Membership, NotificationPreference, Reminder
@@ -99,6 +99,17 @@ MATRIX: dict[str, tuple] = {
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    # Donor self-service: a sign-in link by e-mail, then the session; staff accounts mean nothing.
+    "fundraising:donor-start":       ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    "fundraising:donor-link":        ("GET", 410, 410, 410, 410, 410, 410, 410, 410),
+    "fundraising:donor-home":        ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-pledge-action": ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-receipt":     ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-export":      ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-erase":       ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-sign-out":    ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    # Stripe's webhook: absent without Stripe keys (as in tests); signed requests only.
+    "fundraising:stripe-webhook":    ("POST", 404, 404, 404, 404, 404, 404, 404, 404),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
     "portal:dashboard":              ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     "portal:inbox":                  ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
@@ -167,6 +178,12 @@ URL_KWARGS = {
     "fundraising:pledge-thanks": lambda cast, role: {"public_id": cast.pledge.public_id},
     "fundraising:reminders-stop": lambda cast, role: {"token": cast.stop_token},
     "fundraising:pledge-confirm": lambda cast, role: {"token": cast.confirm_token},
+    "fundraising:donor-link": lambda cast, role: {"token": "not-a-link"},
+    "fundraising:donor-pledge-action": lambda cast, role: {
+        "public_id": cast.pledge.public_id,
+        "action": "pause",
+    },
+    "fundraising:donor-receipt": lambda cast, role: {"public_id": cast.receipt.public_id},
     "portal:invitation-accept": lambda cast, role: {"token": cast.invitation_token},
     "portal:sponsorship": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:plan": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
@@ -237,6 +254,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.payment":          _a(view=MONEY_STAFF, add=MONEY_STAFF),
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
+    "fundraising.stripeevent":      _a(view=MONEY_STAFF),  # written by the webhook only
     "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -353,6 +371,13 @@ def _build_cast() -> Cast:
             amount=pledge.amount,
             pledged_on=today,
         )
+    StripeEvent.objects.create(
+        event_id="evt_matrix",
+        type="invoice.paid",
+        created=timezone.now(),
+        outcome=StripeEvent.Outcome.UNMATCHED,
+        payload={"id": "evt_matrix"},
+    )
     return Cast(
         users=users,
         a=_objects(sponsorship_a),

@@ -275,6 +275,7 @@ def test_it_refreshes_the_cached_totals_when_a_pledge_is_confirmed(
         client.post(url(campaign), valid_data(amount_choice="250"))
     # Not confirmed yet: the totals the page shows (cached) count nothing.
     assert selectors.campaign_totals_cached(campaign).pledged_outstanding == 0
+    assert "Ada Example" not in client.get(url(campaign)).content.decode()
     pledge = Pledge.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.pledge_confirm(token=services.pledge_confirm_token(pledge))

@@ -60,8 +60,11 @@ a11y-tools:  ## Install the accessibility checkers (axe-core, vnu-jar) with npm 
 	@command -v java >/dev/null 2>&1 || \
 		echo "WARNING: java not found: the HTML validity check (vnu) will be SKIPPED."
 
+# `PYTHONDONTWRITEBYTECODE=`: where the environment turns bytecode caching off, every test
+# process would compile Django and the project afresh (~10 s of CPU each); the caches stay out
+# of git (.gitignore).
 test: install browser a11y-tools  ## Run the whole test suite (SQLite and an in-process broker by default)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -14,9 +14,11 @@ class ConfigConfig(AppConfig):
     verbose_name = "HanVoice"
 
     def ready(self) -> None:
+        from config.dashboard import connect_signals
         from core.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="hanvoice-role-permissions")
+        connect_signals()  # the dashboard's summary is dropped when what it counts changes
 
 
 class HanVoiceAdminConfig(admin_apps.AdminConfig):

@@ -65,6 +65,15 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
     return parsed
 
 
+def _cache_url_config(raw: str) -> dict:
+    """django-environ picks django-redis for redis:// when that package is installed (a
+    dependency pulls it in): the project uses Django's own Redis backend (core/cache.py)."""
+    config = env.cache_url_config(raw)
+    if raw.startswith(("redis://", "rediss://")):
+        config["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    return config
+
+
 DEBUG = _bool("DJANGO_DEBUG", False)
 # The benchmark suite (`make bench`) serves a trivial `/bench/noop` to compare pages against.
 BENCH = _bool("DJANGO_BENCH", False)
@@ -180,13 +189,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    if TESTING:  # the test database is thrown away: no waiting for the disk
+        DATABASES["default"]["OPTIONS"]["init_command"] = (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": _url(
         "CACHE_URL",
         f"filecache://{VAR_DIR / 'cache'}" if not TESTING else "locmemcache://",
-        env.cache_url_config,
+        _cache_url_config,
         "redis://host:6379/1, filecache:///path or locmemcache://",
     )
 }

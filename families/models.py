@@ -18,15 +18,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import (
+from simple_history.models import HistoricalRecords
+
+from core.dates import add_months
+from core.encryption import (
     EncryptedCharField,
     EncryptedDateField,
     EncryptedEmailField,
     EncryptedTextField,
 )
-from simple_history.models import HistoricalRecords
-
-from core.dates import add_months
 
 
 class CaseCodeSequence(models.Model):

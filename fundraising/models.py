@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
+from core.outbox import OutboxRow
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -52,6 +53,15 @@ class Campaign(models.Model):
         help_text=_("Whole dollars, comma-separated, e.g. 25,50,100,250."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    auto_approve_wall = models.BooleanField(
+        _("approve plain wall entries automatically"),
+        default=False,
+        help_text=_(
+            "Show confirmed gifts that have no message and no tribute on the donor wall without "
+            "review (the donor's name, or “Anonymous”). Entries with a message or a tribute "
+            "always wait for a staff member's approval."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +103,7 @@ class Pledge(models.Model):
         FULFILLED = "fulfilled", _("Fulfilled")
         CANCELLED = "cancelled", _("Cancelled")
         LAPSED = "lapsed", _("Lapsed")
+        EXPIRED = "expired", _("Expired (never confirmed)")
 
     class Tribute(models.TextChoices):
         NONE = "", _("No tribute")
@@ -131,6 +142,19 @@ class Pledge(models.Model):
     language = models.CharField(max_length=8, default="en")
     created_at = models.DateTimeField(_("pledged at"), auto_now_add=True)
     pledged_on = models.DateField(_("pledged on"))
+    # A pledge counts toward "pledged" once the donor confirms it from the e-mailed link or a
+    # payment arrives (docs/fundraising.md); until then it is only a claim anyone could make.
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # Name, message and tribute reach the public wall only once approved.
+    wall_approved_at = models.DateTimeField(_("approved for the wall at"), null=True, blank=True)
+    wall_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved for the wall by"),
+    )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -154,7 +178,14 @@ class Pledge(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["pledged", "partly_paid", "fulfilled", "cancelled", "lapsed"]
+                    status__in=[
+                        "pledged",
+                        "partly_paid",
+                        "fulfilled",
+                        "cancelled",
+                        "lapsed",
+                        "expired",
+                    ]
                 ),
                 name="fundraising_pledge_status_valid",
             ),
@@ -176,6 +207,15 @@ class Pledge(models.Model):
     def due_dates(self) -> list[dt.date]:
         """When each gift is expected: the pledge day, then the same day of each next month."""
         return [add_months(self.pledged_on, i) for i in range(self.months)]
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @staticmethod
+    def counted_q() -> Q:
+        """Pledges that count toward "pledged": open, and confirmed (a payment confirms too)."""
+        return Q(status__in=list(Pledge.OPEN_STATUSES), confirmed_at__isnull=False)
 
     def public_name(self) -> str:
         return str(_("Anonymous")) if self.is_anonymous else self.donor_name
@@ -345,12 +385,15 @@ class Receipt(models.Model):
         return self.cancelled_at is not None
 
 
-class DonorEmail(models.Model):
+class DonorEmail(OutboxRow):
     """An e-mail to a donor (or to fundraising staff about a pledge): a row first, then sent.
 
     The unique constraints say what each row is for, so a sweep that runs twice, or two
-    workers, cannot send the same thing twice; a conditional UPDATE claims a row.
+    workers, cannot send the same thing twice; the delivery fields and the claim come from
+    `core.outbox.OutboxRow` (docs/architecture.md, "The outbox").
     """
+
+    MESSAGE_KEY_PREFIX = "donor-email"
 
     class Kind(models.TextChoices):
         CONFIRMATION = "pledge-confirmation", _("Pledge confirmation")
@@ -367,14 +410,6 @@ class DonorEmail(models.Model):
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
     )
     due_on = models.DateField(_("for date"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    failed_at = models.DateTimeField(
-        _("gave up at"), null=True, blank=True, help_text=_("Permanent failure: not retried.")
-    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import emails
+from core import emails, outbox
 from core.roles import FUNDRAISING
-from fundraising import selectors
+from fundraising import rules, selectors
 from fundraising.models import (
     ZERO,
     Campaign,
@@ -38,17 +38,20 @@ from fundraising.models import (
     new_reference,
 )
 from fundraising.pdf import receipt_pdf
-from fundraising.tasks import send_donor_email
 
 logger = logging.getLogger(__name__)
 
-EMAIL_MAX_ATTEMPTS = 5
-EMAIL_CLAIM_TIMEOUT = dt.timedelta(minutes=15)
-# An unclaimed row younger than this is probably still on its way through the broker.
-EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
+# By name, so the services never import the tasks module (which imports the services).
+SEND_TASK = "fundraising.tasks.send_donor_email"
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
+CONFIRM_SALT = "fundraising.pledge-confirm"
+
+
+def confirm_days() -> int:
+    """Days a pledge waits for its confirmation before it expires (and the link with it)."""
+    return int(getattr(settings, "FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7))
 
 
 # --- pledges -----------------------------------------------------------------------------
@@ -154,6 +157,113 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
     return pledge
 
 
+def pledge_confirm_token(pledge: Pledge) -> str:
+    return signing.dumps(str(pledge.public_id), salt=CONFIRM_SALT, compress=True)
+
+
+def pledge_confirm_url(pledge: Pledge) -> str:
+    return settings.SITE_URL + reverse(
+        "fundraising:pledge-confirm", args=[pledge_confirm_token(pledge)]
+    )
+
+
+class ConfirmationRefused(Exception):
+    """A confirmation link that cannot confirm: `reason` is "invalid", "expired" or "closed"."""
+
+    def __init__(self, reason: str, pledge: Pledge | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pledge = pledge
+
+
+def pledge_from_confirm_token(token: str) -> Pledge:
+    """The pledge a confirmation link names; ConfirmationRefused if it is bad or too old."""
+    max_age = dt.timedelta(days=confirm_days())
+    try:
+        public_id = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+        return Pledge.objects.select_related("campaign").get(public_id=uuid.UUID(public_id))
+    except signing.SignatureExpired as exc:
+        raise ConfirmationRefused("expired") from exc
+    except (signing.BadSignature, ValueError, TypeError, Pledge.DoesNotExist) as exc:
+        raise ConfirmationRefused("invalid") from exc
+
+
+def _wall_auto_approvable(pledge: Pledge) -> bool:
+    return (
+        pledge.campaign.auto_approve_wall
+        and not pledge.public_message
+        and not pledge.tribute_name
+        and pledge.wall_approved_at is None
+    )
+
+
+def _mark_confirmed(pledge: Pledge, now: dt.datetime) -> None:
+    """Set confirmed_at (and the wall's automatic approval when staff turned it on)."""
+    fields = ["confirmed_at"]
+    pledge.confirmed_at = now
+    if _wall_auto_approvable(pledge):
+        pledge.wall_approved_at = now
+        fields.append("wall_approved_at")
+    pledge.save(update_fields=fields)
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+
+
+@transaction.atomic
+def pledge_confirm(*, token: str) -> tuple[Pledge, bool]:
+    """Confirm the pledge named by an e-mailed link: (pledge, newly confirmed).
+
+    The link works once: a second use reports the pledge as already confirmed and changes
+    nothing. A link older than FUNDRAISING_PLEDGE_CONFIRM_DAYS, or for a pledge that expired
+    or was cancelled, is refused (ConfirmationRefused).
+    """
+    pledge = pledge_from_confirm_token(token)
+    pledge = Pledge.objects.select_for_update().select_related("campaign").get(pk=pledge.pk)
+    if pledge.confirmed_at is not None:
+        return pledge, False
+    if pledge.status not in Pledge.OPEN_STATUSES:
+        raise ConfirmationRefused("closed", pledge)
+    _mark_confirmed(pledge, timezone.now())
+    logger.info("pledge %s confirmed", pledge.reference)
+    return pledge, True
+
+
+def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
+    """Expire pledges not confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS (a beat task)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=confirm_days())
+    with transaction.atomic():
+        stale = selectors.pledges_unconfirmed().filter(created_at__lt=cutoff)
+        campaign_ids = set(stale.values_list("campaign_id", flat=True))
+        count = stale.update(status=Pledge.Status.EXPIRED)
+    for campaign_id in campaign_ids:
+        selectors.campaign_totals_invalidate(campaign_id)
+    logger.info("%s unconfirmed pledge(s) expired", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
+    """Show these pledges' name, message and tribute on the public wall."""
+    count = Pledge.objects.filter(
+        pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
+    ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    logger.info("%s wall entr(ies) approved", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
+    """Take these pledges off the public wall (the pledge itself is unchanged)."""
+    count = Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
+        wall_approved_at=None, wall_approved_by=None
+    )
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    return count
+
+
 def _pledge_status_from_payments(pledge: Pledge) -> str:
     if pledge.status == Pledge.Status.CANCELLED:
         return pledge.status
@@ -225,6 +335,8 @@ def payment_record(
         if status != pledge.status:
             pledge.status = status
             pledge.save(update_fields=["status"])
+        if pledge.confirmed_at is None:  # money received is the surest confirmation
+            _mark_confirmed(pledge, timezone.now())
     transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
     logger.info("payment %s recorded (pledge %s)", payment.pk, pledge.reference if pledge else "-")
     return payment
@@ -233,10 +345,7 @@ def payment_record(
 # --- receipts ----------------------------------------------------------------------------
 
 
-def receipt_advantage(amount: Decimal, advantage: Decimal) -> Decimal:
-    """The advantage that counts (CRA): ignored when at or below the lesser of $75 or 10%."""
-    de_minimis = min(Decimal("75.00"), (amount * Decimal("0.10")).quantize(Decimal("0.01")))
-    return ZERO if advantage <= de_minimis else advantage
+receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests know
 
 
 def receipt_refusal(payment: Payment) -> str | None:
@@ -250,7 +359,7 @@ def receipt_refusal(payment: Payment) -> str | None:
         return _("The donor's postal address is missing: add it to the payment first.")
     if not payment.donor_name.strip():
         return _("The donor's full name is missing: add it to the payment first.")
-    if payment.advantage_amount > payment.amount * Decimal("0.80"):
+    if rules.advantage_too_large(payment.amount, payment.advantage_amount):
         return _(
             # xgettext:no-python-format
             "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
@@ -270,9 +379,7 @@ def _next_serial(key: str) -> int:
 def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
-    amount = sum((p.amount for p in payments), ZERO)
-    raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
-    if raw_advantage > amount * Decimal("0.80"):
+    if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
         raise ValidationError(
             _(
                 # xgettext:no-python-format
@@ -280,17 +387,23 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
                 "CRA does not allow an official receipt."
             )
         )
-    advantage = receipt_advantage(amount, raw_advantage)
-    descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})
+    amounts = rules.receipt_amounts((p.amount, p.advantage_amount) for p in payments)
+    descriptions = sorted(
+        {
+            p.advantage_description
+            for p in payments
+            if p.advantage_description and rules.gift_advantage(p.amount, p.advantage_amount)
+        }
+    )
     receipt = Receipt(
         sequence_key=key,
         serial=_next_serial(key),
         kind=kind,
         payment=payments[0] if kind == Receipt.Kind.SINGLE else None,
-        amount=amount,
-        advantage_amount=advantage,
-        advantage_description="; ".join(descriptions) if advantage else "",
-        eligible_amount=amount - advantage,
+        amount=amounts.amount,
+        advantage_amount=amounts.advantage,
+        advantage_description="; ".join(descriptions) if amounts.advantage else "",
+        eligible_amount=amounts.eligible,
         charity_name=charity["name"],
         charity_address=charity["address"],
         charity_registration_number=key,
@@ -568,22 +681,8 @@ def reminders_stop(*, token: str) -> Pledge | None:
 
 def _queue_emails(ids: list[int]) -> None:
     """After commit, hand each row to Celery; a broker outage leaves it for the reconciler."""
-    if not ids:
-        return
-
-    def queue() -> None:
-
-        for pk in ids:
-            try:
-                send_donor_email.delay(pk)
-            except Exception as exc:  # noqa: BLE001 - any broker failure: the row waits
-                logger.warning(
-                    "donor e-mail %s not queued (%s): the reconciler will send it",
-                    pk,
-                    type(exc).__name__,
-                )
-
-    transaction.on_commit(queue)
+    if ids:
+        transaction.on_commit(lambda: outbox.enqueue(SEND_TASK, ids, label="donor e-mail"))
 
 
 def _recipients(row: DonorEmail) -> list[str]:
@@ -607,6 +706,9 @@ def _render_and_send(row: DonorEmail) -> None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
         )
+    if row.kind == DonorEmail.Kind.CONFIRMATION and pledge.confirmed_at is None:
+        context["confirm_url"] = pledge_confirm_url(pledge)
+        context["confirm_days"] = confirm_days()
     if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         stop_url = reminders_stop_url(pledge)
         context["stop_url"] = stop_url
@@ -633,7 +735,7 @@ def _render_and_send(row: DonorEmail) -> None:
         language=language,
         headers=headers,
         attachments=attachments,
-        message_key=f"donor-email-{row.pk}",
+        message_key=row.message_key,
     )
 
 
@@ -649,46 +751,30 @@ def _obsolete_reason(row: DonorEmail) -> str:
 
 
 def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
-    """Claim the row (conditional UPDATE: only one worker wins) and send it. True if sent."""
+    """Claim the row (core.outbox: only one worker wins) and send it. True if sent."""
     now = now or timezone.now()
-    stale_before = now - EMAIL_CLAIM_TIMEOUT
-    claimed = (
-        DonorEmail.objects.filter(pk=email_id, sent_at__isnull=True, failed_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before))
-        .update(claimed_at=now)
-    )
-    if not claimed:
+    if not outbox.claim(DonorEmail, email_id, now=now):
         return False
     row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
-        DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
+        outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)
         return False
-    row.attempts += 1
     try:
         _render_and_send(row)
     except Exception as exc:  # noqa: BLE001 - recorded on the row, retried, then shown in admin
-        error = f"{type(exc).__name__}: {exc}"[:300]
-        failed_at = now if row.attempts >= EMAIL_MAX_ATTEMPTS else None
-        DonorEmail.objects.filter(pk=email_id).update(
-            attempts=row.attempts, last_error=error, claimed_at=None, failed_at=failed_at
-        )
-        logger.warning("donor e-mail %s (%s) failed, attempt %s", row.pk, row.kind, row.attempts)
+        outbox.record_failure(DonorEmail, email_id, attempts=row.attempts, exc=exc, now=now)
         return False
-    DonorEmail.objects.filter(pk=email_id).update(
-        attempts=row.attempts, sent_at=timezone.now(), last_error=""
-    )
+    outbox.mark_sent(DonorEmail, email_id)
     return True
 
 
 def donor_emails_reconcile(*, now: dt.datetime | None = None) -> int:
-    """Send rows never queued (broker down) or claimed but not sent (worker died)."""
+    """Send rows never queued (broker down), claimed but not sent (worker died), or due for
+    a retry (core.outbox.reconcile). Returns how many were sent."""
     now = now or timezone.now()
-    pending = DonorEmail.objects.filter(sent_at__isnull=True, failed_at__isnull=True).filter(
-        Q(claimed_at__isnull=True, created_at__lt=now - EMAIL_QUEUE_GRACE)
-        | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
-    )
-    return sum(donor_email_send(pk, now=now) for pk in pending.values_list("pk", flat=True))
+    outcomes = outbox.reconcile(DonorEmail, lambda pk: donor_email_send(pk, now=now), now=now)
+    return outcomes[True]
 
 
 def donor_reminder_sweep(today: dt.date | None = None) -> int:
@@ -701,9 +787,7 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
-        Pledge.objects.filter(
-            frequency=Pledge.Frequency.MONTHLY, status__in=list(Pledge.OPEN_STATUSES)
-        )
+        Pledge.objects.filter(Pledge.counted_q(), frequency=Pledge.Frequency.MONTHLY)
         .annotate(paid=selectors._money_sum("payments__amount"))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
+from core import charts
 from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship.access import (
     group_messages_visible_to,
@@ -238,22 +239,13 @@ def reviews_for(sponsorship: Sponsorship) -> list[Review]:
 
 
 @dataclass(frozen=True)
-class ChartSeries:
-    field: str
-    label: str
-    css: str
-    points: str  # SVG polyline points
-    dots: list[tuple[float, float, int, str]]  # x, y, score, review label
-
-
-@dataclass(frozen=True)
 class ScoreChart:
-    """A small server-rendered SVG line chart of review scores (1-5) over time; no inline
-    style or script (CSP), with the same numbers in a table for screen readers."""
+    """Review scores (1-5) over time: the geometry from core.charts.line_chart, drawn by the
+    portal template, with the same numbers in a table for screen readers."""
 
     width: int
     height: int
-    series: list[ChartSeries]
+    series: list[charts.LineSeries]
     x_labels: list[tuple[float, str]]
     y_ticks: list[tuple[float, int]]
     rows: list[Review]
@@ -263,50 +255,37 @@ class ScoreChart:
 
 
 def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
-
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:
         return None
-    width, height, left, right, top, bottom = 340, 180, 34, 30, 12, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(1, len(held) - 1)
-
-    def x(i: int) -> float:
-        return round(left + (i * step if len(held) > 1 else plot_w / 2), 1)
-
-    def y(score: int) -> float:
-        return round(top + (5 - score) / 4 * plot_h, 1)
-
-    series = []
-    for index, name in enumerate(SCORE_FIELDS):
-        dots = [
-            (x(i), y(r.scores[name]), r.scores[name], r.label)
-            for i, r in enumerate(held)
-            if r.scores[name] is not None
-        ]
-        if dots:
-            series.append(
-                ChartSeries(
-                    field=name,
-                    label=str(ReviewModel._meta.get_field(name).verbose_name),
-                    css=f"series-{index}",
-                    points=" ".join(f"{px},{py}" for px, py, _, _ in dots),
-                    dots=dots,
-                )
+    labels = {name: str(ReviewModel._meta.get_field(name).verbose_name) for name in SCORE_FIELDS}
+    plot = charts.line_chart(
+        [
+            (
+                name,
+                labels[name],
+                [
+                    (i, r.scores[name], r.label)
+                    for i, r in enumerate(held)
+                    if r.scores[name] is not None
+                ],
             )
-    return ScoreChart(
-        width=width,
-        height=height,
-        series=series,
-        x_labels=[(x(i), r.held_on.strftime("%Y-%m")) for i, r in enumerate(held)],
-        y_ticks=[(y(s), s) for s in range(1, 6)],
-        rows=held,
-        table=[
-            (str(ReviewModel._meta.get_field(name).verbose_name), [r.scores[name] for r in held])
             for name in SCORE_FIELDS
         ],
-        left=left,
-        right=width - right,
+        x_labels=[r.label for r in held],  # as the list names them
+        y_min=1,
+        y_max=5,
+    )
+    return ScoreChart(
+        width=plot.width,
+        height=plot.height,
+        series=plot.series,
+        x_labels=plot.x_labels,
+        y_ticks=plot.y_ticks,
+        rows=held,
+        table=[(labels[name], [r.scores[name] for r in held]) for name in SCORE_FIELDS],
+        left=plot.left,
+        right=plot.right,
     )
 
 

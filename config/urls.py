@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/second-factor/", otp.verify, name="otp-verify"),
     path("admin/", admin.site.urls),
     path("give/", include("fundraising.urls")),
+    path("portal/", include("evidence.urls")),
     path("portal/", include("sponsorship.urls")),
 ]
 

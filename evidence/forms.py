@@ -1,0 +1,26 @@
+"""Portal forms for evidence: the shape of an upload (the service checks the bytes)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from evidence.models import Document
+
+
+class DocumentUploadForm(forms.Form):
+    # A plain field with a select widget: a value not offered (another group's id typed in)
+    # is the view's 404, not a form error that would confirm or deny the id exists.
+    target = forms.CharField(label=_("Evidence of"), widget=forms.Select)
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=Document.Kind.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("PDF, JPEG or PNG. On a phone you can take a photo of the receipt."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "application/pdf,image/jpeg,image/png,image/*"}
+        ),
+    )
+
+    def __init__(self, *args, targets: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].widget.choices = targets

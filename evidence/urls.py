@@ -1,0 +1,12 @@
+"""Evidence pages inside the sponsor portal (/portal/...). URLs carry UUIDs only."""
+
+from django.urls import path
+
+from evidence import views
+
+app_name = "evidence"
+
+urlpatterns = [
+    path("<uuid:public_id>/documents/", views.documents, name="documents"),
+    path("documents/<uuid:public_id>/download/", views.document_download, name="document-download"),
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Document
@@ -24,3 +25,19 @@ class DocumentUploadForm(forms.Form):
     def __init__(self, *args, targets: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].widget.choices = targets
+
+
+class PlanAcknowledgeForm(forms.Form):
+    typed_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=150,
+        help_text=_("Typing your name is your signature: you have read this plan and agree."),
+    )
+    signed_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["signed_on"].initial = today
+        self.fields["signed_on"].widget.format = "%Y-%m-%d"
+        self.fields["signed_on"].widget.attrs["max"] = today.isoformat()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from evidence.access import upload_targets
-from evidence.models import Document
+from evidence.models import Document, PlanAcknowledgement, PlanVersion
+from evidence.services import ACKNOWLEDGEMENT_VALID_DAYS
 from sponsorship.access import PortalAccess
-from sponsorship.models import Sponsorship
+from sponsorship.models import Membership, Sponsorship
 
 
 def documents_for_group(sponsorship: Sponsorship) -> QuerySet[Document]:
@@ -40,3 +46,53 @@ def target_choices(access: PortalAccess) -> list[tuple[str, str]]:
         for r in sponsorship.reviews.order_by("scheduled_for", "pk"):
             choices.append((f"review:{r.public_id}", str(r)))
     return choices
+
+
+# --- who has signed the settlement plan -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    membership: Membership
+    status: str  # signed, expired, changed, missing
+    acknowledgement: PlanAcknowledgement | None
+
+    @property
+    def label(self) -> str:
+        return str(SIGNATURE_LABELS[self.status])
+
+
+SIGNATURE_LABELS = {
+    "signed": _("Signed"),
+    "expired": _("Signed more than 90 days ago: sign again"),
+    "changed": _("Signed an earlier version: sign the new plan"),
+    "missing": _("Not signed"),
+}
+
+
+def signature_statuses(
+    sponsorship: Sponsorship, version: PlanVersion, today: datetime.date | None = None
+) -> list[SignatureStatus]:
+    """Each group member's standing against the current version. Three queries."""
+    today = today or timezone.localdate()
+    oldest_valid = today - datetime.timedelta(days=ACKNOWLEDGEMENT_VALID_DAYS)
+    members = list(Membership.objects.filter(group_id=sponsorship.group_id).select_related("user"))
+    on_current: dict[int, PlanAcknowledgement] = {}
+    on_earlier: dict[int, PlanAcknowledgement] = {}
+    for ack in PlanAcknowledgement.objects.filter(
+        version__sponsorship=sponsorship, user__in=[m.user_id for m in members]
+    ).order_by("signed_on", "pk"):
+        (on_current if ack.version_id == version.pk else on_earlier)[ack.user_id] = ack
+    rows = []
+    for membership in members:
+        ack = on_current.get(membership.user_id) or on_earlier.get(membership.user_id)
+        if ack is None:
+            status = "missing"
+        elif ack.version_id != version.pk:
+            status = "changed"
+        elif ack.signed_on < oldest_valid:
+            status = "expired"
+        else:
+            status = "signed"
+        rows.append(SignatureStatus(membership, status, ack))
+    return rows

@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 
 from core.clamav import ScannerUnavailable, ScanResult, scan_bytes
 from evidence import files
-from evidence.models import Document
+from evidence.models import Document, PlanAcknowledgement, PlanVersion
+from evidence.plan import plan_content, plan_pdf
 from families.models import Family
-from sponsorship.models import Disbursement, InKindItem, Milestone, Review
+from sponsorship.models import Disbursement, InKindItem, Milestone, Review, Sponsorship
 
 logger = logging.getLogger(__name__)
 
@@ -196,3 +197,65 @@ def documents_erase(*, family: Family, today: datetime.date) -> int:
         files.delete_blob(blob)
         erased += 1
     return erased
+
+
+# --- the settlement plan: versions and acknowledgements --------------------------------------
+
+# A signature older than this on the day it is checked asks for a new one (docs/evidence.md).
+ACKNOWLEDGEMENT_VALID_DAYS = 90
+
+
+def plan_version_current(*, sponsorship: Sponsorship) -> PlanVersion:
+    """The version matching the live plan, made (PDF stored encrypted) the first time this
+    content is seen. A version is never changed afterwards: a new plan is a new version."""
+    content = plan_content(sponsorship)
+    existing = PlanVersion.objects.filter(
+        sponsorship=sponsorship, content_hash=content.content_hash
+    ).first()
+    if existing:
+        return existing
+    blob_name = files.store_encrypted(plan_pdf(content))
+    try:
+        with transaction.atomic():
+            return PlanVersion.objects.create(
+                sponsorship=sponsorship, content_hash=content.content_hash, blob_name=blob_name
+            )
+    except Exception:
+        files.delete_blob(blob_name)
+        # Two members opening the new plan at once: the other request made it first.
+        found = PlanVersion.objects.filter(
+            sponsorship=sponsorship, content_hash=content.content_hash
+        ).first()
+        if found is None:
+            raise
+        return found
+
+
+@transaction.atomic
+def plan_acknowledge(
+    *, version: PlanVersion, user, typed_name: str, signed_on: datetime.date
+) -> PlanAcknowledgement:
+    """A member's acknowledgement of `version`, which must still be the live plan."""
+    if plan_content(version.sponsorship).content_hash != version.content_hash:
+        raise ValidationError(
+            _("The plan changed while you were reading it. Read the new version, then sign.")
+        )
+    today = timezone.localdate()
+    if signed_on > today:
+        raise ValidationError({"signed_on": _("The date cannot be in the future.")})
+    if signed_on < today - datetime.timedelta(days=ACKNOWLEDGEMENT_VALID_DAYS):
+        raise ValidationError(
+            {"signed_on": _("A signature more than 90 days old cannot be accepted: use today.")}
+        )
+    if signed_on < timezone.localtime(version.created_at).date():
+        raise ValidationError({"signed_on": _("The date cannot be before this version existed.")})
+    if len(typed_name.strip()) < 2:
+        raise ValidationError({"typed_name": _("Type your full name.")})
+    if PlanAcknowledgement.objects.filter(version=version, user=user).exists():
+        raise ValidationError(_("You have already signed this version of the plan."))
+    acknowledgement = PlanAcknowledgement(
+        version=version, user=user, typed_name=typed_name.strip(), signed_on=signed_on
+    )
+    acknowledgement.full_clean()
+    acknowledgement.save()
+    return acknowledgement

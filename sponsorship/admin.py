@@ -34,9 +34,12 @@ from sponsorship.models import (
     CostTableEntry,
     Disbursement,
     Extension,
+    InKindItem,
     Membership,
     Milestone,
     MilestoneTemplate,
+    MonitoringContact,
+    MonitoringSchedule,
     Review,
     ReviewTemplate,
     SponsorGroup,
@@ -170,6 +173,32 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
 
 
+class InKindItemInline(admin.TabularInline):
+    """Goods given instead of money; their value lowers the start-up cash still to give
+    (never below the floor of docs/evidence.md). Photos are documents attached to the item."""
+
+    model = InKindItem
+    fields = ("description", "quantity", "estimated_value", "donated_by", "given_on")
+    extra = 0
+    can_delete = False
+
+
+class MonitoringContactInline(admin.StackedInline):
+    """HanVoice's own contacts with the family (the case worker's, not the group's)."""
+
+    model = MonitoringContact
+    fields = (
+        ("happened_on", "kind", "schedule"),
+        "summary",
+        ("concern_level", "share_concern_with_group"),
+        "concern",
+        "recorded_by",
+    )
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    can_delete = False
+
+
 class ExtensionInline(admin.TabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
@@ -249,7 +278,14 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         (_("Income support"), {"fields": ("budget",)}),
         (_("Outcome"), {"fields": ("outcome", "ended_on", "end_reason")}),
     )
-    inlines = (MilestoneInline, ReviewInline, DisbursementInline, ExtensionInline)
+    inlines = (
+        MilestoneInline,
+        ReviewInline,
+        DisbursementInline,
+        InKindItemInline,
+        MonitoringContactInline,
+        ExtensionInline,
+    )
     actions = ("record_arrival", "request_extension", "end_sponsorship")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -327,7 +363,10 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
-            if isinstance(instance, Disbursement) and not instance.recorded_by_id:
+            if (
+                isinstance(instance, Disbursement | InKindItem | MonitoringContact)
+                and not instance.recorded_by_id
+            ):
                 instance.recorded_by = request.user
             instance.save()
         formset.save_m2m()
@@ -537,6 +576,14 @@ class MilestoneTemplateAdmin(admin.ModelAdmin):
     list_editable = ("offset_days", "is_active")
     list_filter = ("is_active", "only_with_children")
     search_fields = ("title",)
+
+
+@admin.register(MonitoringSchedule)
+class MonitoringScheduleAdmin(admin.ModelAdmin):
+    """When HanVoice itself contacts each family (support months): data, not code."""
+
+    list_display = ("label", "from_month", "to_month", "is_active")
+    list_editable = ("is_active",)
 
 
 @admin.register(ReviewTemplate)

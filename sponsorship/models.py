@@ -1024,6 +1024,17 @@ class MonitoringContact(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.happened_on}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError  # as in Disbursement.clean
+
+        super().clean()
+        if self.happened_on and self.happened_on > timezone.localdate():
+            raise ValidationError(
+                {"happened_on": _("A contact cannot be recorded before it happens.")}
+            )
+        if self.concern_level != self.Concern.NONE and not self.concern:
+            raise ValidationError({"concern": _("Describe the concern, or choose 'No concern'.")})
+
 
 class MonitoringSchedule(models.Model):
     """When HanVoice contacts a family itself: a window of support months (data)."""

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import PROGRAM_MANAGER, has_role
 from evidence import services
-from evidence.models import TARGETS, Document
+from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
+from evidence.pack import evidence_pack
+from evidence.selectors import signature_statuses
+from evidence.services import plan_version_current
+from sponsorship.access import log_case_file_access
+from sponsorship.models import Sponsorship
 
 
 class DocumentAddForm(forms.ModelForm):
@@ -114,6 +122,14 @@ class DocumentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         """The service already saved it (DocumentAddForm.clean)."""
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        family_id = (
+            Document.objects.filter(pk=object_id).values_list("family_id", flat=True).first()
+        )
+        if family_id:
+            log_case_file_access(request.user, [family_id], page=request.path)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("evidence of"))
     def target(self, obj: Document) -> str:
         return str(Document._meta.get_field(obj.target_name).verbose_name)
@@ -124,3 +140,126 @@ class DocumentAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("evidence:document-download", args=[obj.public_id])
         return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(admin.ModelAdmin):
+    """Versions are made when a member opens the plan to sign; kept as they were."""
+
+    list_display = ("sponsorship", "content_hash", "created_at")
+    search_fields = ("sponsorship__family__case_code", "content_hash")
+    list_select_related = ("sponsorship__family", "sponsorship__group")
+    readonly_fields = ("sponsorship", "content_hash", "created_at", "pdf")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, obj: PlanVersion) -> str:
+        url = reverse("evidence:plan-pdf", args=[obj.public_id])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+
+@admin.register(SponsorshipEvidence)
+class SponsorshipEvidenceAdmin(admin.ModelAdmin):
+    """Per sponsorship: who has and hasn't signed the current plan, its documents, and the
+    evidence pack (program managers; each download logged as an export)."""
+
+    list_display = ("__str__", "outcome", "arrival_date")
+    list_select_related = ("family", "group")
+    search_fields = ("family__case_code", "group__name")
+    fields = ("family", "group", "signatures", "documents", "pack")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        pack = self.admin_site.admin_view(self.pack_view)
+        return [
+            path("<int:object_id>/pack/", pack, name="evidence_sponsorshipevidence_pack"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        family_id = (
+            Sponsorship.objects.filter(pk=object_id).values_list("family_id", flat=True).first()
+        )
+        if family_id:
+            log_case_file_access(request.user, [family_id], page=request.path)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def pack_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        if not has_role(request.user, PROGRAM_MANAGER):
+            raise PermissionDenied
+        sponsorship = Sponsorship.objects.with_period().select_related("family", "group")
+        sponsorship = sponsorship.filter(pk=object_id).first()
+        if sponsorship is None:
+            raise Http404
+        log_case_file_access(
+            request.user, [sponsorship.family_id], page=request.path, action="export"
+        )
+        response = HttpResponse(evidence_pack(sponsorship), "application/zip")
+        name = f"evidence-{sponsorship.family.case_code}-{timezone.localdate():%Y%m%d}.zip"
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+    @admin.display(description=_("settlement plan signatures"))
+    def signatures(self, obj: Sponsorship) -> str:
+        version = plan_version_current(sponsorship=obj)
+        rows = [
+            (
+                row.membership.user.get_full_name() or row.membership.user.email,
+                row.membership.get_role_display(),
+                row.label,
+                row.acknowledgement.signed_on if row.acknowledgement else "-",
+            )
+            for row in signature_statuses(obj, version)
+        ]
+        table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        url = reverse("evidence:plan-pdf", args=[version.public_id])
+        return format_html(
+            '<table>{}</table><p><a href="{}">{}</a> · <code>{}</code></p>',
+            table,
+            url,
+            _("Current plan (PDF)"),
+            version.content_hash,
+        )
+
+    @admin.display(description=_("documents"))
+    def documents(self, obj: Sponsorship) -> str:
+        rows = [
+            (
+                reverse("admin:evidence_document_change", args=[d.pk]),
+                d.get_kind_display(),
+                d.get_status_display(),
+                d.uploaded_at.date(),
+            )
+            for d in Document.objects.filter(sponsorship=obj).order_by("-uploaded_at")
+        ]
+        if not rows:
+            return "-"
+        return format_html_join("", '<div><a href="{}">{}</a> · {} · {}</div>', rows)
+
+    @admin.display(description=_("evidence pack"))
+    def pack(self, obj: Sponsorship) -> str:
+        url = reverse("admin:evidence_sponsorshipevidence_pack", args=[obj.pk])
+        return format_html(
+            '<a class="button" href="{}">{}</a><p class="help">{}</p>',
+            url,
+            _("Download the evidence pack (ZIP)"),
+            _("Program managers only. Each download is written to the case file's access log."),
+        )

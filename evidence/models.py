@@ -194,3 +194,12 @@ class PlanAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.signed_on}"
+
+
+class SponsorshipEvidence(Sponsorship):
+    """A sponsorship seen as its evidence file in the admin (signatures, documents, pack)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")

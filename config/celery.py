@@ -37,6 +37,11 @@ app.conf.beat_schedule = {
         "task": "fundraising.tasks.reconcile_donor_emails",
         "schedule": crontab(minute="*/10"),
     },
+    # Hourly at :25: pledges never confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS expire.
+    "expire-unconfirmed-pledges": {
+        "task": "fundraising.tasks.expire_unconfirmed_pledges",
+        "schedule": crontab(minute=25),
+    },
     # Every 5 minutes: scan uploads that waited in quarantine while clamd was unreachable
     # (nothing is served before it is scanned clean; docs/documents.md).
     "documents-scan-quarantined": {

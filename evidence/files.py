@@ -19,7 +19,7 @@ from django.core.files.storage import Storage, storages
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from core.keys import multi_fernet
+from core.encryption import cipher
 
 ACCEPTED = {"application/pdf", "image/jpeg", "image/png"}
 PHONE_PHOTOS = {"image/heic", "image/heif", "image/avif"}
@@ -125,14 +125,14 @@ def check_content(data: bytes) -> str:
 
 def store_encrypted(data: bytes) -> str:
     """Encrypt with the case-file keys and save under a random name; returns that name."""
-    token = multi_fernet().encrypt(data)
+    token = cipher().encrypt(data)
     name = uuid.uuid4().hex
     return storage().save(f"{name[:2]}/{name}.enc", ContentFile(token))
 
 
 def read_decrypted(blob_name: str) -> bytes:
     with storage().open(blob_name, "rb") as handle:
-        return multi_fernet().decrypt(handle.read())
+        return cipher().decrypt(handle.read())
 
 
 def delete_blob(blob_name: str) -> None:

@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedCharField
 
+from core.encryption import EncryptedCharField
 from families.models import Family
 from sponsorship.models import Disbursement, InKindItem, Milestone, Review, Sponsorship
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from families.admin import (
     DateInput,
     LogsCaseFileViews,
@@ -50,7 +51,7 @@ from sponsorship.selectors import annotate_support, budget_for, period_summary
 # --- sponsor groups -----------------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     fields = ("user", "role", "joined_on")
     autocomplete_fields = ()
@@ -121,7 +122,7 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
 # --- sponsorships and their plan ----------------------------------------------------------
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(LabelledTabularInline):
     model = Milestone
     fields = ("title", "due_on", "completed_on", "notes", "waiver", "added_by_group")
     readonly_fields = ("waiver", "added_by_group")
@@ -162,7 +163,7 @@ class ReviewInline(admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class DisbursementInline(admin.TabularInline):
+class DisbursementInline(LabelledTabularInline):
     """Validated by Disbursement.clean() (amount > 0, month within the support period),
     the same rule the portal's `disbursement_record` uses."""
 
@@ -173,7 +174,7 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
 
 
-class InKindItemInline(admin.TabularInline):
+class InKindItemInline(LabelledTabularInline):
     """Goods given instead of money; their value lowers the start-up cash still to give
     (never below the floor of docs/evidence.md). Photos are documents attached to the item."""
 
@@ -199,7 +200,7 @@ class MonitoringContactInline(admin.StackedInline):
     can_delete = False
 
 
-class ExtensionInline(admin.TabularInline):
+class ExtensionInline(LabelledTabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
     readonly_fields = fields
@@ -571,7 +572,7 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(MilestoneTemplate)
-class MilestoneTemplateAdmin(admin.ModelAdmin):
+class MilestoneTemplateAdmin(LabelledChangelistMixin, admin.ModelAdmin):
     list_display = ("title", "offset_days", "only_with_children", "basis", "is_active")
     list_editable = ("offset_days", "is_active")
     list_filter = ("is_active", "only_with_children")

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_money
 from evidence.access import upload_targets
 from evidence.models import Document, PlanAcknowledgement, PlanVersion
 from evidence.services import ACKNOWLEDGEMENT_VALID_DAYS
@@ -28,24 +30,45 @@ def documents_for_group(sponsorship: Sponsorship) -> QuerySet[Document]:
     )
 
 
-def target_choices(access: PortalAccess) -> list[tuple[str, str]]:
-    """The things this member may attach evidence to, as (value, label) for a select."""
+def target_choices(access: PortalAccess) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The things this member may attach evidence to, grouped for a select."""
     sponsorship = access.sponsorship
     allowed = set(upload_targets(access))
-    choices: list[tuple[str, str]] = []
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
     if "disbursement" in allowed:
-        for d in sponsorship.disbursements.order_by("-paid_on", "-pk"):
-            choices.append((f"disbursement:{d.public_id}", f"{d} · {d.paid_on:%Y-%m-%d}"))
+        payments = [
+            (
+                f"disbursement:{d.public_id}",
+                _("%(kind)s, month %(month)s: %(amount)s paid %(day)s")
+                % {
+                    "kind": d.get_kind_display(),
+                    "month": d.month_number,
+                    "amount": format_money(d.amount),
+                    "day": date_format(d.paid_on),
+                },
+            )
+            for d in sponsorship.disbursements.order_by("-paid_on", "-pk")
+        ]
+        groups.append((str(_("Payments to the family")), payments))
     if "in_kind_item" in allowed:
-        for item in sponsorship.in_kind_items.order_by("-given_on", "-pk"):
-            choices.append((f"in_kind_item:{item.public_id}", str(item)))
+        items = [
+            (f"in_kind_item:{item.public_id}", str(item))
+            for item in sponsorship.in_kind_items.order_by("-given_on", "-pk")
+        ]
+        groups.append((str(_("In-kind items")), items))
     if "milestone" in allowed:
-        for m in sponsorship.milestones.order_by("due_on", "pk"):
-            choices.append((f"milestone:{m.public_id}", str(m)))
+        plan = [
+            (f"milestone:{m.public_id}", m.title)
+            for m in sponsorship.milestones.order_by("due_on", "pk")
+        ]
+        groups.append((str(_("Settlement plan items")), plan))
     if "review" in allowed:
-        for r in sponsorship.reviews.order_by("scheduled_for", "pk"):
-            choices.append((f"review:{r.public_id}", str(r)))
-    return choices
+        reviews = [
+            (f"review:{r.public_id}", r.label)
+            for r in sponsorship.reviews.order_by("scheduled_for", "pk")
+        ]
+        groups.append((str(_("Reviews")), reviews))
+    return [(label, options) for label, options in groups if options]
 
 
 # --- who has signed the settlement plan -------------------------------------------------------

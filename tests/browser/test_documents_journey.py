@@ -4,6 +4,8 @@ Screenshots at 375 px and 1280 px land in artifacts_dir."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -97,7 +99,7 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     with page.expect_download() as download:
         page.get_by_role("link", name="Download rent-receipt-may.pdf").click()
     assert download.value.suggested_filename == "rent-receipt-may.pdf"
-    assert open(download.value.path(), "rb").read() == pdf_bytes()
+    assert Path(download.value.path()).read_bytes() == pdf_bytes()
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=artifacts_dir / "documents-desktop-member.png", full_page=True)
 

@@ -106,3 +106,27 @@ def test_a_concern_must_be_described(sponsorship, case_worker):
     )
     with pytest.raises(ValidationError, match="Describe the concern"):
         contact.full_clean()
+
+
+def test_the_group_sees_in_kind_on_income_support_and_only_shared_concerns(
+    client, sponsorship, treasurer, case_worker
+):
+    _item(sponsorship, treasurer, 2, "150.00", "Bunk bed")
+    for shared, words in ((True, "Fictional shared worry"), (False, "Fictional private worry")):
+        MonitoringContact.objects.create(
+            sponsorship=sponsorship,
+            happened_on=timezone.localdate(),
+            kind=MonitoringContact.Kind.VISIT,
+            summary="Fictional summary for staff only",
+            concern_level=MonitoringContact.Concern.CONCERN,
+            concern=words,
+            share_concern_with_group=shared,
+            recorded_by=case_worker,
+        )
+    client.force_login(treasurer)
+    money = client.get(f"/portal/{sponsorship.public_id}/income-support/").content.decode()
+    assert "Bunk bed" in money and "$300.00" in money and "In-kind toward start-up" in money
+    page = client.get(f"/portal/{sponsorship.public_id}/check-ins/").content.decode()
+    assert "Fictional shared worry" in page
+    assert "Fictional private worry" not in page
+    assert "Fictional summary for staff only" not in page

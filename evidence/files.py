@@ -135,6 +135,15 @@ def read_decrypted(blob_name: str) -> bytes:
         return cipher().decrypt(handle.read())
 
 
+def rotate_blob(blob_name: str) -> str:
+    """Re-encrypt stored bytes with the newest key, under a new name; returns that name (the
+    caller points its row at it, then deletes the old one)."""
+    with storage().open(blob_name, "rb") as handle:
+        token = cipher().rotate(handle.read())
+    name = uuid.uuid4().hex
+    return storage().save(f"{name[:2]}/{name}.enc", ContentFile(token))
+
+
 def delete_blob(blob_name: str) -> None:
     if blob_name:
         storage().delete(blob_name)

@@ -184,6 +184,21 @@ def documents_scan_quarantined(*, limit: int = 200) -> dict[str, int]:
     return counts
 
 
+def documents_reencrypt() -> int:
+    """Key rotation: rewrite every stored document and plan PDF with the newest key
+    (`manage.py reencrypt` runs it after the fields). Returns how many were rewritten."""
+    count = 0
+    kept = Document.objects.filter(status__in=[Document.Status.CLEAN, Document.Status.QUARANTINED])
+    for model, rows in ((Document, kept), (PlanVersion, PlanVersion.objects.all())):
+        for pk, old in rows.order_by("pk").values_list("pk", "blob_name"):
+            new = files.rotate_blob(old)
+            with transaction.atomic():
+                model.objects.filter(pk=pk, blob_name=old).update(blob_name=new)
+            files.delete_blob(old)
+            count += 1
+    return count
+
+
 def documents_erase(*, family: Family, today: datetime.date) -> int:
     """Retention: a case file's documents are erased with its identifying data (the bytes
     deleted from storage, the name emptied); what remains says only that a file existed."""

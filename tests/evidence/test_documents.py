@@ -4,10 +4,12 @@ with a download logged; bad input refused next to the field with nothing stored.
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -304,3 +306,22 @@ def test_documents_are_erased_with_the_case_file(sponsorship, treasurer, _docume
     assert document.status == Document.Status.ERASED
     assert document.original_name is None and document.blob_name == ""
     assert _stored_files(_documents_in_tmp) == []
+
+
+def test_reencrypt_rewrites_stored_documents_with_the_newest_key(
+    settings, client, sponsorship, treasurer, _documents_in_tmp
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    old_blob = document.blob_name
+    settings.FIELD_ENCRYPTION_KEYS = [
+        "a-brand-new-key-for-rotation",
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+    call_command("reencrypt", stdout=io.StringIO())
+    document.refresh_from_db()
+    assert document.blob_name != old_blob
+    settings.FIELD_ENCRYPTION_KEYS = ["a-brand-new-key-for-rotation"]  # the old key dropped
+    client.force_login(treasurer)
+    response = client.get(reverse("evidence:document-download", args=[document.public_id]))
+    assert response.content == pdf_bytes()
+    assert [p.name for p in _stored_files(_documents_in_tmp)] == [document.blob_name.split("/")[1]]

@@ -24,7 +24,7 @@ TARGET_ROLES: dict[str, set[str]] = {
     "milestone": {Role.COORDINATOR},
     "review": {Role.COORDINATOR},
 }
-TARGET_MODELS = {
+TARGET_MODELS: dict[str, type[Disbursement | InKindItem | Milestone | Review]] = {
     "disbursement": Disbursement,
     "in_kind_item": InKindItem,
     "milestone": Milestone,
@@ -71,7 +71,7 @@ def get_target_for_upload(access: PortalAccess, key: str):
         raise Http404 from exc
     target = (
         TARGET_MODELS[name]
-        .objects.filter(public_id=public_id, sponsorship=access.sponsorship)
+        ._default_manager.filter(public_id=public_id, sponsorship=access.sponsorship)
         .first()
     )
     if target is None:

@@ -39,7 +39,7 @@ class DocumentAddForm(forms.ModelForm):
         self.user = user
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         chosen = [name for name in TARGETS if data.get(name)]
         if len(chosen) != 1:
             raise ValidationError(
@@ -132,7 +132,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("evidence of"))
     def target(self, obj: Document) -> str:
-        return str(Document._meta.get_field(obj.target_name).verbose_name)
+        return obj.target_label
 
     @admin.display(description=_("file"))
     def download(self, obj: Document) -> str:
@@ -204,8 +204,12 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     def pack_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         if not has_role(request.user, PROGRAM_MANAGER):
             raise PermissionDenied
-        sponsorship = Sponsorship.objects.with_period().select_related("family", "group")
-        sponsorship = sponsorship.filter(pk=object_id).first()
+        sponsorship = (
+            Sponsorship.objects.with_period()
+            .select_related("family", "group")
+            .filter(pk=object_id)
+            .first()
+        )
         if sponsorship is None:
             raise Http404
         log_case_file_access(
@@ -213,7 +217,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
         )
         response = HttpResponse(evidence_pack(sponsorship), "application/zip")
         name = f"evidence-{sponsorship.family.case_code}-{timezone.localdate():%Y%m%d}.zip"
-        response["Content-Disposition"] = content_disposition_header(True, name)
+        response["Content-Disposition"] = content_disposition_header(True, name) or ""
         response["Cache-Control"] = "no-store, private"
         return response
 

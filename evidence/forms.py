@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +24,7 @@ class DocumentUploadForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, targets: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, targets: list[tuple[str, Any]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].widget.choices = targets
 

@@ -140,6 +140,11 @@ class Document(models.Model):
         return next(name for name in TARGETS if getattr(self, f"{name}_id"))
 
     @property
+    def target_label(self) -> str:
+        field = self._meta.get_field(self.target_name)
+        return str(getattr(field, "verbose_name", self.target_name))
+
+    @property
     def extension(self) -> str:
         return {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
             self.content_type, "bin"

@@ -157,7 +157,7 @@ def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -
             [
                 p(path),
                 str(document.get_kind_display()),
-                str(Document._meta.get_field(document.target_name).verbose_name),
+                document.target_label,
                 document.uploaded_at.date().isoformat(),
             ]
         )

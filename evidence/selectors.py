@@ -102,10 +102,10 @@ def signature_statuses(
     members = list(Membership.objects.filter(group_id=sponsorship.group_id).select_related("user"))
     on_current: dict[int, PlanAcknowledgement] = {}
     on_earlier: dict[int, PlanAcknowledgement] = {}
-    for ack in PlanAcknowledgement.objects.filter(
+    for signed in PlanAcknowledgement.objects.filter(
         version__sponsorship=sponsorship, user__in=[m.user_id for m in members]
     ).order_by("signed_on", "pk"):
-        (on_current if ack.version_id == version.pk else on_earlier)[ack.user_id] = ack
+        (on_current if signed.version_id == version.pk else on_earlier)[signed.user_id] = signed
     rows = []
     for membership in members:
         ack = on_current.get(membership.user_id) or on_earlier.get(membership.user_id)

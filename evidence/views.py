@@ -70,7 +70,7 @@ def documents(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def _attachment(content: bytes, content_type: str, name: str) -> HttpResponse:
     """A download that no browser renders inline and no cache keeps."""
     response = HttpResponse(content, content_type)
-    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Content-Disposition"] = content_disposition_header(True, name) or ""
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response

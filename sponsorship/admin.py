@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -19,14 +19,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
-from families.admin import (
-    DateInput,
-    LogsCaseFileViews,
-    action_with_form,
-    not_in_future,
-    run_service,
-)
+from core.money import format_money
+from families.admin import FamilyAdmin, LogsCaseFileViews
 from families.models import Family
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
@@ -47,6 +43,104 @@ from sponsorship.models import (
     Sponsorship,
 )
 from sponsorship.selectors import annotate_support, budget_for, period_summary
+
+# --- the family list's sponsorship side -----------------------------------------------------
+
+
+class MatchForm(forms.Form):
+    group = forms.ModelChoiceField(
+        label=_("Sponsor group"),
+        queryset=SponsorGroup.objects.filter(
+            status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
+        ),
+        help_text=_("Only approved or active groups with an approved settlement plan."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind of sponsorship"),
+        choices=Sponsorship.Kind.choices,
+        initial=Sponsorship.Kind.PSR,
+    )
+    matched_on = forms.DateField(
+        label=_("Matched on"), widget=DateInput, validators=[not_in_future]
+    )
+
+
+class SponsoredFamilyAdmin(FamilyAdmin):
+    """The family admin with what only the sponsorship side knows: the active sponsorship's
+    group, month N of M and what is due, and the "Match" action. Registered in place of
+    families' own `FamilyAdmin`, so the case-file app imports no other app."""
+
+    list_display = (
+        "case_code",
+        "status",
+        "group_name",
+        "support_month",
+        "next_due",
+        "overdue",
+        "flags",
+        "case_worker",
+    )
+    actions = ("start_vetting", "approve", "match", "book_travel", "close")
+
+    # --- the list: constant queries whatever the number of families -----------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        today = timezone.localdate()
+        active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
+        qs = super().get_queryset(request)
+        qs = annotate_support(qs, today, families=True)
+        return qs.annotate(
+            active_group_name=Subquery(active.values("group__name")[:1]),
+            active_arrival=Subquery(active.values("arrival_date")[:1], output_field=DateField()),
+            active_sponsorship_pk=Subquery(active.values("pk")[:1], output_field=IntegerField()),
+        )
+
+    @admin.display(description=_("sponsor group"), ordering="active_group_name")
+    def group_name(self, obj: Family) -> str:
+        return getattr(obj, "active_group_name", None) or "-"
+
+    @admin.display(description=_("support"))
+    def support_month(self, obj: Family) -> str:
+        if not getattr(obj, "active_sponsorship_pk", None):
+            return "-"
+        # A transient sponsorship carrying the annotations: the period rules stay in one place.
+        transient = Sponsorship(arrival_date=obj.active_arrival)
+        transient.approved_extension_months = obj.approved_extension_months
+        return period_summary(transient)
+
+    @admin.display(description=_("next due"), ordering="next_due_on")
+    def next_due(self, obj: Family) -> str:
+        if not getattr(obj, "next_due_on", None):
+            return "-"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+
+    @admin.display(description=_("overdue"))
+    def overdue(self, obj: Family) -> int:
+        return getattr(obj, "overdue_milestones", 0) + getattr(obj, "overdue_reviews", 0)
+
+    @admin.action(description=_("Match with a sponsor group"))
+    def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=MatchForm,
+            title=gettext("Match with a sponsor group"),
+            submit_label=gettext("Match"),
+            initial={"matched_on": timezone.localdate()},
+            apply=lambda f, data: sponsorship_services.sponsorship_match(
+                family=f,
+                group=data["group"],
+                kind=data["kind"],
+                matched_on=data["matched_on"],
+                matched_by=request.user,
+            ),
+        )
+
+
+admin.site.unregister(Family)
+admin.site.register(Family, SponsoredFamilyAdmin)
+
 
 # --- sponsor groups -----------------------------------------------------------------------
 
@@ -332,8 +426,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             return "-"
         b = budget_for(obj)
 
-        def cad(amount) -> str:
-            return f"${amount:,.2f}"
+        cad = format_money
 
         rows = [
             (gettext("Family size"), b.family_size),

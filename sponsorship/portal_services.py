@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import emails
+from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from sponsorship.models import (
     CheckIn,
@@ -302,7 +303,7 @@ def disbursement_record(
                     "That is more than twice the plan (%(planned)s). Check the amount; "
                     "for an exceptional payment, ask your case worker."
                 )
-                % {"planned": f"${planned:,.2f}"}
+                % {"planned": format_money(planned)}
             }
         )
     disbursement = Disbursement(

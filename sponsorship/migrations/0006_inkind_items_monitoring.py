@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sponsorship', '0004_upgrade_field_encryption'),
+        ('sponsorship', '0005_outbox_row'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

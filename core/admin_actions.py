@@ -1,0 +1,97 @@
+"""Admin-action plumbing shared by every app's admin: an intermediate form for the selected
+rows, and a form-less service call per row. Refusals (ValidationError) are reported in the
+service's own words, never raised."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def not_in_future(day: datetime.date) -> None:
+    if day and day > timezone.localdate():
+        raise ValidationError(_("This date cannot be in the future."))
+
+
+def action_with_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable[[object, dict], None],
+    submit_label: str,
+    initial: dict | None = None,
+    explanation: str = "",
+) -> HttpResponse | None:
+    """Show `form_class` for the selected rows; on a valid submit call `apply(obj, data)`
+    for each, reporting each refusal in the service's own words."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done = 0
+            for obj in queryset:
+                try:
+                    apply(obj, form.cleaned_data)
+                    done += 1
+                except ValidationError as exc:
+                    modeladmin.message_user(
+                        request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR
+                    )
+            if done:
+                modeladmin.message_user(
+                    request,
+                    gettext("%(title)s: done for %(n)s.") % {"title": title, "n": done},
+                    messages.SUCCESS,
+                )
+            return None
+    else:
+        form = form_class(initial=initial)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+        "submit_label": submit_label,
+        "explanation": explanation,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/hanvoice/action_form.html", context)
+
+
+def run_service(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    service: Callable[[object], None],
+    done_message: str,
+) -> None:
+    """Call a form-less service for each selected row; refusals are reported, not raised."""
+    done = 0
+    for obj in queryset:
+        try:
+            service(obj)
+            done += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)

@@ -236,7 +236,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
         table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         url = reverse("evidence:plan-pdf", args=[version.public_id])
         return format_html(
-            '<table>{}</table><p><a href="{}">{}</a> · <code>{}</code></p>',
+            '<table>{}</table><div><a href="{}">{}</a></div><div><code>{}</code></div>',
             table,
             url,
             _("Current plan (PDF)"),
@@ -262,7 +262,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     def pack(self, obj: Sponsorship) -> str:
         url = reverse("admin:evidence_sponsorshipevidence_pack", args=[obj.pk])
         return format_html(
-            '<a class="button" href="{}">{}</a><p class="help">{}</p>',
+            '<div><a class="button" href="{}">{}</a></div><div class="help">{}</div>',
             url,
             _("Download the evidence pack (ZIP)"),
             _("Program managers only. Each download is written to the case file's access log."),

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('families', '0005_upgrade_field_encryption'),
-        ('sponsorship', '0006_inkind_items_monitoring'),
+        ('sponsorship', '0008_inkind_items_monitoring'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sponsorship', '0005_outbox_row'),
+        ('sponsorship', '0007_merge_20261129_0635'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,7 +1,8 @@
 """Who may see and add documents (one helper per object type, like sponsorship/access.py).
 
-A document is in the case file's scope: program managers and case workers see every one;
-a sponsor group member sees those of their group's sponsorships; everyone else gets 404.
+A document is in the case file's scope: staff who may open the family's case file
+(families.access.families_visible_to: program managers, the assigned case worker, a case
+worker who broke the glass) and members of the sponsorship's group; everyone else gets 404.
 Each download writes a CaseFileAccess row.
 """
 
@@ -11,8 +12,8 @@ import uuid
 
 from django.http import Http404
 
-from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence.models import Document
+from families.access import families_visible_to
 from sponsorship.access import PortalAccess, log_case_file_access
 from sponsorship.models import Disbursement, InKindItem, Membership, Milestone, Review
 
@@ -41,7 +42,8 @@ def get_document_for_user(user, public_id: uuid.UUID, *, page: str) -> Document:
     )
     if document is None:
         raise Http404
-    staff = has_role(user, PROGRAM_MANAGER, CASE_WORKER)
+    # Staff: the case file's own scope (assigned, or the glass broken; families/access.py).
+    staff = families_visible_to(user).filter(pk=document.family_id).exists()
     member = (
         document.sponsorship_id is not None
         and Membership.objects.filter(

@@ -20,6 +20,7 @@ from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
 from evidence.pack import evidence_pack
 from evidence.selectors import signature_statuses
 from evidence.services import plan_version_current
+from families.access import families_visible_to
 from sponsorship.access import log_case_file_access
 from sponsorship.models import Sponsorship
 
@@ -91,7 +92,13 @@ class DocumentAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("family", "uploaded_by")
+        visible = families_visible_to(request.user)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(family__in=visible)
+            .select_related("family", "uploaded_by")
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -147,6 +154,11 @@ class PlanVersionAdmin(admin.ModelAdmin):
     """Versions are made when a member opens the plan to sign; kept as they were."""
 
     list_display = ("sponsorship", "content_hash", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        visible = families_visible_to(request.user)
+        return super().get_queryset(request).filter(sponsorship__family__in=visible)
+
     search_fields = ("sponsorship__family__case_code", "content_hash")
     list_select_related = ("sponsorship__family", "sponsorship__group")
     readonly_fields = ("sponsorship", "content_hash", "created_at", "pdf")
@@ -172,6 +184,11 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     evidence pack (program managers; each download logged as an export)."""
 
     list_display = ("__str__", "outcome", "arrival_date")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        visible = families_visible_to(request.user)
+        return super().get_queryset(request).filter(family__in=visible)
+
     list_select_related = ("family", "group")
     search_fields = ("family__case_code", "group__name")
     fields = ("family", "group", "signatures", "documents", "pack")

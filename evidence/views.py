@@ -15,11 +15,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence import files, selectors, services
 from evidence.access import get_document_for_user, get_target_for_upload, upload_targets
 from evidence.forms import DocumentUploadForm, PlanAcknowledgeForm
 from evidence.models import PlanVersion
+from families.access import families_visible_to
 from sponsorship.access import get_sponsorship_for_user, log_case_file_access
 from sponsorship.forms import apply_errors
 
@@ -126,7 +126,8 @@ def plan_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     version = PlanVersion.objects.select_related("sponsorship").filter(public_id=public_id).first()
     if version is None:
         raise Http404
-    if not has_role(request.user, PROGRAM_MANAGER, CASE_WORKER):
+    family_id = version.sponsorship.family_id
+    if not families_visible_to(request.user).filter(pk=family_id).exists():
         get_sponsorship_for_user(
             request.user, version.sponsorship.public_id, page=request.path, action="download"
         )

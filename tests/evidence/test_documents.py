@@ -13,11 +13,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from core.roles import CASE_WORKER
 from evidence import services
 from evidence.models import Document
 from families.models import CaseFileAccess
 from sponsorship.models import Disbursement
 from tests.evidence.conftest import EICAR, SECRET_TEXT, image_bytes, pdf_bytes
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -325,3 +327,12 @@ def test_reencrypt_rewrites_stored_documents_with_the_newest_key(
     response = client.get(reverse("evidence:document-download", args=[document.public_id]))
     assert response.content == pdf_bytes()
     assert [p.name for p in _stored_files(_documents_in_tmp)] == [document.blob_name.split("/")[1]]
+
+
+def test_a_case_worker_not_assigned_to_the_family_gets_404(client, sponsorship, treasurer):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    stranger = StaffFactory(email="other.cw@hanvoice.test", roles=[CASE_WORKER])
+    client.force_login(stranger)
+    url = reverse("evidence:document-download", args=[document.public_id])
+    assert client.get(url).status_code == 404
+    assert not CaseFileAccess.objects.filter(user=stranger).exists()

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
-from core.roles import PROGRAM_MANAGER, has_role
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence import services
 from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
 from evidence.pack import evidence_pack
@@ -23,6 +23,14 @@ from evidence.services import plan_version_current
 from families.access import families_visible_to
 from sponsorship.access import log_case_file_access
 from sponsorship.models import Sponsorship
+
+
+def _in_scope(request: HttpRequest, queryset: QuerySet, family_field: str) -> QuerySet:
+    """Case-management staff see the case files they may open (families/access.py); other
+    staff are refused by their permissions, with a 403 rather than a missing object."""
+    if not has_role(request.user, PROGRAM_MANAGER, CASE_WORKER):
+        return queryset
+    return queryset.filter(**{f"{family_field}__in": families_visible_to(request.user)})
 
 
 class DocumentAddForm(forms.ModelForm):
@@ -92,13 +100,8 @@ class DocumentAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        visible = families_visible_to(request.user)
-        return (
-            super()
-            .get_queryset(request)
-            .filter(family__in=visible)
-            .select_related("family", "uploaded_by")
-        )
+        queryset = super().get_queryset(request).select_related("family", "uploaded_by")
+        return _in_scope(request, queryset, "family")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -156,8 +159,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
     list_display = ("sponsorship", "content_hash", "created_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        visible = families_visible_to(request.user)
-        return super().get_queryset(request).filter(sponsorship__family__in=visible)
+        return _in_scope(request, super().get_queryset(request), "sponsorship__family")
 
     search_fields = ("sponsorship__family__case_code", "content_hash")
     list_select_related = ("sponsorship__family", "sponsorship__group")
@@ -186,8 +188,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     list_display = ("__str__", "outcome", "arrival_date")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        visible = families_visible_to(request.user)
-        return super().get_queryset(request).filter(family__in=visible)
+        return _in_scope(request, super().get_queryset(request), "family")
 
     list_select_related = ("family", "group")
     search_fields = ("family__case_code", "group__name")

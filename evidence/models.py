@@ -86,6 +86,7 @@ class Document(models.Model):
 
     class Meta:
         verbose_name = _("document")
+        verbose_name_plural = _("uploaded documents")
         ordering = ["-uploaded_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -165,6 +166,7 @@ class PlanVersion(models.Model):
 
     class Meta:
         verbose_name = _("settlement plan version")
+        verbose_name_plural = _("settlement plan versions")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(

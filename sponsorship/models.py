@@ -1065,6 +1065,7 @@ class MonitoringSchedule(models.Model):
 
     class Meta:
         verbose_name = _("monitoring schedule")
+        verbose_name_plural = _("monitoring schedules")
         ordering = ["from_month", "pk"]
         constraints = [
             models.CheckConstraint(

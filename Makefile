@@ -49,12 +49,12 @@ browser:  ## Install Debian's Chromium and a Korean font for the browser tests (
 		echo "WARNING: could not install chromium: browser tests will be SKIPPED."; \
 	else echo "WARNING: no chromium and no root apt-get: browser tests will be SKIPPED (see README)."; fi
 
-# axe-core and the Nu HTML Checker for the accessibility checks, from tools/a11y's lock file.
+# axe-core and the Nu HTML Checker for the accessibility checks, from tests/a11y's lock file.
 a11y-tools:  ## Install the accessibility checkers (axe-core, vnu-jar) with npm (when possible)
-	@if [ -f tools/a11y/node_modules/.package-lock.json ] && \
-		[ tools/a11y/node_modules/.package-lock.json -nt tools/a11y/package-lock.json ]; then :; \
+	@if [ -f tests/a11y/node_modules/.package-lock.json ] && \
+		[ tests/a11y/node_modules/.package-lock.json -nt tests/a11y/package-lock.json ]; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
-		(cd tools/a11y && npm ci --no-audit --no-fund --loglevel=error) || \
+		(cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error) || \
 		echo "WARNING: npm ci failed: accessibility checks will be SKIPPED."; \
 	else echo "WARNING: npm not found: accessibility checks (axe-core, vnu) will be SKIPPED."; fi
 	@command -v java >/dev/null 2>&1 || \
@@ -70,8 +70,11 @@ scanner:  ## Install ClamAV's daemon for the document scanning tests (when possi
 		echo "WARNING: could not install clamav-daemon: scanning tests will be SKIPPED."; \
 	else echo "WARNING: no clamd and no root apt-get: scanning tests will be SKIPPED (see docs/documents.md)."; fi
 
+# `PYTHONDONTWRITEBYTECODE=`: where the environment turns bytecode caching off, every test
+# process would compile Django and the project afresh (~10 s of CPU each); the caches stay out
+# of git (.gitignore).
 test: install browser a11y-tools scanner  ## Run the whole test suite (SQLite and an in-process broker by default)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,9 @@
 """Fault tests that stop servers, run by `make bench` (or alone: `python benchmarks/faults.py`).
 
 Other engineers share this machine's PostgreSQL and Redis, so these tests never touch them:
-they start a private, throwaway Redis (port 6390) and PostgreSQL cluster (/tmp/hv-pg, port
-5440, trust on loopback only), run gunicorn + a Celery worker against them, break things, and
-remove both servers in `finally`.
+they start a private, throwaway Redis (port 6390) and PostgreSQL cluster (/tmp/hv-pg-5440,
+port 5440, trust on loopback only; BENCH_FAULT_PORTS moves them), run gunicorn + a Celery
+worker against them, break things, and remove both servers in `finally`.
 
 1. Redis stopped while donors pledge: every pledge saved, confirmations sent once Redis is
    back (by the reconciler, as beat runs it every 10 minutes), none twice.
@@ -47,14 +47,17 @@ from benchmarks.run import (  # noqa: E402 - after the path set-up
     yes,
 )
 
-REDIS_PORT = 6390
-PG_PORT = 5440
+# Ports and paths can be moved (BENCH_FAULT_PORTS="web,redis,postgres") where several runs
+# share the machine.
+_PORTS = os.environ.get("BENCH_FAULT_PORTS", "8766,6390,5440").split(",")
+REDIS_PORT = int(_PORTS[1])
+PG_PORT = int(_PORTS[2])
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PG_DATA = Path("/tmp/hv-pg")
-PG_LOG = Path("/tmp/hv-pg.log")
-PORT = 8766
+PG_DATA = Path(f"/tmp/hv-pg-{PG_PORT}")
+PG_LOG = Path(f"/tmp/hv-pg-{PG_PORT}.log")
+PORT = int(_PORTS[0])
 BASE = f"http://{HOST}:{PORT}"
-MAIL_DIR = Path("/tmp/hv-bench-faults-mail")
+MAIL_DIR = Path(f"/tmp/hv-bench-faults-mail-{PORT}")
 DB = "hanvoice_faults"
 ENV = {
     **BENCH_ENV,

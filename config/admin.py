@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from config.models import BreachRecord
@@ -44,6 +45,12 @@ class BreachRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # Refuse before looking the record up: a non-manager gets 403 whether or not it exists.
+        if not self._is_manager(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         if not change:

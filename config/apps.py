@@ -14,9 +14,11 @@ class ConfigConfig(AppConfig):
     verbose_name = "HanVoice"
 
     def ready(self) -> None:
+        from config.dashboard import connect_signals
         from core.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="hanvoice-role-permissions")
+        connect_signals()  # the dashboard's summary is dropped when what it counts changes
 
 
 class HanVoiceAdminConfig(admin_apps.AdminConfig):
@@ -24,6 +26,18 @@ class HanVoiceAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "config.sites.HanVoiceAdminSite"
+
+    def ready(self) -> None:
+        # Every date in the admin is the browser's date input with its format shown, not a
+        # free text box (set before the ModelAdmins are made, which copy these defaults).
+        # Imported here: the admin's options module needs the app registry, ready only now.
+        from django.contrib.admin import options
+        from django.db import models
+
+        from core.admin_forms import NativeDateInput
+
+        options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.DateField] = {"widget": NativeDateInput}
+        super().ready()
 
 
 class LockoutsConfig(AxesAppConfig):

@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "task": "fundraising.tasks.reconcile_donor_emails",
         "schedule": crontab(minute="*/10"),
     },
+    # January 15th, 07:00: one yearly receipt per eligible donor for last year's gifts
+    # (fundraising.services.receipts_year_end; staff can run it earlier from the admin).
+    "year-end-receipts": {
+        "task": "fundraising.tasks.issue_year_end_receipts",
+        "schedule": crontab(month_of_year=1, day_of_month=15, hour=7, minute=0),
+    },
     # Hourly at :25: pledges never confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS expire.
     "expire-unconfirmed-pledges": {
         "task": "fundraising.tasks.expire_unconfirmed_pledges",

@@ -6,28 +6,45 @@ fundraising staff no family or sponsorship panel (DESIGN.md access table).
 
 Every panel is a fixed number of queries whatever the number of families, pledges or
 reminders (asserted at 5 and 500 families in tests/config/test_dashboard.py); the timeline
-shows the most urgent sponsorships first and at most TIMELINE_ROWS of them.
+shows the most urgent sponsorships first and at most TIMELINE_ROWS of them, the groups at
+risk at most LIST_ROWS.
+
+The case panels that scan every active sponsorship (families by status, the timeline,
+overdue by group, groups at risk) are kept as a summary in the cache, per day and language,
+and read in one cache round trip: a program of thousands of sponsorships costs the page
+what five cost. Saving or deleting any row they count (milestone, review, check-in,
+payment, extension, sponsorship, sponsor group, family, household member) drops the summary
+at once and again when the change commits, so the next page rebuilds it: the figures are
+exact. The summary also expires after SUMMARY_MAX_AGE, the backstop for bulk writes that
+bypass model saves. Urgent concerns and failed reminders are read live (small, indexed).
+See docs/dashboard.md.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+import time
+import uuid
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch
+from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from config.reports import reports_for
 from core import charts
 from core.dates import add_months, month_starts
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
-from families.models import Family
+from families.models import Family, HouseholdMember
 from families.selectors import families_by_status
 from fundraising.selectors import (
     campaign_totals,
@@ -36,12 +53,24 @@ from fundraising.selectors import (
     pledges_unpaid,
     received_by_month,
 )
-from sponsorship.models import Milestone, Reminder, Review
+from sponsorship.models import (
+    CheckIn,
+    Disbursement,
+    Extension,
+    Milestone,
+    Reminder,
+    Review,
+    SponsorGroup,
+    Sponsorship,
+)
 from sponsorship.portal_selectors import urgent_checkins_unacknowledged
 from sponsorship.selectors import groups_at_risk, overdue_by_group, sponsorships_overview
 
 TIMELINE_ROWS = 40
 LIST_ROWS = 10
+# Seconds a case-panel summary may be kept without a change dropping it (see the docstring).
+SUMMARY_MAX_AGE = 300
+GENERATION_KEY = "dashboard:cases:generation"
 MONEY_MONTHS = 12
 # The reminder admin arrives with the reminders work: link by URL string, not reverse().
 FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
@@ -115,11 +144,13 @@ class CasePanels:
     overdue: list[GroupOverdue]
     overdue_chart: SafeString
     at_risk: list[RiskRow]
-    urgent: list[UrgentRow]
-    urgent_total: int
-    failed: list[FailedReminder]
-    failed_total: int
+    at_risk_total: int
+    urgent: list[UrgentRow] = field(default_factory=list)
+    urgent_total: int = 0
+    failed: list[FailedReminder] = field(default_factory=list)
+    failed_total: int = 0
     failed_href: str = FAILED_REMINDERS_URL
+    built_at: datetime.datetime | None = None
 
 
 def _statuses() -> list[StatusRow]:
@@ -206,12 +237,13 @@ def _overdue() -> list[GroupOverdue]:
     ]
 
 
-def _case_panels(today: datetime.date) -> CasePanels:
-
+def _case_summary(today: datetime.date) -> CasePanels:
+    """The panels that read every active sponsorship: built on a cache miss only."""
     statuses = _statuses()
     spans, total = _spans(today)
     overdue = _overdue()
     sponsorships = reverse("admin:sponsorship_sponsorship_changelist")
+    risks = groups_at_risk(today)
     at_risk = [
         RiskRow(
             name=r.group.name,
@@ -219,27 +251,7 @@ def _case_panels(today: datetime.date) -> CasePanels:
             href=f"{sponsorships}?"
             + urlencode({"group__id__exact": r.group.pk, "outcome__exact": "active"}),
         )
-        for r in groups_at_risk(today)
-    ]
-    urgent_qs = urgent_checkins_unacknowledged()
-    urgent = [
-        UrgentRow(
-            case_code=c.sponsorship.family.case_code,
-            group=c.sponsorship.group.name,
-            happened_on=c.happened_on,
-            href=reverse("admin:sponsorship_sponsorship_change", args=[c.sponsorship_id]),
-        )
-        for c in urgent_qs[:LIST_ROWS]
-    ]
-    failed_qs = Reminder.objects.filter(failed_at__isnull=False, cancelled_at__isnull=True)
-    failed = [
-        FailedReminder(
-            kind=str(r.get_kind_display()),
-            due_on=r.due_on,
-            case_code=r.sponsorship.family.case_code if r.sponsorship_id else "",
-            failed_at=r.failed_at,
-        )
-        for r in failed_qs.select_related("sponsorship__family").order_by("-failed_at")[:LIST_ROWS]
+        for r in risks[:LIST_ROWS]
     ]
     bars = [charts.Bar(row.label, row.count, href=row.href) for row in statuses]
     overdue_bars = [
@@ -274,6 +286,98 @@ def _case_panels(today: datetime.date) -> CasePanels:
             overdue_bars, title=_("Overdue milestones by sponsor group"), cid="chart-overdue"
         ),
         at_risk=at_risk,
+        at_risk_total=len(risks),
+        built_at=timezone.now(),
+    )
+
+
+def _summary_key(today: datetime.date) -> str:
+    return f"dashboard:cases:v1:{today.isoformat()}:{get_language()}"
+
+
+def _cached_case_summary(today: datetime.date) -> CasePanels:
+    """The summary for today in this language: one cache read when nothing changed since it
+    was built (same generation, younger than SUMMARY_MAX_AGE), else rebuilt and stored."""
+    key = _summary_key(today)
+    found = cache.get_many([GENERATION_KEY, key])
+    generation, stored = found.get(GENERATION_KEY), found.get(key)
+    if (
+        stored is not None
+        and generation is not None
+        and stored["generation"] == generation
+        and time.time() - stored["built"] < SUMMARY_MAX_AGE
+    ):
+        return stored["panels"]
+    if generation is None:
+        generation = _new_generation()
+    # The generation is read before the data: a change committed while this runs gives a
+    # new generation, so what is stored here is not used after it.
+    panels = _case_summary(today)
+    cache.set(
+        key, {"generation": generation, "built": time.time(), "panels": panels}, SUMMARY_MAX_AGE
+    )
+    return panels
+
+
+def _new_generation() -> str:
+    generation = uuid.uuid4().hex
+    cache.set(GENERATION_KEY, generation, None)
+    return generation
+
+
+def case_figures_changed(sender, **kwargs) -> None:
+    """Signal receiver: a row the case panels count was saved or deleted. The summary is
+    dropped now (later reads in this transaction see the change) and again on commit (a
+    page that rebuilt it in between read the data from before the commit)."""
+    _new_generation()
+    transaction.on_commit(_new_generation)
+
+
+COUNTED_MODELS = (
+    Milestone,
+    Review,
+    CheckIn,
+    Disbursement,
+    Extension,
+    Sponsorship,
+    SponsorGroup,
+    Family,
+    HouseholdMember,
+)
+
+
+def connect_signals() -> None:
+    """Called once by config's AppConfig.ready()."""
+    for model in COUNTED_MODELS:
+        uid = f"dashboard-{model._meta.label_lower}"
+        post_save.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-delete")
+
+
+def _case_panels(today: datetime.date) -> CasePanels:
+    """The cached summary plus the two short lists read live."""
+    urgent_qs = urgent_checkins_unacknowledged()
+    urgent = [
+        UrgentRow(
+            case_code=c.sponsorship.family.case_code,
+            group=c.sponsorship.group.name,
+            happened_on=c.happened_on,
+            href=reverse("admin:sponsorship_checkin_change", args=[c.public_id]),
+        )
+        for c in urgent_qs[:LIST_ROWS]
+    ]
+    failed_qs = Reminder.objects.filter(failed_at__isnull=False, cancelled_at__isnull=True)
+    failed = [
+        FailedReminder(
+            kind=str(r.get_kind_display()),
+            due_on=r.due_on,
+            case_code=r.sponsorship.family.case_code if r.sponsorship_id else "",
+            failed_at=r.failed_at,
+        )
+        for r in failed_qs.select_related("sponsorship__family").order_by("-failed_at")[:LIST_ROWS]
+    ]
+    return replace(
+        _cached_case_summary(today),
         urgent=urgent,
         urgent_total=len(urgent) if len(urgent) < LIST_ROWS else urgent_qs.count(),
         failed=failed,

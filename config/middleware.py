@@ -1,10 +1,19 @@
-"""Small response-header middleware the installed libraries don't cover."""
+"""Middleware the installed libraries don't cover: response headers, the client's address
+behind proxies, and the second factor for every staff page."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from config.sites import needs_second_factor
 
 # Nothing here needs the camera, microphone, location, payment or USB; saying so stops an
 # injected script or a compromised third-party frame from asking for them.
@@ -33,3 +42,85 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address of the person at the other end, for sign-in lockouts and rate limits.
+
+    Behind `TRUSTED_PROXY_COUNT` proxies, each appends the address it received from to
+    X-Forwarded-For, so the client is that many entries from the right; anything further
+    left was written by the client and is not trusted. A request that did not come through
+    every proxy (too few entries) or an unreadable entry falls back to the socket's address.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if len(forwarded) < hops:
+        return remote
+    candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Pages served to a signed-in person (portal pages with case data, account pages) carry
+    `Cache-Control: no-store`, as the admin's do: no shared or browser cache keeps a copy."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
+
+# Pages a staff member who typed only their password may still open: the second-factor page
+# itself, signing in and out, password reset by e-mail, public pages and health.
+PASSWORD_ONLY_STAFF_MAY_OPEN = frozenset(
+    {
+        "otp-verify",
+        "login",
+        "logout",
+        "admin:login",
+        "admin:logout",
+        "healthz",
+        "set_language",
+        "password_reset",
+        "password_reset_done",
+        "password_reset_confirm",
+        "password_reset_complete",
+    }
+)
+PUBLIC_NAMESPACES = frozenset({"fundraising"})
+
+
+class StaffSecondFactorMiddleware:
+    """Every page a staff account can reach needs the second factor (docs/security.md):
+    until it is given, anything but the pages above answers with a redirect to it, and a
+    POST changes nothing. After django_otp's OTPMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if not needs_second_factor(request):
+            return None
+        match = request.resolver_match
+        if match is not None and (
+            match.view_name in PASSWORD_ONLY_STAFF_MAY_OPEN
+            or PUBLIC_NAMESPACES.intersection(match.namespaces)
+        ):
+            return None
+        target = request.get_full_path() if request.method == "GET" else reverse("admin:index")
+        return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")

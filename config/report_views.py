@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config import reports
 from core import charts
+from core.admin_forms import NativeDateInput
 from families.models import CaseFileAccess
 from fundraising.models import Campaign
 from sponsorship.models import SponsorGroup
@@ -30,8 +31,7 @@ EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+DateInput = NativeDateInput  # ISO value in every language, the format shown under it
 
 
 class ReportFilterForm(forms.Form):

@@ -65,6 +65,15 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
     return parsed
 
 
+def _cache_url_config(raw: str) -> dict:
+    """django-environ picks django-redis for redis:// when that package is installed (a
+    dependency pulls it in): the project uses Django's own Redis backend (core/cache.py)."""
+    config = env.cache_url_config(raw)
+    if raw.startswith(("redis://", "rediss://")):
+        config["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    return config
+
+
 DEBUG = _bool("DJANGO_DEBUG", False)
 # The benchmark suite (`make bench`) serves a trivial `/bench/noop` to compare pages against.
 BENCH = _bool("DJANGO_BENCH", False)
@@ -132,6 +141,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "config.middleware.StaffSecondFactorMiddleware",
+    "config.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -179,13 +190,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    if TESTING:  # the test database is thrown away: no waiting for the disk
+        DATABASES["default"]["OPTIONS"]["init_command"] = (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": _url(
         "CACHE_URL",
         f"filecache://{VAR_DIR / 'cache'}" if not TESTING else "locmemcache://",
-        env.cache_url_config,
+        _cache_url_config,
         "redis://host:6379/1, filecache:///path or locmemcache://",
     )
 }
@@ -227,6 +242,9 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _bool("AXES_ENABLED", True)
 RATELIMIT_VIEW = "sponsorship.views.ratelimited"  # django-ratelimit: a polite 429 page
+# Lockouts and rate limits key on the client, not on the load balancer (TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_address"
+RATELIMIT_IP_META_KEY = "config.middleware.client_address"
 # While the cache (Redis) is unreachable the counters cannot be read: let requests through
 # rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
 # which live in the database, still apply). Outages are logged by core/cache.py.
@@ -373,6 +391,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Stripe's fee for Canadian cards, used when the donor chooses to cover it.
 STRIPE_FEE_PERCENT = env.str("STRIPE_FEE_PERCENT", default="2.9")
 STRIPE_FEE_FIXED = env.str("STRIPE_FEE_FIXED", default="0.30")
+# Donor sign-in links asked for, per address and per IP (django-ratelimit).
+FUNDRAISING_DONOR_LINK_RATE = env.str("FUNDRAISING_DONOR_LINK_RATE", default="5/h")
 # Days a pledge waits for the donor's confirmation (the e-mailed link) before it expires.
 FUNDRAISING_PLEDGE_CONFIRM_DAYS = _int("FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7)
 # Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
@@ -383,16 +403,21 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Security headers. Production is HTTPS only; `check --deploy` is clean with these.
 SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if _bool("DJANGO_BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = _bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# How many proxies (load balancer, CDN...) append to X-Forwarded-For in front of the app: the
+# client's address, which sign-in lockouts and rate limits key on, is the entry that many
+# places from the right (config/middleware.py: client_address). 0: use the socket's address.
+TRUSTED_PROXY_COUNT = _int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0)
 SECURE_HSTS_SECONDS = _int("DJANGO_HSTS_SECONDS", 0 if (DEBUG or TESTING) else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
-SESSION_COOKIE_SECURE = not (DEBUG or TESTING) and SECURE_SSL_REDIRECT
+# Cookies are Secure whenever debug is off, whether or not this process redirects to HTTPS
+# (a proxy may do the redirecting): DJANGO_SECURE_COOKIES=false only for a plain-HTTP test.
+SESSION_COOKIE_SECURE = _bool("DJANGO_SECURE_COOKIES", not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8  # a working day

@@ -16,6 +16,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django_ratelimit.core import is_ratelimited
+from django_ratelimit.exceptions import Ratelimited
 
 from config import report_views
 from config.dashboard import dashboard_for
@@ -44,6 +46,16 @@ class HanVoiceAdminSite(admin.AdminSite):
         return bool(user.is_active and user.is_staff and not needs_second_factor(request))
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # The same per-address limit as /accounts/login/ (settings.PORTAL_SIGN_IN_RATE).
+        if is_ratelimited(
+            request,
+            group="admin-sign-in",
+            key="ip",
+            rate=getattr(settings, "PORTAL_SIGN_IN_RATE", "10/m"),
+            method="POST",
+            increment=True,
+        ):
+            raise Ratelimited
         # Password accepted but no second factor yet: go and ask for the code.
         if needs_second_factor(request):
             target = request.GET.get("next") or reverse("admin:index")

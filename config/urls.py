@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/second-factor/", otp.verify, name="otp-verify"),
+    path("accounts/second-factor/backup-codes/", otp.backup_codes, name="otp-backup-codes"),
     path("admin/", admin.site.urls),
     path("give/", include("fundraising.urls")),
     path("portal/", include("evidence.urls")),

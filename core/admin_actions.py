@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import NativeDateInput
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+# The browser's date input with an ISO value (never "20/10/2026" in French) and its format
+# shown under it (core/admin_forms.py).
+DateInput = NativeDateInput
 
 
 def not_in_future(day: datetime.date) -> None:

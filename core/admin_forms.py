@@ -14,6 +14,27 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 
+class NativeDateInput(forms.DateInput):
+    """The browser's date picker with the expected format written under it: "03/04/2026"
+    typed into a text box was read as 4 March when 3 April was meant (docs/accessibility.md).
+    The admin uses it for every DateField (config/apps.py)."""
+
+    input_type = "date"
+    template_name = "core/widgets/date_input.html"
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget_attrs = context["widget"]["attrs"]
+        if widget_attrs.get("id"):
+            hint = f"{widget_attrs['id']}_format"
+            described = widget_attrs.get("aria-describedby", "")
+            widget_attrs["aria-describedby"] = f"{described} {hint}".strip()
+        return context
+
+
 def column_id(prefix: str, name: str) -> str:
     """The id of a tabular inline's heading cell (used by the template override)."""
     return f"{prefix}-{name}-col"

@@ -1,7 +1,12 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from core.tasks import send_password_reset
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -28,3 +33,28 @@ class AdminEmailAuthenticationForm(AdminAuthenticationForm):
             "That e-mail address and password don't match a staff account. Please try again."
         ),
     }
+
+
+class DeferredPasswordResetForm(PasswordResetForm):
+    """ "Forgot my password": the request only queues the e-mail, after commit.
+
+    Looking the address up and sending the link happen in the Celery worker
+    (core.tasks.send_password_reset), so the page answers in the same time whether or not
+    the address has an account: response times no longer tell who is a user.
+    """
+
+    def save(  # type: ignore[override]  # the templates and token are the task's business
+        self,
+        domain_override: str | None = None,
+        use_https: bool = False,
+        request: HttpRequest | None = None,
+        **kwargs: object,
+    ) -> None:
+        email = self.cleaned_data["email"]
+        domain = domain_override or (request.get_host() if request else "")
+        language = translation.get_language()
+        transaction.on_commit(
+            lambda: send_password_reset.delay(
+                email=email, domain=domain, use_https=use_https, language=language
+            )
+        )

@@ -5,6 +5,7 @@ program managers and fundraising staff; case workers see none of it. Nothing is 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,18 +16,31 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import LabelledTabularInline
-from fundraising import selectors, services
+from core.money import format_money
+from fundraising import imports, selectors, services
 from fundraising.forms import (
     CancelReplaceForm,
     DonorLookupForm,
+    PaymentImportForm,
+    ReceiptBrandingForm,
     RecordPaymentForm,
+    YearEndForm,
     YearlyReceiptForm,
 )
-from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt, StripeEvent
+from fundraising.models import (
+    Campaign,
+    DonorEmail,
+    Payment,
+    Pledge,
+    Receipt,
+    ReceiptBranding,
+    StripeEvent,
+)
 
 
 def _errors(exc: ValidationError) -> str:
@@ -247,16 +261,27 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
                 services.payment_record(
                     pledge=pledge, recorded_by=request.user, **form.cleaned_data
                 )
-            except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
+            except ValidationError as exc:  # next to the field it is about
+                by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+                for field, errors in by_field.items():
+                    form.add_error(field if field in form.fields else None, errors)
             else:
                 self.message_user(request, _("Payment recorded for %s.") % pledge.reference)
                 return None
+        paid = selectors.pledge_paid_total(pledge)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Record a payment for %s") % pledge.reference,
             "form": form,
             "pledge": pledge,
+            # Who is paying and what is still owed, so the amount and date can be checked.
+            "pledge_facts": [
+                (_("Donor"), f"{pledge.donor_name} <{pledge.email}>"),
+                (_("Pledged on"), date_format(pledge.pledged_on, "DATE_FORMAT")),
+                (_("Pledge"), f"{format_money(pledge.amount)} × {pledge.months}"),
+                (_("Received so far"), format_money(paid)),
+                (_("Still owed"), format_money(max(pledge.total - paid, Decimal("0")))),
+            ],
             "queryset": queryset,
             "action": "record_payment",
             "opts": self.model._meta,
@@ -385,8 +410,52 @@ class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
     date_hierarchy = "received_on"
     list_select_related = ["pledge", "campaign"]
     raw_id_fields = ["pledge"]
-    readonly_fields = ["recorded_by", "created_at"]
+    readonly_fields = ["recorded_by", "created_at", "external_id", "refunded_amount"]
     actions = ["issue_receipt"]
+
+    def get_urls(self):
+        urls = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="fundraising_payment_import",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Preview a CSV of payments, then import it (all or nothing, never twice)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PaymentImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            report = imports.payments_import(
+                source=data["source"],
+                text=data["content"],
+                campaign=data["campaign"],
+                dry_run="import" not in request.POST,
+                recorded_by=request.user,
+            )
+            if report.recorded:
+                self.message_user(request, _("%d payment(s) imported.") % report.recorded)
+            form = PaymentImportForm(initial={**data, "content": data["content"]})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import payments"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/fundraising/import.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "tools": [(reverse("admin:fundraising_payment_import"), _("Import payments"))],
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # money received is a fact: correct it with notes, not edits
@@ -464,7 +533,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = [ReceiptStatusFilter, "kind", "year"]
     search_fields = ["=serial", "donor_name", "donor_email"]
     date_hierarchy = "issued_on"
-    actions = ["cancel_and_replace"]
+    actions = ["cancel_and_replace", "send_copy"]
     exclude = ["payments", "payment"]
 
     def has_add_permission(self, request) -> bool:
@@ -508,6 +577,11 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
                 "reports/",
                 self.admin_site.admin_view(self.reports_view),
                 name="fundraising_reports",
+            ),
+            path(
+                "year-end/",
+                self.admin_site.admin_view(self.year_end_view),
+                name="fundraising_receipt_year_end",
             ),
             path(
                 "donor/",
@@ -584,6 +658,44 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/fundraising/tool_form.html", context)
 
+    @admin.action(description=_("E-mail the donor a copy (marked DUPLICATE)"), permissions=["view"])
+    def send_copy(self, request: HttpRequest, queryset: QuerySet[Receipt]):
+        if not request.user.has_perm("fundraising.add_receipt"):
+            raise PermissionDenied
+        for receipt in queryset:
+            try:
+                services.receipt_send_copy(receipt=receipt)
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("A copy of receipt No. %s is on its way.") % receipt.number
+                )
+
+    def year_end_view(self, request: HttpRequest) -> HttpResponse:
+        """Yearly receipts for every eligible donor: a preview first, then the run."""
+        if not request.user.has_perm("fundraising.add_receipt"):
+            raise PermissionDenied
+        form = YearEndForm(request.POST or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            issue = "issue" in request.POST
+            report = services.receipts_year_end(
+                year=form.cleaned_data["year"], issued_by=request.user, dry_run=not issue
+            )
+            if issue:
+                self.message_user(
+                    request, _("%d yearly receipt(s) issued and e-mailed.") % len(report.issued)
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Year-end receipts"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/fundraising/year_end.html", context)
+
     @admin.action(description=_("Cancel and replace"), permissions=["view"])
     def cancel_and_replace(self, request: HttpRequest, queryset: QuerySet[Receipt]):
         if not request.user.has_perm("fundraising.add_receipt"):
@@ -623,6 +735,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "tools": [
                 (reverse("admin:fundraising_receipt_yearly"), _("Issue a yearly receipt")),
+                (reverse("admin:fundraising_receipt_year_end"), _("Year-end receipts")),
                 (reverse("admin:fundraising_reports"), _("Reports")),
                 (reverse("admin:fundraising_donor"), _("Export a donor's data")),
             ],
@@ -685,3 +798,15 @@ class StripeEventAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(ReceiptBranding)
+class ReceiptBrandingAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """The logo and signature drawn on receipts issued from now on (one row)."""
+
+    form = ReceiptBrandingForm
+    fields = ["logo_file", "signature_file"]
+    list_display = ["__str__", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and not ReceiptBranding.objects.exists()

@@ -41,6 +41,13 @@ def card_enabled() -> bool:
     return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET)
 
 
+def checkout_origin() -> str:
+    """Where Checkout pages live (the stand-in's address when one answers for Stripe)."""
+    base = settings.STRIPE_API_BASE or "https://checkout.stripe.com"
+    scheme, _sep, rest = base.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def _api() -> dict[str, Any]:
     """Per-call options: the key, and the API address when a stand-in answers (tests, demos)."""
     if settings.STRIPE_API_BASE:

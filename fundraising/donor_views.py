@@ -158,7 +158,9 @@ def receipt_pdf(request: HttpRequest, public_id) -> HttpResponse:
     if email is None:
         return redirect("fundraising:donor-start")
     receipt = donor.donor_receipt(email, public_id)
-    response = HttpResponse(bytes(receipt.pdf), content_type="application/pdf")
+    # The original went out when it was issued: what the donor downloads is a copy, marked so.
+    copy = services.receipt_copy_pdf(receipt)
+    response = HttpResponse(copy, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.number}.pdf"'
     return response
 

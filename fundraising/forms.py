@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import NativeDateInput
 from core.money import format_money
-from fundraising.models import Campaign, Payment, Pledge
+from fundraising.models import Campaign, Payment, Pledge, ReceiptBranding
 
 OTHER = "other"
 
@@ -354,7 +355,9 @@ class RecordPaymentForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
-    received_on = forms.DateField(label=_("Received on"), initial=timezone.localdate)
+    received_on = forms.DateField(
+        label=_("Received on"), initial=timezone.localdate, widget=NativeDateInput
+    )
     method = forms.ChoiceField(label=_("Method"), choices=OFFLINE_METHODS)
     method_reference = forms.CharField(
         label=_("Cheque no. / transfer reference"), required=False, max_length=60
@@ -378,3 +381,91 @@ class YearlyReceiptForm(forms.Form):
 
 class DonorLookupForm(forms.Form):
     email = forms.EmailField(label=_("Donor e-mail"))
+
+
+class YearEndForm(forms.Form):
+    year = forms.IntegerField(
+        label=_("Calendar year"),
+        min_value=2000,
+        max_value=2100,
+        initial=lambda: timezone.localdate().year - 1,
+    )
+
+
+MAX_IMAGE_BYTES = 1_000_000
+
+
+class ReceiptBrandingForm(forms.ModelForm):
+    """Uploads stored as bytes in the row (no file storage): PNG or JPEG, checked by Pillow."""
+
+    logo_file = forms.ImageField(label=_("Logo (PNG or JPEG)"), required=False)
+    signature_file = forms.ImageField(label=_("Signature (PNG or JPEG)"), required=False)
+
+    class Meta:
+        model = ReceiptBranding
+        fields: list[str] = []
+
+    def _read(self, name: str) -> bytes | None:
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return None
+        if upload.size > MAX_IMAGE_BYTES:
+            raise ValidationError({name: _("Keep the image under 1 MB.")})
+        if getattr(upload, "image", None) and upload.image.format not in ("PNG", "JPEG"):
+            raise ValidationError({name: _("Upload a PNG or JPEG image.")})
+        upload.seek(0)
+        return upload.read()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        try:
+            self.logo_bytes = self._read("logo_file")
+            self.signature_bytes = self._read("signature_file")
+        except ValidationError as exc:
+            for field_name, errors in exc.error_dict.items():
+                self.add_error(field_name, errors)
+        return cleaned
+
+    def save(self, commit: bool = True) -> ReceiptBranding:
+        branding = super().save(commit=False)
+        if self.logo_bytes:
+            branding.logo = self.logo_bytes
+        if self.signature_bytes:
+            branding.signature = self.signature_bytes
+        if commit:
+            branding.save()
+        return branding
+
+
+class PaymentImportForm(forms.Form):
+    source = forms.ChoiceField(
+        label=_("File from"),
+        choices=[
+            ("bank", _("Bank or Interac e-Transfer statement (matched by HV- reference)")),
+            ("canadahelps", _("CanadaHelps donation export")),
+            ("benevity", _("Benevity donation export")),
+        ],
+    )
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign (CanadaHelps, Benevity)"),
+        queryset=Campaign.objects.all(),
+        required=False,
+    )
+    file = forms.FileField(label=_("CSV file"), required=False)
+    content = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    MAX_BYTES = 2_000_000
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload:
+            if upload.size > self.MAX_BYTES:
+                raise ValidationError(_("Keep the file under 2 MB."))
+            try:
+                cleaned["content"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(_("Save the file as CSV in UTF-8.")) from exc
+        if not cleaned.get("content"):
+            self.add_error("file", _("Choose the CSV file."))
+        return cleaned

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
 from core.outbox import OutboxRow
+from fundraising.rules import gift_advantage
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -298,6 +299,7 @@ class Payment(models.Model):
         ETRANSFER = "etransfer", _("Interac e-Transfer")
         CASH = "cash", _("Cash")
         CARD = "card", _("Card")
+        DONEE = "donee", _("Through a qualified donee (CanadaHelps, Benevity)")
 
     public_id = models.UUIDField(default=uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(
@@ -332,6 +334,11 @@ class Payment(models.Model):
     # the same money arriving twice is refused by the unique constraint.
     external_id = models.CharField(_("id at the source"), max_length=255, blank=True)
     refunded_amount = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
+    # A gift made through another qualified donee (CanadaHelps, Benevity): it counts for the
+    # campaign and the donor's history, and that donee issues the receipt, never HanVoice.
+    via_qualified_donee = models.CharField(
+        _("received through (qualified donee)"), max_length=40, blank=True
+    )
     disputed_at = models.DateTimeField(_("disputed at"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -360,7 +367,7 @@ class Payment(models.Model):
                 name="fundraising_payment_advantage_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(method__in=["cheque", "etransfer", "cash", "card"]),
+                condition=Q(method__in=["cheque", "etransfer", "cash", "card", "donee"]),
                 name="fundraising_payment_method_valid",
             ),
         ]
@@ -446,6 +453,9 @@ class Receipt(models.Model):
     donor_name = models.CharField(_("donor name"), max_length=120)
     donor_address = models.TextField(_("donor address"))
     donor_email = models.EmailField(_("donor e-mail"), blank=True)
+    # The donor's language: English or French wording (CRA's languages); Korean labels are
+    # added beside the English ones for Korean-speaking donors.
+    language = models.CharField(_("language"), max_length=8, default="en")
     amount = models.DecimalField(_("amount of gift"), **MONEY)
     advantage_amount = models.DecimalField(_("advantage value"), **MONEY, default=ZERO)
     advantage_description = models.CharField(_("advantage description"), max_length=200, blank=True)
@@ -514,6 +524,33 @@ class Receipt(models.Model):
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
 
+    def gift_lines(self) -> list[tuple[dt.date, Decimal, Decimal]]:
+        """(received on, amount, advantage that counts) of each gift a yearly receipt covers."""
+        return [
+            (p.received_on, p.amount, gift_advantage(p.amount, p.advantage_amount))
+            for p in self.payments.order_by("received_on", "pk")
+        ]
+
+
+class ReceiptBranding(models.Model):
+    """The charity's logo and the signatory's signature, uploaded by staff, drawn on receipts
+    issued from then on (a receipt's PDF never changes once issued). One row."""
+
+    logo = models.BinaryField(_("logo (PNG or JPEG)"), blank=True)
+    signature = models.BinaryField(_("signature (PNG or JPEG)"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("receipt logo and signature")
+        verbose_name_plural = _("receipt logo and signature")
+
+    def __str__(self) -> str:
+        return str(_("Receipt logo and signature"))
+
+    @classmethod
+    def current(cls) -> ReceiptBranding:
+        return cls.objects.order_by("pk").first() or cls()
+
 
 class DonorLink(models.Model):
     """A sign-in link e-mailed to a donor: signed (the token is never stored), short-lived,
@@ -551,6 +588,7 @@ class DonorEmail(OutboxRow):
         LAPSED = "pledge-lapsed", _("Pledge lapsed (donor)")
         LAPSED_STAFF = "pledge-lapsed-staff", _("Pledge lapsed (staff)")
         SIGN_IN = "donor-sign-in", _("Donor sign-in link")
+        RECEIPT_COPY = "receipt-copy", _("Copy of a receipt (duplicate)")
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     pledge = models.ForeignKey(
@@ -575,9 +613,9 @@ class DonorEmail(OutboxRow):
                 name="fundraising_donoremail_once_per_pledge_and_date",
             ),
             models.UniqueConstraint(
-                fields=["kind", "receipt"],
+                fields=["kind", "receipt", "due_on"],
                 condition=Q(receipt__isnull=False),
-                name="fundraising_donoremail_once_per_receipt",
+                name="fundraising_donoremail_once_per_receipt_and_date",
             ),
             models.CheckConstraint(
                 condition=Q(pledge__isnull=False)

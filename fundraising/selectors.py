@@ -240,7 +240,10 @@ def payments_not_receipted() -> QuerySet[Payment]:
     """
     active = Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
     return Payment.objects.filter(
-        is_private_benevolence=False, refunded_amount=ZERO, disputed_at__isnull=True
+        is_private_benevolence=False,
+        refunded_amount=ZERO,
+        disputed_at__isnull=True,
+        via_qualified_donee="",
     ).exclude(Exists(active))
 
 

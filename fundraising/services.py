@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,9 +20,10 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core import emails, outbox
@@ -35,9 +37,10 @@ from fundraising.models import (
     Payment,
     Pledge,
     Receipt,
+    ReceiptBranding,
     ReceiptSequence,
 )
-from fundraising.pdf import receipt_pdf
+from fundraising.pdf import duplicate_pdf, receipt_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -319,6 +322,7 @@ def payment_record(
     recorded_by=None,
     external_id: str = "",
     source: str = SOURCE_STAFF,
+    via_qualified_donee: str = "",
 ) -> Payment:
     """Record money received, against a pledge (donor details copied from it) or not.
 
@@ -351,6 +355,17 @@ def payment_record(
         raise ValidationError({"campaign": _("Choose the campaign this money belongs to.")})
     if received_on > timezone.localdate():
         raise ValidationError({"received_on": _("A payment cannot be received in the future.")})
+    if pledge is not None and received_on < pledge.pledged_on:
+        # Most often a day and a month swapped ("03/04"): refuse rather than keep a wrong date.
+        raise ValidationError(
+            {
+                "received_on": _(
+                    "This is before the pledge was made (%(day)s). Check the date: "
+                    "year, then month, then day."
+                )
+                % {"day": date_format(pledge.pledged_on, "DATE_FORMAT")}
+            }
+        )
     payment = Payment(
         campaign=campaign,
         pledge=pledge,
@@ -367,6 +382,7 @@ def payment_record(
         notes=notes,
         recorded_by=recorded_by,
         external_id=external_id,
+        via_qualified_donee=via_qualified_donee,
     )
     payment.full_clean()
     if payment.advantage_amount > payment.amount:
@@ -392,6 +408,11 @@ receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests
 
 def receipt_refusal(payment: Payment) -> str | None:
     """Why CRA forbids receipting this payment, in words a person can act on; None if allowed."""
+    if payment.via_qualified_donee:
+        return _(
+            "This gift came through %(donee)s, a qualified donee that issues its own receipt: "
+            "HanVoice never receipts it."
+        ) % {"donee": payment.via_qualified_donee}
     if payment.refunded_amount > 0 or payment.disputed_at is not None:
         return _("This card payment was refunded or disputed: it cannot be receipted.")
     if payment.is_private_benevolence:
@@ -457,12 +478,16 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
         issued_by=issued_by,
         **fields,
     )
+    if not receipt.language or "language" not in fields:
+        receipt.language = _receipt_language(payments)
     receipt.pdf = b""
     receipt.full_clean(exclude=["pdf", "pdf_sha256", "payments"])
-    receipt.pdf = receipt_pdf(receipt)
-    receipt.pdf_sha256 = hashlib.sha256(receipt.pdf).hexdigest()
     receipt.save()
-    receipt.payments.set(payments)
+    receipt.payments.set(payments)  # before the PDF: a yearly receipt lists its gifts
+    branding = ReceiptBranding.current()
+    receipt.pdf = receipt_pdf(receipt, logo=branding.logo, signature=branding.signature)
+    receipt.pdf_sha256 = hashlib.sha256(receipt.pdf).hexdigest()
+    receipt.save(update_fields=["pdf", "pdf_sha256"])
     if receipt.donor_email:
         pledge = next((p.pledge for p in payments if p.pledge_id), None)
         row = DonorEmail.objects.create(
@@ -471,6 +496,14 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
         _queue_emails([row.pk])
     logger.info("receipt %s issued (%s)", receipt.number, kind)
     return receipt
+
+
+def _receipt_language(payments: list[Payment]) -> str:
+    """The donor's language, from their pledges (the latest first); English otherwise."""
+    for payment in reversed(payments):
+        if payment.pledge_id and payment.pledge.language:
+            return payment.pledge.language.split("-")[0]
+    return "en"
 
 
 def _active_receipt_for(payment: Payment) -> Receipt | None:
@@ -536,6 +569,137 @@ def receipt_issue_yearly(*, donor_email: str, year: int, issued_by=None) -> Rece
     )
 
 
+def receipt_copy_pdf(receipt: Receipt) -> bytes:
+    """The receipt drawn again, marked DUPLICATE (with today's logo and signature)."""
+    branding = ReceiptBranding.current()
+    return duplicate_pdf(receipt, logo=branding.logo, signature=branding.signature)
+
+
+@transaction.atomic
+def receipt_send_copy(*, receipt: Receipt) -> DonorEmail:
+    """E-mail the donor a copy of an issued receipt, marked DUPLICATE (once a day at most)."""
+    if receipt.is_cancelled or not receipt.donor_email:
+        raise ValidationError(
+            _("Receipt No. %(number)s is cancelled or has no e-mail address.")
+            % {"number": receipt.number}
+        )
+    row, created = DonorEmail.objects.get_or_create(
+        kind=DonorEmail.Kind.RECEIPT_COPY, receipt=receipt, due_on=timezone.localdate()
+    )
+    if created:
+        _queue_emails([row.pk])
+    return row
+
+
+@dataclass
+class YearEndReport:
+    """What a year-end run issued, and what it did not issue and why (for staff)."""
+
+    year: int
+    issued: list[Receipt] = field(default_factory=list)
+    would_issue: list[tuple[str, Decimal]] = field(default_factory=list)
+    not_issued: list[tuple[str, str]] = field(default_factory=list)  # (who or which, why)
+
+
+def _payment_label(payment: Payment) -> str:
+    reference = payment.pledge.reference if payment.pledge_id else f"#{payment.pk}"
+    return f"{reference} ({payment.received_on.isoformat()}, {payment.amount})"
+
+
+def receipts_year_end(*, year: int, issued_by=None, dry_run: bool = False) -> YearEndReport:
+    """One yearly receipt per eligible donor for `year` (gift by gift: rules.py), e-mailed
+    through the outbox; the report says what was not issued and why. Running it again issues
+    nothing twice: receipted gifts are reported as such."""
+    report = YearEndReport(year=year)
+    payments = list(
+        Payment.objects.filter(received_on__year=year)
+        .select_related("pledge")
+        .annotate(
+            receipted=Exists(
+                Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
+            )
+        )
+        .order_by("received_on", "pk")
+    )
+    donors: dict[str, list[Payment]] = {}
+    for payment in payments:
+        if payment.receipted:
+            report.not_issued.append((_payment_label(payment), _("already receipted")))
+            continue
+        if payment.via_qualified_donee:
+            reason = _("received through %(donee)s, which receipts it") % {
+                "donee": payment.via_qualified_donee
+            }
+            report.not_issued.append((_payment_label(payment), reason))
+            continue
+        if payment.is_private_benevolence:
+            report.not_issued.append(
+                (_payment_label(payment), _("directed gift (private benevolence)"))
+            )
+            continue
+        if payment.refunded_amount > 0 or payment.disputed_at is not None:
+            report.not_issued.append((_payment_label(payment), _("refunded or disputed")))
+            continue
+        if payment.pledge_id and not payment.pledge.wants_receipt:
+            report.not_issued.append((_payment_label(payment), _("the donor declined a receipt")))
+            continue
+        email = (payment.donor_email or (payment.pledge.email if payment.pledge_id else "")).lower()
+        if not email:
+            report.not_issued.append((_payment_label(payment), _("no e-mail address")))
+            continue
+        donors.setdefault(email, []).append(payment)
+    for email, gifts in sorted(donors.items()):
+        if not gifts[-1].donor_address.strip():
+            report.not_issued.append((email, _("no postal address")))
+            continue
+        refusal = next((r for r in map(receipt_refusal, gifts) if r), None)
+        if refusal:
+            report.not_issued.append((email, refusal))
+            continue
+        if dry_run:
+            amounts = rules.receipt_amounts((p.amount, p.advantage_amount) for p in gifts)
+            report.would_issue.append((email, amounts.eligible))
+            continue
+        try:
+            with transaction.atomic():
+                report.issued.append(
+                    _receipt_issue_for(gifts=gifts, email=email, year=year, issued_by=issued_by)
+                )
+        except ValidationError as exc:
+            report.not_issued.append((email, " ".join(exc.messages)))
+    logger.info(
+        "year-end receipts %s: %s issued, %s not issued%s",
+        year,
+        len(report.issued),
+        len(report.not_issued),
+        " (dry run)" if dry_run else "",
+    )
+    return report
+
+
+def _receipt_issue_for(*, gifts: list[Payment], email: str, year: int, issued_by) -> Receipt:
+    locked = list(
+        selectors.payments_not_receipted()
+        .filter(pk__in=[p.pk for p in gifts])
+        .select_for_update(of=("self",))
+        .select_related("pledge")
+        .order_by("received_on", "pk")
+    )
+    if len(locked) != len(gifts):
+        raise ValidationError(_("Some of these gifts were receipted meanwhile."))
+    latest = locked[-1]
+    return _receipt_create(
+        payments=locked,
+        kind=Receipt.Kind.YEARLY,
+        issued_by=issued_by,
+        year=year,
+        gift_received_on=None,
+        donor_name=latest.donor_name,
+        donor_address=latest.donor_address,
+        donor_email=latest.donor_email or email,
+    )
+
+
 @transaction.atomic
 def receipt_cancel_and_replace(
     *,
@@ -566,6 +730,7 @@ def receipt_cancel_and_replace(
         donor_name=donor_name.strip() or receipt.donor_name,
         donor_address=donor_address.strip() or receipt.donor_address,
         donor_email=receipt.donor_email,
+        language=receipt.language,
         replaces=receipt,
     )
 
@@ -816,9 +981,10 @@ def _render_and_send(row: DonorEmail) -> None:
             "admin:fundraising_pledge_change", args=[pledge.pk]
         )
     if row.receipt_id:
-        attachments = [
-            (f"receipt-{row.receipt.number}.pdf", bytes(row.receipt.pdf), "application/pdf")
-        ]
+        pdf = bytes(row.receipt.pdf)
+        if row.kind == DonorEmail.Kind.RECEIPT_COPY:
+            pdf = receipt_copy_pdf(row.receipt)
+        attachments = [(f"receipt-{row.receipt.number}.pdf", pdf, "application/pdf")]
     to = _recipients(row)
     if not to:
         raise ValueError("no recipient")

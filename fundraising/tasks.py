@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from fundraising import services
 
@@ -29,3 +30,10 @@ def reconcile_donor_emails() -> int:
 def expire_unconfirmed_pledges() -> int:
     """Hourly: pledges never confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS expire."""
     return services.pledges_expire_unconfirmed()
+
+
+@shared_task
+def issue_year_end_receipts() -> int:
+    """January (beat, the 15th): yearly receipts for last year's gifts; returns how many."""
+    year = timezone.localdate().year - 1
+    return len(services.receipts_year_end(year=year).issued)

@@ -53,10 +53,21 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "fundraising/index.html", {"campaigns": campaigns})
 
 
+def _allow_checkout(response: HttpResponse) -> HttpResponse:
+    """The form's POST may end at Stripe's payment page: let the CSP's form-action allow it."""
+    if card.card_enabled():
+        response._csp_update = {"form-action": [card.checkout_origin()]}  # django-csp reads it
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=_pledge_rate, method="POST", block=False)
 def campaign(request: HttpRequest, slug: str) -> HttpResponse:
     """The campaign page (GET) and the pledge form's submission (POST)."""
+    return _allow_checkout(_campaign(request, slug))
+
+
+def _campaign(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return _campaign_page(request, slug)
     campaign = get_object_or_404(Campaign, slug=slug, is_active=True)

@@ -8,6 +8,8 @@ of M, end of support, budget) are read-only fields computed from the annotations
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin
 from django.db import models
@@ -28,6 +30,7 @@ from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in 
 from sponsorship import services as sponsorship_services
 from sponsorship.models import (
     MAX_SUPPORT_MONTHS,
+    CheckIn,
     CostTableEntry,
     Disbursement,
     Extension,
@@ -663,6 +666,66 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
 
 
 # --- catalogues (data staff edit) -----------------------------------------------------------
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
+    """A check-in as the group logged it: where the urgent-concern e-mail leads. Read-only
+    (the group's own words); addressed by its public id, as in the e-mail's link."""
+
+    list_display = ("happened_on", "case_code", "group", "kind", "wellbeing", "concern_level")
+    list_filter = ("concern_level", "kind")
+    search_fields = ("sponsorship__family__case_code", "sponsorship__group__name")
+    list_select_related = ("sponsorship__family", "sponsorship__group")
+    date_hierarchy = "happened_on"
+    fields = (
+        "sponsorship",
+        "happened_on",
+        "kind",
+        "who",
+        "wellbeing",
+        "summary",
+        "concern_level",
+        "concern",
+        "logged_by",
+        "acknowledged_by",
+        "acknowledged_at",
+    )
+    readonly_fields = fields
+
+    @staticmethod
+    def _lookup(object_id: str) -> dict:
+        try:  # the e-mail links by public id, never by the row's number
+            return {"public_id": uuid.UUID(str(object_id))}
+        except ValueError:
+            return {"pk": int(object_id)} if str(object_id).isdigit() else {"pk__in": []}
+
+    def case_file_family(self, object_id: str) -> Family | None:
+        key = {f"sponsorships__checkins__{k}": v for k, v in self._lookup(object_id).items()}
+        return Family.objects.filter(**key).only("pk").first()
+
+    def get_object(self, request, object_id, from_field=None):
+        key = self._lookup(object_id)
+        if from_field is not None or "public_id" not in key:
+            return super().get_object(request, object_id, from_field)
+        return self.get_queryset(request).filter(**key).first()
+
+    @admin.display(description=_("case code"), ordering="sponsorship__family__case_code")
+    def case_code(self, obj: CheckIn) -> str:
+        return obj.sponsorship.family.case_code
+
+    @admin.display(description=_("sponsor group"), ordering="sponsorship__group__name")
+    def group(self, obj: CheckIn) -> str:
+        return obj.sponsorship.group.name
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(MilestoneTemplate)

@@ -20,6 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core import emails
@@ -57,6 +58,11 @@ def _period_bounds(sponsorship: Sponsorship) -> tuple[datetime.date, datetime.da
     return start, end
 
 
+def _day(day: datetime.date) -> str:
+    """A date in a message, as every page shows dates: in the reader's language."""
+    return date_format(day, "DATE_FORMAT")
+
+
 def _refuse_outside(day: datetime.date, sponsorship: Sponsorship, field: str) -> None:
     start, end = _period_bounds(sponsorship)
     if day > timezone.localdate():
@@ -65,7 +71,7 @@ def _refuse_outside(day: datetime.date, sponsorship: Sponsorship, field: str) ->
         raise ValidationError(
             {
                 field: _("Choose a date between %(start)s and %(end)s (the support period).")
-                % {"start": start.isoformat(), "end": end.isoformat()}
+                % {"start": _day(start), "end": _day(end)}
             }
         )
 
@@ -89,7 +95,7 @@ def milestone_complete(
             return milestone  # a double submit: already recorded
         raise ValidationError(
             _("This item was already marked done on %(day)s.")
-            % {"day": milestone.completed_on.isoformat()}
+            % {"day": _day(milestone.completed_on)}
         )
     _refuse_outside(completed_on, milestone.sponsorship, "completed_on")
     milestone.completed_on = completed_on
@@ -117,7 +123,7 @@ def milestone_add_group_item(
         raise ValidationError(
             {
                 "due_on": _("Choose a due date between %(start)s and %(end)s (the support period).")
-                % {"start": start.isoformat(), "end": end.isoformat() if end else "…"}
+                % {"start": _day(start), "end": _day(end) if end else "…"}
             }
         )
     existing = sponsorship.milestones.filter(

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from core.auth_forms import EmailAuthenticationForm
+from core.auth_forms import DeferredPasswordResetForm, EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (
@@ -61,14 +61,26 @@ def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 # --- accounts: sign-in and password reset, rate limited per IP -------------------------------
 
+
+class SignInView(auth_views.LoginView):
+    """One sign-in page for everyone; each lands on their own home unless a `next` page was
+    asked for: staff on the admin's dashboard, sponsor group members on the portal."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
+
+
 sign_in = ratelimit(key="ip", rate=_rate("PORTAL_SIGN_IN_RATE", "10/m"), method="POST")(
-    auth_views.LoginView.as_view(
-        authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-    )
+    SignInView.as_view()
 )
 password_reset = ratelimit(
     key="ip", rate=_rate("PORTAL_PASSWORD_RESET_RATE", "5/15m"), method="POST"
-)(auth_views.PasswordResetView.as_view())
+)(auth_views.PasswordResetView.as_view(form_class=DeferredPasswordResetForm))
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:

@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.db.models.signals import post_migrate
@@ -44,6 +46,81 @@ def _restore_reference_data(sender, **kwargs) -> None:
 
 
 post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")
+
+
+# --- The test database: migrated once, reused while the migrations stay the same -----------
+#
+# Migrating a fresh SQLite database costs ~20 s per test process (most of it in
+# sponsorship 0001's table rebuilds), more than a third of the suite on two cores. On SQLite
+# (the default `make test`) each process keeps its database in var/test-db/, named after a
+# digest of every migration file and of Django's version: a changed or new migration gives a
+# new name, so a stale schema is never reused, and older files are removed. It is emptied at
+# the start of every run (a run stopped midway may leave rows behind). PostgreSQL (CI, the
+# bench) keeps pytest-django's behaviour: created afresh unless --reuse-db is given.
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB_DIR = ROOT / "var" / "test-db"
+
+
+def _migrations_digest() -> str:
+    import django
+
+    digest = hashlib.sha256(django.get_version().encode())
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _sqlite() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    if not _sqlite():
+        request.getfixturevalue("django_db_modify_db_settings_parallel_suffix")
+        return
+    from django.conf import settings
+
+    TEST_DB_DIR.mkdir(parents=True, exist_ok=True)
+    digest = _migrations_digest()
+    for old in TEST_DB_DIR.glob("*.sqlite3*"):
+        if not old.name.startswith(digest):
+            old.unlink(missing_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    db = settings.DATABASES["default"]
+    db.setdefault("TEST", {})["NAME"] = str(TEST_DB_DIR / f"{digest}-{worker}.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request) -> bool:
+    return bool(request.config.getvalue("reuse_db")) or _sqlite()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
+    """A reused database starts empty (as after a transactional test: catalogues re-seeded)."""
+    if django_db_keepdb:
+        from django.core.management import call_command
+
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
+    yield
+
+
+# Long tests first. With two processes (pytest-xdist), a long test collected late runs alone
+# at the end while the other process idles: the browser journeys and the year-long reminder
+# walk start at once instead. The rest keeps its order (the sort is stable).
+LONG_MODULES = {"test_reminders_walk.py", "test_reports.py", "test_fuzz.py", "test_portal_fuzz.py"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(
+        key=lambda item: 0 if "browser" in item.keywords or item.path.name in LONG_MODULES else 1
+    )
+
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -41,13 +41,14 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from config.middleware import PASSWORD_ONLY_STAFF_MAY_OPEN
 from config.models import BreachRecord
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from evidence import services as evidence_services
 from families.models import CaseFileAccess
 from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
-from fundraising.models import DonorEmail, Receipt, StripeEvent
+from fundraising.models import DonorEmail, Receipt, ReceiptBranding, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
 from sponsorship.models import Membership, NotificationPreference, Reminder
@@ -63,6 +64,7 @@ from tests.factories import (
 LOGIN = "LOGIN"
 ADMIN_LOGIN = "ADMIN_LOGIN"
 BREAK_GLASS = "BREAK_GLASS"  # 302 to "open another family's file" (state a reason first)
+SECOND_FACTOR = "SECOND_FACTOR"  # 302 to the second-factor page
 
 ROLES = (
     "anonymous",
@@ -93,6 +95,8 @@ MATRIX: dict[str, tuple] = {
     "password_reset_complete":       ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     # Staff set up or enter their code here (2FA is off in tests: see test_second_factor.py).
     "otp-verify":                    ("GET", LOGIN, LOGIN, 302, 302, 302, 200, 200, 200),
+    # Staff make new backup codes for the second factor (shown once).
+    "otp-backup-codes":              ("GET", LOGIN, LOGIN, 302, 302, 302, 200, 200, 200),
     "notification-preferences":      ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     # Public pages; the thank-you page is a capability link (its UUID is the secret).
     "fundraising:index":             ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
@@ -162,6 +166,8 @@ MATRIX: dict[str, tuple] = {
     "admin:otp_totp_totpdevice_qrcode": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),  # noqa: E501
     "admin:fundraising_receipt_pdf":    ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_receipt_yearly": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    "admin:fundraising_receipt_year_end": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    "admin:fundraising_payment_import": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_reports":        ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_donor":          ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     # The evidence pack: program managers only (an export of the whole file).
@@ -273,6 +279,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
     "fundraising.stripeevent":      _a(view=MONEY_STAFF),  # written by the webhook only
+    "fundraising.receiptbranding":  _a(view=MONEY_STAFF),  # one row: added once, then edited
     "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -406,6 +413,7 @@ def _build_cast() -> Cast:
             amount=pledge.amount,
             pledged_on=today,
         )
+    ReceiptBranding.objects.create()
     StripeEvent.objects.create(
         event_id="evt_matrix",
         type="invoice.paid",
@@ -464,6 +472,8 @@ def _outcome(response) -> int | str:
             return LOGIN
         if location.startswith(reverse("admin:families_family_open")):
             return BREAK_GLASS
+        if location.startswith(reverse("otp-verify")):
+            return SECOND_FACTOR
     return response.status_code
 
 
@@ -727,3 +737,46 @@ def test_case_workers_see_assigned_files_and_break_the_glass_for_others(cast, la
     if cast.family_b.case_code not in everything:
         mismatches.append(f"{info}_changelist hides a family from the program manager")
     assert not mismatches, "\n".join(mismatches)
+
+
+# --- staff who typed only their password ---------------------------------------------------------
+# A role of its own: every staff member before the second factor. Each URL answers them as
+# it answers an anonymous visitor where that is a public page (200), and otherwise only with
+# the way to the second factor: no page, no POST, nothing changed.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key,route", SITE_URLS, ids=[k for k, _r in SITE_URLS])
+def test_staff_without_a_second_factor_reach_only_public_pages(cast, settings, key, route):
+    settings.STAFF_REQUIRE_2FA = True
+    keys = [key] + [k for k in MATRIX if k == f"{key} (GET)"]
+    mismatches = []
+    for row_key in keys:
+        method, anonymous, *_others = MATRIX[row_key]
+        for role in STAFF:
+            path = _path(row_key, cast, role)
+            got = _outcome(_request(_client(cast, role), method, path))
+            public = anonymous == 200 or got == anonymous
+            if got == SECOND_FACTOR or public or row_key in PASSWORD_ONLY_STAFF_MAY_OPEN:
+                continue
+            mismatches.append(f"{method} {path} as {role} (password only): got {got}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", REGISTERED)
+def test_staff_without_a_second_factor_open_no_admin_model_page(cast, settings, label):
+    settings.STAFF_REQUIRE_2FA = True
+    model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+    obj = model._default_manager.order_by("pk").first()
+    info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    paths = [
+        reverse(f"{info}_changelist"),
+        reverse(f"{info}_add"),
+        reverse(f"{info}_change", args=[quote(obj.pk)]),
+        reverse(f"{info}_history", args=[quote(obj.pk)]),
+    ]
+    got = {
+        (path, role): _outcome(_client(cast, role).get(path)) for path in paths for role in STAFF
+    }
+    assert set(got.values()) == {SECOND_FACTOR}, got

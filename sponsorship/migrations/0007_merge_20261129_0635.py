@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('sponsorship', '0005_form_submission'),
-        ('sponsorship', '0006_merge_0005_encrypt_free_text_0005_outbox_row'),
+        ('sponsorship', '0006_encrypt_free_text'),
     ]
 
     operations = [

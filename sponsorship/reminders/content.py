@@ -90,4 +90,7 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
         ctx.update(extension_months=ext.months, requested_on=ext.requested_on)
     if reminder.checkin_id:
         ctx.update(checkin_on=reminder.checkin.happened_on)
+        if staff:  # the check-in itself, not a list to search in
+            path = reverse("admin:sponsorship_checkin_change", args=[reminder.checkin.public_id])
+            ctx.update(link=site_link(path))
     return ctx

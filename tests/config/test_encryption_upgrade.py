@@ -132,7 +132,7 @@ def test_columns_stored_in_clear_are_encrypted_in_place_once(sponsorship):
     _set_raw("sponsorship_checkin", "who", checkin.pk, "Clearname and her son")
     _set_raw("sponsorship_milestone", "notes", milestone.pk, "")
     _set_raw("sponsorship_milestone", "waiver_reason", milestone.pk, "")
-    migration = importlib.import_module("sponsorship.migrations.0005_encrypt_free_text")
+    migration = importlib.import_module("sponsorship.migrations.0006_encrypt_free_text")
 
     class Editor:
         pass

@@ -63,3 +63,33 @@ def test_check_deploy_is_clean_with_production_values():
     result = run_check(PRODUCTION, "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def _settings_value(env_overrides: dict[str, str], expression: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    env.update(env_overrides)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"from django.conf import settings; print({expression})",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_cookies_stay_secure_when_a_proxy_does_the_https_redirect():
+    value = _settings_value(
+        {**PRODUCTION, "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_BEHIND_PROXY": "true"},
+        "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.TRUSTED_PROXY_COUNT",
+    )
+    assert value == "True True 1"

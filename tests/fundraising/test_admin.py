@@ -61,7 +61,7 @@ def test_it_records_a_payment_from_the_pledge_list(client, fundraiser, campaign)
             ACTION_CHECKBOX_NAME: [pledge.pk],
             "apply": "1",
             "amount": "40.00",
-            "received_on": "2026-03-02",
+            "received_on": pledge.pledged_on.isoformat(),
             "method": "cheque",
             "method_reference": "123",
         },
@@ -230,3 +230,31 @@ def test_it_opens_every_change_page(client, fundraiser, campaign):
     ]
     for page in pages:
         assert client.get(page).status_code == 200, page
+
+
+def test_record_a_payment_shows_the_donor_and_what_is_owed_and_refuses_a_date_before_the_pledge(
+    client, fundraiser, campaign
+):
+    pledge = PledgeFactory(campaign=campaign, amount=Decimal("100"), donor_name="Vera Shown")
+    client.force_login(fundraiser)
+    url = reverse("admin:fundraising_pledge_changelist")
+    page = client.post(url, {"action": "record_payment", ACTION_CHECKBOX_NAME: [pledge.pk]})
+    html = page.content.decode()
+    assert "Vera Shown" in html and "Still owed" in html and 'type="date"' in html
+    assert "Year-month-day" in html  # the expected format is shown
+
+    day_before = pledge.pledged_on - dt.timedelta(days=1)
+    refused = client.post(
+        url,
+        {
+            "action": "record_payment",
+            ACTION_CHECKBOX_NAME: [pledge.pk],
+            "apply": "1",
+            "amount": "40.00",
+            "received_on": day_before.isoformat(),
+            "method": "cheque",
+        },
+    )
+    assert refused.status_code == 200
+    assert "before the pledge was made" in refused.content.decode()
+    assert not Payment.objects.exists()

@@ -225,3 +225,9 @@ def test_without_stripe_keys_the_page_says_how_to_pay_and_the_webhook_is_absent(
     assert 'name="payment"' not in html
     assert client.post(WEBHOOK, data=b"{}", content_type="application/json").status_code == 404
     assert card.card_enabled() is False
+
+
+def test_the_page_lets_its_form_end_at_the_payment_page(client, campaign, standin):
+    response = client.get(reverse("fundraising:campaign", args=[campaign.slug]))
+    policy = response["Content-Security-Policy"]
+    assert f"form-action 'self' {standin.base}" in policy

@@ -28,10 +28,10 @@ def test_it_totals_received_and_pledged_separately(campaign):
     monthly = MonthlyPledgeFactory(campaign=campaign, amount=Decimal("33.33"), months=12)
     PledgeFactory(campaign=campaign, amount=Decimal("999.99"), status=Pledge.Status.CANCELLED)
     services.payment_record(
-        pledge=one_time, amount=Decimal("100.10"), received_on=dt.date(2026, 3, 1), method="cash"
+        pledge=one_time, amount=Decimal("100.10"), received_on=one_time.pledged_on, method="cash"
     )
     services.payment_record(
-        pledge=monthly, amount=Decimal("33.33"), received_on=dt.date(2026, 3, 1), method="cash"
+        pledge=monthly, amount=Decimal("33.33"), received_on=monthly.pledged_on, method="cash"
     )
     PaymentFactory(pledge=None, campaign=campaign, amount=Decimal("0.01"))
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 from django.db.models import Sum
+from django.utils import timezone
 
 from fundraising import selectors, services
 from fundraising.models import Pledge
@@ -58,6 +59,9 @@ def test_it_saves_1000_concurrent_pledges_and_totals_them_to_the_cent():
     rows = Pledge.objects.filter(campaign=campaign)
     assert rows.count() == 1000
     assert rows.aggregate(total=Sum("amount"))["total"] == sum(amounts)
+    # Nothing counts until the donors confirm (docs/fundraising.md); then all of it, to the cent.
+    assert selectors.campaign_totals(campaign).pledged_outstanding == 0
+    rows.update(confirmed_at=timezone.now())
     totals = selectors.campaign_totals(campaign)  # what the public meter shows
     assert totals.pledged_outstanding == sum(amounts)
     assert totals.donors == 1000

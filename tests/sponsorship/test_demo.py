@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from families.models import Family, HouseholdMember
 from sponsorship import demo
-from sponsorship.models import Extension, Membership, SponsorGroup, Sponsorship
+from sponsorship.models import Extension, Membership, Reminder, SponsorGroup, Sponsorship
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,10 @@ def test_it_seeds_the_pilot_in_its_stages_and_is_idempotent(settings, capsys):
     assert by_month[11].extensions.get().status == Extension.Status.REQUESTED
     for role in Membership.Role.values:
         assert Membership.objects.filter(role=role).count() == 3
+    # The sweep ran: the month-4 group's coordinator (README's first) has reminders waiting.
+    first = get_user_model().objects.get(email="coordinator.harbourside@demo.hanvoice.test")
+    assert Reminder.objects.filter(recipient=first).exists()
+    assert first.memberships.get().group.sponsorships.get().arrival_date is not None
 
 
 def test_demo_users_sign_in_with_the_known_password(client):

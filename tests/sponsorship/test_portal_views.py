@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from families.models import CaseFileAccess, CaseNote, Consent
 from sponsorship.models import CheckIn, Disbursement, GroupMessage, Milestone, Reminder, Review
@@ -291,6 +292,11 @@ def test_an_item_due_outside_the_support_period_is_refused(client, coordinator, 
     assert response.status_code == 200
     assert "support period" in _field_error(_html(response), "due_on")
     assert not sponsorship.milestones.filter(title="Too late").exists()
+    # The dates in the message read like every other date on the page, not "2026-07-22".
+    assert sponsorship.arrival_date.isoformat() not in _field_error(_html(response), "due_on")
+    assert date_format(sponsorship.arrival_date, "DATE_FORMAT") in _field_error(
+        _html(response), "due_on"
+    )
 
 
 # --- check-ins --------------------------------------------------------------------------------

@@ -340,6 +340,20 @@ def test_it_tells_the_case_worker_about_an_urgent_concern_at_once(
     assert "URGENT" in message.subject and prog.family.case_code in message.subject
     for secret in ("Zyxwvut", "Quellbright", "Xanadu"):
         assert secret not in message.subject + message.body + message.alternatives[0][0]
+    # The link opens the check-in itself (by its public id), not a list to search.
+    link = f"/admin/sponsorship/checkin/{checkin.public_id}/change/"
+    assert link in message.body
+
+
+def test_the_urgent_concern_link_opens_the_check_in_for_its_case_worker(
+    prog, client, coordinator, case_worker
+):
+    checkin = _urgent_checkin(prog, coordinator)
+    client.force_login(case_worker)
+    page = client.get(f"/admin/sponsorship/checkin/{checkin.public_id}/change/")
+    assert page.status_code == 200
+    assert "Zyxwvut Quellbright fears for her safety" in page.content.decode()
+    assert client.get(f"/admin/sponsorship/checkin/{checkin.pk}x/change/").status_code == 302
 
 
 def test_it_tells_program_managers_of_an_urgent_concern_when_no_case_worker_is_assigned(

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
     atomic = False  # each batch of rows commits: an interrupted run resumes
 
     dependencies = [
-        ('sponsorship', '0004_upgrade_field_encryption'),
+        ('sponsorship', '0005_outbox_row'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,7 +12,7 @@ PORT ?= 8000
 # Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install run serve test test-fast lint format bench messages browser a11y-tools clean
+.PHONY: help install run serve test test-fast lint format bench messages browser a11y-tools scanner clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,10 +60,20 @@ a11y-tools:  ## Install the accessibility checkers (axe-core, vnu-jar) with npm 
 	@command -v java >/dev/null 2>&1 || \
 		echo "WARNING: java not found: the HTML validity check (vnu) will be SKIPPED."
 
+# The document tests start a real clamd with a home-made signature (no signature download).
+scanner:  ## Install ClamAV's daemon for the document scanning tests (when possible)
+	@if command -v clamd >/dev/null 2>&1 && command -v sigtool >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing clamav-daemon for the document scanning tests..."; \
+		(apt-get install -y -qq clamav-daemon >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq clamav-daemon >/dev/null)) || \
+		echo "WARNING: could not install clamav-daemon: scanning tests will be SKIPPED."; \
+	else echo "WARNING: no clamd and no root apt-get: scanning tests will be SKIPPED (see docs/documents.md)."; fi
+
 # `PYTHONDONTWRITEBYTECODE=`: where the environment turns bytecode caching off, every test
 # process would compile Django and the project afresh (~10 s of CPU each); the caches stay out
 # of git (.gitignore).
-test: install browser a11y-tools  ## Run the whole test suite (SQLite and an in-process broker by default)
+test: install browser a11y-tools scanner  ## Run the whole test suite (SQLite and an in-process broker by default)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff lint and format check

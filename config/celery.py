@@ -48,4 +48,10 @@ app.conf.beat_schedule = {
         "task": "fundraising.tasks.expire_unconfirmed_pledges",
         "schedule": crontab(minute=25),
     },
+    # Every 5 minutes: scan uploads that waited in quarantine while clamd was unreachable
+    # (nothing is served before it is scanned clean; docs/documents.md).
+    "documents-scan-quarantined": {
+        "task": "evidence.tasks.scan_quarantined_documents",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "families",
     "sponsorship",
     "fundraising",
+    "evidence",
     "config",
 ]
 
@@ -277,6 +278,47 @@ STORAGES = {
         )
     },
 }
+
+# Documents (receipts, leases, photos: docs/documents.md). Their bytes are encrypted with
+# the case-file keys before they reach storage. By default a folder under var/; with
+# DOCUMENTS_S3_BUCKET set, an S3-compatible bucket (django-storages), so web processes on
+# several hosts share it. Never served from a URL of the storage: only through the app.
+DOCUMENTS_S3_BUCKET = env.str("DOCUMENTS_S3_BUCKET", default="")
+if DOCUMENTS_S3_BUCKET:
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCUMENTS_S3_BUCKET,
+            "endpoint_url": env.str("DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DOCUMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("DOCUMENTS_S3_PREFIX", default="documents"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["documents"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("DOCUMENTS_ROOT", default=str(VAR_DIR / "documents")),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+# Largest accepted upload (bytes, before encryption). clamd's StreamMaxLength (25 MB by
+# default) must be at least this.
+DOCUMENT_MAX_BYTES = _int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+# clamd's socket: a path, unix:///path or tcp://host:3310. Empty: uploads are not scanned
+# (development only; README.md says so). Set in production.
+CLAMAV_SOCKET = env.str("CLAMAV_SOCKET", default="")
+CLAMAV_TIMEOUT = _int("CLAMAV_TIMEOUT_SECONDS", 30)
+# In-kind gifts lower the start-up cash a group gives but never replace it: they may cover
+# at most this share of the start-up line (HanVoice policy; docs/evidence.md).
+IN_KIND_MAX_SHARE = env.float("IN_KIND_MAX_SHARE", default=0.5)
 
 # E-mail: SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587); by default the
 # console and one file per message under var/mail so nothing sent in development is lost.

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/second-factor/backup-codes/", otp.backup_codes, name="otp-backup-codes"),
     path("admin/", admin.site.urls),
     path("give/", include("fundraising.urls")),
+    path("portal/", include("evidence.urls")),
     path("portal/", include("sponsorship.urls")),
 ]
 

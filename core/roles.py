@@ -20,6 +20,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     PROGRAM_MANAGER: {
         "families": ("view", "add", "change"),
         "sponsorship": ("view", "add", "change", "delete"),
+        "evidence": ("view", "add", "change"),
         "fundraising": ("view", "add", "change"),
         "auth": ("view",),
         # Unlocking an account locked by django-axes is deleting its access attempt; the
@@ -31,6 +32,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     CASE_WORKER: {
         "families": ("view", "add", "change"),
         "sponsorship": ("view", "add", "change"),
+        "evidence": ("view", "add", "change"),
     },
     FUNDRAISING: {
         "fundraising": ("view", "add", "change"),

@@ -36,9 +36,12 @@ from sponsorship.models import (
     CostTableEntry,
     Disbursement,
     Extension,
+    InKindItem,
     Membership,
     Milestone,
     MilestoneTemplate,
+    MonitoringContact,
+    MonitoringSchedule,
     Review,
     ReviewTemplate,
     SponsorGroup,
@@ -271,6 +274,32 @@ class DisbursementInline(LabelledTabularInline):
     can_delete = False
 
 
+class InKindItemInline(LabelledTabularInline):
+    """Goods given instead of money; their value lowers the start-up cash still to give
+    (never below the floor of docs/evidence.md). Photos are documents attached to the item."""
+
+    model = InKindItem
+    fields = ("description", "quantity", "estimated_value", "donated_by", "given_on")
+    extra = 0
+    can_delete = False
+
+
+class MonitoringContactInline(admin.StackedInline):
+    """HanVoice's own contacts with the family (the case worker's, not the group's)."""
+
+    model = MonitoringContact
+    fields = (
+        ("happened_on", "kind", "schedule"),
+        "summary",
+        ("concern_level", "share_concern_with_group"),
+        "concern",
+        "recorded_by",
+    )
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    can_delete = False
+
+
 class ExtensionInline(LabelledTabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
@@ -349,7 +378,14 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         (_("Income support"), {"fields": ("budget",)}),
         (_("Outcome"), {"fields": ("outcome", "ended_on", "end_reason")}),
     )
-    inlines = (MilestoneInline, ReviewInline, DisbursementInline, ExtensionInline)
+    inlines = (
+        MilestoneInline,
+        ReviewInline,
+        DisbursementInline,
+        InKindItemInline,
+        MonitoringContactInline,
+        ExtensionInline,
+    )
     actions = ("record_arrival", "request_extension", "end_sponsorship")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -430,7 +466,10 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
-            if isinstance(instance, Disbursement) and not instance.recorded_by_id:
+            if (
+                isinstance(instance, Disbursement | InKindItem | MonitoringContact)
+                and not instance.recorded_by_id
+            ):
                 instance.recorded_by = request.user
             instance.save()
         formset.save_m2m()
@@ -710,6 +749,13 @@ class MilestoneTemplateAdmin(LabelledChangelistMixin, admin.ModelAdmin):
     list_editable = ("offset_days", "is_active")
     list_filter = ("is_active", "only_with_children")
     search_fields = ("title",)
+
+
+@admin.register(MonitoringSchedule)
+class MonitoringScheduleAdmin(admin.ModelAdmin):
+    """When HanVoice itself contacts each family (support months): data, not code."""
+
+    list_display = ("label", "from_month", "to_month", "is_active")
 
 
 @admin.register(ReviewTemplate)

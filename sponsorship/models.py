@@ -966,6 +966,141 @@ class LanguagePreference(models.Model):
         return f"{self.user_id}: {self.language}"
 
 
+class InKindItem(models.Model):
+    """Goods given to the family instead of money (furniture, a winter coat, a laptop).
+
+    Their estimated value counts toward the start-up line of the budget as in-kind support:
+    it lowers the cash the group must still pay but never replaces start-up support
+    (docs/evidence.md). A photo is kept as a Document attached to the item.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.PROTECT, related_name="in_kind_items"
+    )
+    description = models.CharField(_("what"), max_length=200)
+    quantity = models.PositiveSmallIntegerField(_("quantity"), default=1)
+    estimated_value = models.DecimalField(_("estimated value each (CAD)"), **MONEY)
+    donated_by = models.CharField(_("donated by"), max_length=150, blank=True)
+    given_on = models.DateField(_("given on"), default=timezone.localdate)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("in-kind item")
+        ordering = ["given_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="sponsorship_inkinditem_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_value__gte=0),
+                name="sponsorship_inkinditem_value_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description}"
+
+
+class MonitoringContact(models.Model):
+    """HanVoice's own contact with the family, independent of the sponsor group.
+
+    The schedule (which months call for a contact) is data: MonitoringSchedule. A concern
+    recorded here is shared with the group only when the case worker says so.
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Phone call")
+        VISIT = "visit", _("Visit")
+        INTERPRETER = "interpreter", _("Visit or call with an interpreter")
+
+    class Concern(models.TextChoices):
+        NONE = "none", _("No concern")
+        CONCERN = "concern", _("Concern")
+        SERIOUS = "serious", _("Serious concern")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.PROTECT, related_name="monitoring_contacts"
+    )
+    schedule = models.ForeignKey(
+        "MonitoringSchedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("scheduled contact"),
+    )
+    happened_on = models.DateField(_("date"))
+    kind = models.CharField(_("how"), max_length=11, choices=Kind.choices)
+    summary = EncryptedTextField(_("summary"), null=True, blank=True)
+    concern_level = models.CharField(
+        _("concern"), max_length=7, choices=Concern.choices, default=Concern.NONE
+    )
+    concern = EncryptedTextField(_("concern"), null=True, blank=True)
+    share_concern_with_group = models.BooleanField(
+        _("share the concern with the sponsor group"),
+        default=False,
+        help_text=_("Leave unticked when the family asked that the group not be told."),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("monitoring contact")
+        ordering = ["-happened_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(concern_level="none") | Q(concern__isnull=False),
+                name="sponsorship_monitoringcontact_concern_described",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.happened_on}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError  # as in Disbursement.clean
+
+        super().clean()
+        if self.happened_on and self.happened_on > timezone.localdate():
+            raise ValidationError(
+                {"happened_on": _("A contact cannot be recorded before it happens.")}
+            )
+        if self.concern_level != self.Concern.NONE and not self.concern:
+            raise ValidationError({"concern": _("Describe the concern, or choose 'No concern'.")})
+
+
+class MonitoringSchedule(models.Model):
+    """When HanVoice contacts a family itself: a window of support months (data)."""
+
+    label = models.CharField(_("label"), max_length=100)
+    from_month = models.PositiveSmallIntegerField(_("from support month"))
+    to_month = models.PositiveSmallIntegerField(_("to support month"))
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("monitoring schedule")
+        verbose_name_plural = _("monitoring schedules")
+        ordering = ["from_month", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_month__gte=1, to_month__gte=models.F("from_month"))
+                & Q(to_month__lte=MAX_SUPPORT_MONTHS),
+                name="sponsorship_monitoringschedule_months_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class FormSubmission(models.Model):
     """A portal form's one-time token, consumed in the same transaction as the row the form
     wrote (sponsorship/submissions.py). Back + Save again, a double click or a retried

@@ -44,6 +44,27 @@ ZERO = Decimal("0.00")
 UPCOMING_COUNT = 5
 
 
+@dataclass(frozen=True)
+class ContactForGroup:
+    """HanVoice's own contact with the family as the group may see it: the date and how, and
+    the concern only when the case worker chose to share it (else None)."""
+
+    happened_on: datetime.date
+    kind: str
+    concern: str | None
+
+
+def monitoring_for_group(sponsorship: Sponsorship) -> list[ContactForGroup]:
+    return [
+        ContactForGroup(
+            happened_on=c.happened_on,
+            kind=c.get_kind_display(),
+            concern=c.concern if c.share_concern_with_group and c.concern else None,
+        )
+        for c in sponsorship.monitoring_contacts.order_by("-happened_on", "-pk")
+    ]
+
+
 # --- what a group sees of the family --------------------------------------------------------
 
 

@@ -10,10 +10,12 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DateField,
     DecimalField,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -26,13 +28,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import add_months
 from families.models import HouseholdMember
 from sponsorship.budget import budgets_for
 from sponsorship.models import (
     MONEY,
     CheckIn,
     Extension,
+    InKindItem,
     Milestone,
+    MonitoringContact,
+    MonitoringSchedule,
     Review,
     SponsorGroup,
     Sponsorship,
@@ -138,6 +144,82 @@ def overdue_by_group(today: datetime.date | None = None) -> QuerySet[SponsorGrou
     )
 
 
+def in_kind_total(sponsorship: Sponsorship) -> Decimal:
+    """The estimated value of everything given in kind (quantity × value each), to the cent."""
+    total = InKindItem.objects.filter(sponsorship=sponsorship).aggregate(
+        total=Sum(F("quantity") * F("estimated_value"), output_field=DecimalField(**MONEY))
+    )["total"]
+    return (total or Decimal("0")).quantize(CENT)
+
+
+def start_up_in_kind_credit(*, start_up_planned: Decimal, in_kind: Decimal) -> Decimal:
+    """How much of the start-up line in-kind gifts may cover: they lower it but never replace
+    it, so at most IN_KIND_MAX_SHARE of it (HanVoice policy; docs/evidence.md)."""
+    cap = (start_up_planned * Decimal(str(settings.IN_KIND_MAX_SHARE))).quantize(CENT)
+    return min(in_kind, cap)
+
+
+# --- HanVoice's own monitoring contacts ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonitoringWindow:
+    schedule: MonitoringSchedule
+    opens_on: datetime.date
+    closes_on: datetime.date  # the last day of the window's last month
+    contacted_on: datetime.date | None
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        return self.contacted_on is None and today > self.closes_on
+
+
+def monitoring_windows(
+    sponsorship: Sponsorship,
+    schedules: list[MonitoringSchedule] | None = None,
+    contacts: list[datetime.date] | None = None,
+) -> list[MonitoringWindow]:
+    """Each scheduled contact window (support months) and the contact that met it, if any."""
+    arrival = sponsorship.arrival_date
+    if arrival is None:
+        return []
+    if schedules is None:
+        schedules = list(MonitoringSchedule.objects.filter(is_active=True))
+    if contacts is None:
+        contacts = list(sponsorship.monitoring_contacts.values_list("happened_on", flat=True))
+    windows = []
+    for schedule in schedules:
+        opens = add_months(arrival, schedule.from_month - 1)
+        closes = add_months(arrival, schedule.to_month) - datetime.timedelta(days=1)
+        met = sorted(day for day in contacts if opens <= day <= closes)
+        windows.append(MonitoringWindow(schedule, opens, closes, met[0] if met else None))
+    return windows
+
+
+def _monitoring_flags(sponsorships: list[dict], today: datetime.date) -> dict[int, list[str]]:
+    """Per sponsorship: a missed scheduled contact, a serious concern in the last 90 days.
+    Two queries whatever the number of sponsorships."""
+    schedules = list(MonitoringSchedule.objects.filter(is_active=True))
+    by_sponsorship: dict[int, list[datetime.date]] = {}
+    serious: set[int] = set()
+    recent = today - datetime.timedelta(days=90)
+    rows = MonitoringContact.objects.filter(
+        sponsorship_id__in=[s["pk"] for s in sponsorships]
+    ).values_list("sponsorship_id", "happened_on", "concern_level")
+    for sponsorship_id, day, level in rows:
+        by_sponsorship.setdefault(sponsorship_id, []).append(day)
+        if level == MonitoringContact.Concern.SERIOUS and day >= recent:
+            serious.add(sponsorship_id)
+    flags: dict[int, list[str]] = {}
+    for s in sponsorships:
+        transient = Sponsorship(arrival_date=s["arrival_date"])
+        windows = monitoring_windows(transient, schedules, by_sponsorship.get(s["pk"], []))
+        if any(w.is_overdue(today) for w in windows):
+            flags.setdefault(s["pk"], []).append(str(_("HanVoice contact with the family missed")))
+        if s["pk"] in serious:
+            flags.setdefault(s["pk"], []).append(str(_("serious concern at a HanVoice contact")))
+    return flags
+
+
 # --- risk and program numbers ----------------------------------------------------------------
 
 
@@ -149,7 +231,8 @@ class GroupAtRisk:
 
 def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
     """Groups needing staff attention: several overdue items, no check-in for 30 days after
-    arrival, or income support behind plan (`Budget.behind_by`). Five queries in all."""
+    arrival, income support behind plan (`Budget.behind_by`), a missed HanVoice monitoring
+    contact or a serious concern raised at one. Six queries in all."""
     today = today or timezone.localdate()
     quiet_since = today - datetime.timedelta(days=AT_RISK_QUIET_DAYS)
     rows = list(
@@ -182,6 +265,11 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         # Months before this one unpaid: the current month's payment may still be on its way.
         if budgets[s.pk].behind_by > 0:
             flag(s.group_id, str(_("income support behind plan")))
+    monitoring_rows = [{"pk": s.pk, "arrival_date": s.arrival_date} for s in rows]
+    group_of = {s.pk: s.group_id for s in rows}
+    for sponsorship_id, found in _monitoring_flags(monitoring_rows, today).items():
+        for reason in found:
+            flag(group_of[sponsorship_id], reason)
     groups = SponsorGroup.objects.in_bulk(list(reasons))
     return sorted(
         (GroupAtRisk(group=groups[pk], reasons=found) for pk, found in reasons.items()),

@@ -46,6 +46,7 @@ from sponsorship.forms import (
     apply_errors,
 )
 from sponsorship.models import Milestone
+from sponsorship.selectors import in_kind_total, start_up_in_kind_credit
 from sponsorship.submissions import submit_once
 
 
@@ -313,7 +314,13 @@ def checkins(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return _render(
         request,
         "sponsorship/portal/checkins.html",
-        {"access": access, "sponsorship": access.sponsorship, "page": page, "section": "checkins"},
+        {
+            "access": access,
+            "sponsorship": access.sponsorship,
+            "page": page,
+            "monitoring": selectors.monitoring_for_group(access.sponsorship),
+            "section": "checkins",
+        },
     )
 
 
@@ -364,6 +371,13 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     sponsorship = access.sponsorship
     payments = sponsorship.disbursements.select_related("recorded_by").order_by("-paid_on", "-pk")
     budget = budget_for(sponsorship) if sponsorship.arrival_date else None
+    # In-kind gifts lower the start-up line (docs/evidence.md); shown beside the Budget.
+    in_kind = in_kind_total(sponsorship)
+    in_kind_credit = (
+        start_up_in_kind_credit(start_up_planned=budget.start_up_planned, in_kind=in_kind)
+        if budget
+        else None
+    )
     return _render(
         request,
         "sponsorship/portal/income_support.html",
@@ -371,6 +385,9 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "access": access,
             "sponsorship": sponsorship,
             "budget": budget,
+            "in_kind": in_kind,
+            "in_kind_credit": in_kind_credit,
+            "in_kind_items": sponsorship.in_kind_items.order_by("given_on", "pk"),
             "payments": payments,
             "section": "money",
         },

@@ -41,6 +41,8 @@ def _restore_reference_data(sender, **kwargs) -> None:
 
     seed = importlib.import_module("sponsorship.migrations.0002_seed_catalogues").seed
     seed(apps, None)
+    schedule = importlib.import_module("sponsorship.migrations.0008_inkind_items_monitoring")
+    schedule.seed_schedule(apps, None)
 
 
 post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")

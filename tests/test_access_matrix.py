@@ -31,17 +31,20 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from config.middleware import PASSWORD_ONLY_STAFF_MAY_OPEN
 from config.models import BreachRecord
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from evidence import services as evidence_services
 from families.models import CaseFileAccess
 from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
@@ -134,6 +137,12 @@ MATRIX: dict[str, tuple] = {
     "portal:milestone-note":         ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:milestone-waiver":       ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:review-input":           ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
+    # Evidence: the group's documents and plan; a document or a plan's PDF also opens to
+    # case-management staff (the case file's scope), never to fundraising staff.
+    "evidence:documents":            ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
+    "evidence:document-download":    ("GET", LOGIN, LOGIN, 404, 404, 200, 200, 404, 200),
+    "evidence:plan-acknowledge":     ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
+    "evidence:plan-pdf":             ("GET", LOGIN, LOGIN, 404, 404, 200, 200, 404, 200),
     # The admin's own pages (model pages are checked against ADMIN_MODELS below).
     # A case worker opens a family not assigned to them by stating why (break the glass).
     "admin:families_family_open":    ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),  # noqa: E501
@@ -161,6 +170,8 @@ MATRIX: dict[str, tuple] = {
     "admin:fundraising_payment_import": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_reports":        ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_donor":          ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    # The evidence pack: program managers only (an export of the whole file).
+    "admin:evidence_sponsorshipevidence_pack": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 200),  # noqa: E501
 }
 # fmt: on
 
@@ -214,6 +225,13 @@ URL_KWARGS = {
     "admin:otp_totp_totpdevice_config": lambda cast, role: {"pk": cast.totp_device.pk},
     "admin:otp_totp_totpdevice_qrcode": lambda cast, role: {"pk": cast.totp_device.pk},
     "admin:fundraising_receipt_pdf": lambda cast, role: {"pk": cast.receipt.pk},
+    "evidence:documents": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
+    "evidence:document-download": lambda cast, role: {"public_id": _theirs(cast, role).document},
+    "evidence:plan-acknowledge": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
+    "evidence:plan-pdf": lambda cast, role: {"public_id": _theirs(cast, role).plan_version},
+    "admin:evidence_sponsorshipevidence_pack": lambda cast, role: {
+        "object_id": _theirs(cast, role).sponsorship_pk
+    },
 }
 
 # --- admin model pages -----------------------------------------------------------------------
@@ -266,6 +284,10 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "config.breachrecord":          _a(view=[PM], add=[PM]),
+    "sponsorship.monitoringschedule": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
+    "evidence.document":            _a(view=CASE_STAFF, add=CASE_STAFF),  # never deleted
+    "evidence.planversion":         _a(view=CASE_STAFF),  # made when a member opens the plan
+    "evidence.sponsorshipevidence": _a(view=CASE_STAFF),
 }
 # fmt: on
 ADMIN_ROLES = ("member_a", *STAFF)
@@ -279,6 +301,9 @@ class Objects:
     sponsorship: uuid.UUID
     milestone: uuid.UUID
     review: uuid.UUID
+    document: uuid.UUID
+    plan_version: uuid.UUID
+    sponsorship_pk: int
 
 
 @dataclass
@@ -298,10 +323,20 @@ class Cast:
 
 
 def _objects(sponsorship) -> Objects:
+    milestone = sponsorship.milestones.first()
+    document = evidence_services.document_upload(
+        target=milestone,
+        kind="form",
+        uploaded_file=SimpleUploadedFile("matrix.pdf", b"%PDF-1.4\n%%EOF\n"),
+        user=sponsorship.family.case_worker or Membership.objects.first().user,
+    )
     return Objects(
         sponsorship=sponsorship.public_id,
-        milestone=sponsorship.milestones.first().public_id,
+        milestone=milestone.public_id,
         review=sponsorship.reviews.first().public_id,
+        document=document.public_id,
+        plan_version=evidence_services.plan_version_current(sponsorship=sponsorship).public_id,
+        sponsorship_pk=sponsorship.pk,
     )
 
 
@@ -403,10 +438,19 @@ def _build_cast() -> Cast:
 
 
 @pytest.fixture(scope="module")
-def cast(django_db_setup, django_db_blocker):
+def cast(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once for the module inside a transaction that is rolled back at the end; each
-    test's own transaction nests inside it (as a savepoint)."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    test's own transaction nests inside it (as a savepoint). Documents go to a temporary
+    folder, unscanned (no clamd here: tests/evidence covers scanning)."""
+    documents = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path_factory.mktemp("matrix-documents"))},
+    }
+    with (
+        override_settings(STORAGES={**settings.STORAGES, "documents": documents}, CLAMAV_SOCKET=""),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         yield _build_cast()
         transaction.set_rollback(True)
 

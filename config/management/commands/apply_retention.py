@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from evidence.services import documents_erase
 from families.retention import access_log_prune, case_files_due_for_archive, family_archive
 from fundraising.retention import donors_due_for_anonymising
 from fundraising.services import donor_anonymise
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             for family in due:
                 family_archive(family=family, today=today)
                 sponsorship_records_erase(family=family)
+                documents_erase(family=family, today=today)
         codes = ", ".join(f.case_code for f in due) or "none"
         self.stdout.write(f"{verb} {len(due)} closed case file(s): {codes}")
         if not dry_run:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from core.encryption import models_with_encrypted_fields, reencrypt_model
+from evidence.services import documents_reencrypt
 
 
 class Command(BaseCommand):
@@ -16,3 +17,5 @@ class Command(BaseCommand):
             total += count
             self.stdout.write(f"{model._meta.label}: {count} row(s)")
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} row(s) with the newest key."))
+        files = documents_reencrypt()
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {files} stored document(s)."))

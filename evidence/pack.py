@@ -1,0 +1,188 @@
+"""The evidence pack: what a program manager hands IRCC for one sponsorship, as a ZIP with
+a PDF summary (plan, budget vs paid by month, milestones, reviews, monitoring, in-kind,
+signatures) and the documents. Only this sponsorship's family's files are read: every
+query below is filtered by the sponsorship or its family (docs/evidence.md)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from xml.sax.saxutils import escape
+
+from django.db.models import Q
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from evidence import files
+from evidence.models import Document
+from evidence.plan import OTHER, SECTIONS, plan_content
+from evidence.selectors import signature_statuses
+from evidence.services import plan_version_current
+from sponsorship.budget import budget_for
+from sponsorship.models import Sponsorship
+from sponsorship.selectors import in_kind_total
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def pack_documents(sponsorship: Sponsorship):
+    """Clean documents of this sponsorship, and of its family's case file."""
+    return (
+        Document.objects.servable()
+        .filter(family_id=sponsorship.family_id)
+        .filter(Q(sponsorship=sponsorship) | Q(case_file_id=sponsorship.family_id))
+        .order_by("uploaded_at", "pk")
+    )
+
+
+def _table(rows: list[list[str]], widths: list[float]) -> Table:
+    table = Table(rows, hAlign="LEFT", colWidths=[w * inch for w in widths], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -> bytes:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"]
+
+    def p(text: str, style=small) -> Paragraph:
+        return Paragraph(escape(text), style)
+
+    today = timezone.localdate()
+    content = plan_content(sponsorship)
+    budget = budget_for(sponsorship)
+    version = plan_version_current(sponsorship=sponsorship)
+    story: list = [
+        p(f"Evidence pack · {content.case_code}", styles["Title"]),
+        p(
+            f"Sponsor group: {content.group}. Kind: {sponsorship.get_kind_display()}. "
+            f"Arrival: {content.arrival_date or 'not yet'}. Support period: "
+            f"{content.committed_months} months. Prepared on {today.isoformat()}."
+        ),
+        Spacer(1, 8),
+        p("Settlement plan", styles["Heading2"]),
+        p(f"Current version (SHA-256): {version.content_hash}"),
+    ]
+    for key, label, _words in [*SECTIONS, (*OTHER, ())]:
+        items = content.sections.get(key, [])
+        if items:
+            story.append(p(label, styles["Heading4"]))
+            story += [p(f"{item.due_on}: {item.title}") for item in items]
+    story += [Spacer(1, 8), p("Signatures", styles["Heading2"])]
+    rows = [["Member", "Role", "Status", "Signed on"]]
+    for row in signature_statuses(sponsorship, version, today):
+        ack = row.acknowledgement
+        rows.append(
+            [
+                p(ack.typed_name if ack else row.membership.user.email),
+                str(row.membership.get_role_display()),
+                p(str(row.label)),
+                ack.signed_on.isoformat() if ack else "",
+            ]
+        )
+    story.append(_table(rows, [2.2, 1.0, 2.4, 1.0]))
+
+    story += [Spacer(1, 8), p("Income support: planned and paid by month", styles["Heading2"])]
+    rows = [["Month", "From", "Planned", "Paid"]]
+    rows.append(
+        ["Start-up", "", f"${budget.start_up_planned:,.2f}", f"${budget.start_up_paid:,.2f}"]
+    )
+    for month in budget.months:
+        starts = month.starts_on.isoformat() if month.starts_on else ""
+        rows.append([str(month.number), starts, f"${month.planned:,.2f}", f"${month.paid:,.2f}"])
+    story.append(_table(rows, [0.8, 1.1, 1.2, 1.2]))
+    story.append(p(f"In-kind support given (estimated): ${in_kind_total(sponsorship):,.2f}"))
+    rows = [["Item", "Quantity", "Value each", "Donated by", "Given on"]]
+    for item in sponsorship.in_kind_items.all():
+        rows.append(
+            [
+                p(item.description),
+                str(item.quantity),
+                f"${item.estimated_value:,.2f}",
+                p(item.donated_by),
+                item.given_on.isoformat(),
+            ]
+        )
+    if len(rows) > 1:
+        story.append(_table(rows, [2.4, 0.7, 0.9, 1.6, 0.9]))
+
+    story += [Spacer(1, 8), p("Milestones", styles["Heading2"])]
+    rows = [["Due", "Item", "Status"]]
+    for m in sponsorship.milestones.order_by("due_on", "pk"):
+        if m.completed_on:
+            status = f"done {m.completed_on.isoformat()}"
+        elif m.waived_on:
+            status = f"waived {m.waived_on.isoformat()}"
+        else:
+            status = "overdue" if m.due_on < today else "open"
+        rows.append([m.due_on.isoformat(), p(m.title), status])
+    story.append(_table(rows, [0.9, 4.3, 1.3]))
+
+    story += [Spacer(1, 8), p("Self-sufficiency reviews", styles["Heading2"])]
+    rows = [["Review", "Scheduled", "Held", "Outcome"]]
+    for r in sponsorship.reviews.order_by("scheduled_for", "pk"):
+        held = r.held_on.isoformat() if r.held_on else ""
+        rows.append([p(r.label), r.scheduled_for.isoformat(), held, str(r.get_outcome_display())])
+    story.append(_table(rows, [2.4, 1.1, 1.1, 1.9]))
+
+    story += [Spacer(1, 8), p("HanVoice monitoring contacts", styles["Heading2"])]
+    rows = [["Date", "How", "Concern"]]
+    for c in sponsorship.monitoring_contacts.order_by("happened_on", "pk"):
+        rows.append(
+            [
+                c.happened_on.isoformat(),
+                str(c.get_kind_display()),
+                str(c.get_concern_level_display()),
+            ]
+        )
+    story.append(_table(rows, [1.1, 3.0, 2.4]))
+
+    story += [Spacer(1, 8), p("Documents in this pack", styles["Heading2"])]
+    rows = [["File", "Kind", "Evidence of", "Uploaded"]]
+    for path, document in entries:
+        rows.append(
+            [
+                p(path),
+                str(document.get_kind_display()),
+                document.target_label,
+                document.uploaded_at.date().isoformat(),
+            ]
+        )
+    story.append(_table(rows, [3.0, 1.1, 1.3, 1.1]))
+
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer, pagesize=LETTER, title=f"Evidence pack {content.case_code}", invariant=1
+    ).build(story)
+    return buffer.getvalue()
+
+
+def _file_name(index: int, document: Document) -> str:
+    stem = _UNSAFE.sub("_", (document.original_name or "").rsplit(".", 1)[0]).strip("._ ")[:60]
+    return f"documents/{index:03d}-{document.kind}-{stem or 'file'}.{document.extension}"
+
+
+def evidence_pack(sponsorship: Sponsorship) -> bytes:
+    """The ZIP: summary.pdf, then each clean document under documents/."""
+    documents = list(pack_documents(sponsorship))
+    entries = [(_file_name(i, d), d) for i, d in enumerate(documents, start=1)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("summary.pdf", summary_pdf(sponsorship, entries))
+        for path, document in entries:
+            archive.writestr(path, files.read_decrypted(document.blob_name))
+    return buffer.getvalue()

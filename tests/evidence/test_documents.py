@@ -1,0 +1,338 @@
+"""Documents: checked by their bytes, encrypted at rest, served only to the case file's scope
+with a download logged; bad input refused next to the field with nothing stored."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from core.roles import CASE_WORKER
+from evidence import services
+from evidence.models import Document
+from families.models import CaseFileAccess
+from sponsorship.models import Disbursement
+from tests.evidence.conftest import EICAR, SECRET_TEXT, image_bytes, pdf_bytes
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _disbursement(sponsorship, user) -> Disbursement:
+    return Disbursement.objects.create(
+        sponsorship=sponsorship,
+        month_number=1,
+        amount="1500.00",
+        paid_on=sponsorship.arrival_date,
+        method=Disbursement.Method.ETRANSFER,
+        recorded_by=user,
+    )
+
+
+def _upload(target, user, data: bytes, name: str = "rent-receipt.pdf") -> Document:
+    return services.document_upload(
+        target=target,
+        kind=Document.Kind.RECEIPT,
+        uploaded_file=SimpleUploadedFile(name, data),
+        user=user,
+    )
+
+
+def _stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_an_upload_is_encrypted_at_rest_with_its_name(sponsorship, treasurer, _documents_in_tmp):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+
+    assert document.status == Document.Status.CLEAN
+    assert document.content_type == "application/pdf"
+    assert document.family_id == sponsorship.family_id
+    assert document.sponsorship == sponsorship
+    (stored,) = _stored_files(_documents_in_tmp)
+    raw = stored.read_bytes()
+    assert SECRET_TEXT.encode() not in raw and b"%PDF" not in raw
+    assert "rent-receipt" not in stored.name
+    assert Document.objects.get(pk=document.pk).original_name == "rent-receipt.pdf"
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"", "empty.pdf", "empty"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 200, "invoice.pdf", "Only PDF, JPEG"),
+        (b"#!/bin/sh\nrm -rf /\n", "receipt.pdf", "Only PDF, JPEG"),
+        (
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript "
+            b"/JS (app.alert(1)) >> >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF",
+            "form.pdf",
+            "script",
+        ),
+        (
+            b"%PDF-1.4\n1 0 obj << /Names << /J#61vaScript 2 0 R >> >> endobj\n%%EOF",
+            "a.pdf",
+            "script",
+        ),
+        (pdf_bytes(), "../../etc/receipt.pdf", "cannot contain"),
+        (pdf_bytes(), "receipt\u202efdp.exe", "control characters"),
+        (pdf_bytes(), "receipt\x00.pdf", "control characters"),
+        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "IMG_0001.HEIC", "HEIC"),
+    ],
+)
+def test_bad_files_are_refused_with_a_message_and_nothing_is_stored(
+    sponsorship, treasurer, _documents_in_tmp, data, name, message
+):
+    target = _disbursement(sponsorship, treasurer)
+    with pytest.raises(ValidationError) as refused:
+        services.document_upload(
+            target=target,
+            kind=Document.Kind.RECEIPT,
+            uploaded_file=SimpleUploadedFile("x", data) if not name else _named(name, data),
+            user=treasurer,
+        )
+    assert message in " ".join(refused.value.message_dict["file"])
+    assert not Document.objects.exists()
+    assert _stored_files(_documents_in_tmp) == []
+
+
+def _named(name: str, data: bytes):
+    upload = SimpleUploadedFile("placeholder", data)
+    upload._name = name  # Django would strip the path: the service must refuse it anyway
+    return upload
+
+
+class _Huge:
+    """A 200 MB upload that is never read: the size is refused before the bytes."""
+
+    name = "scan.pdf"
+    size = 200 * 1024 * 1024
+
+    def read(self, size=-1):
+        raise AssertionError("a file over the limit must not be read")
+
+
+def test_a_200_mb_file_is_refused_before_it_is_read(sponsorship, treasurer, _documents_in_tmp):
+    with pytest.raises(ValidationError, match="larger than"):
+        services.document_upload(
+            target=_disbursement(sponsorship, treasurer),
+            kind="receipt",
+            uploaded_file=_Huge(),
+            user=treasurer,
+        )
+    assert not Document.objects.exists()
+
+
+def test_the_size_limit_comes_from_settings(settings, sponsorship, treasurer):
+    settings.DOCUMENT_MAX_BYTES = 100
+    with pytest.raises(ValidationError, match="larger than 100"):
+        _upload(_disbursement(sponsorship, treasurer), treasurer, image_bytes("PNG") + b"\0" * 100)
+
+
+def test_jpeg_and_png_are_accepted_by_their_bytes_whatever_the_name(sponsorship, treasurer):
+    target = _disbursement(sponsorship, treasurer)
+    assert _upload(target, treasurer, image_bytes("JPEG"), "photo.pdf").content_type == "image/jpeg"
+    assert _upload(target, treasurer, image_bytes("PNG"), "scan").content_type == "image/png"
+
+
+# --- the portal: who uploads, who downloads ----------------------------------------------
+
+
+def _page(sponsorship) -> str:
+    return reverse("evidence:documents", args=[sponsorship.public_id])
+
+
+def _post(client, sponsorship, target_key: str, data: bytes, name: str = "receipt.pdf"):
+    return client.post(
+        _page(sponsorship),
+        {"target": target_key, "kind": "receipt", "file": SimpleUploadedFile(name, data)},
+    )
+
+
+def test_a_treasurer_uploads_a_receipt_and_another_member_downloads_it(
+    client, sponsorship, treasurer, member
+):
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    response = _post(client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes())
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert document.disbursement == payment and document.uploaded_by == treasurer
+
+    client.force_login(member)
+    page = client.get(_page(sponsorship))
+    assert "receipt.pdf" in page.content.decode()
+    download = client.get(reverse("evidence:document-download", args=[document.public_id]))
+    assert download.status_code == 200
+    assert download.content == pdf_bytes()
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"] == 'attachment; filename="receipt.pdf"'
+    assert "no-store" in download["Cache-Control"]
+    assert (
+        CaseFileAccess.objects.filter(
+            user=member, family=sponsorship.family, action="download"
+        ).count()
+        == 1
+    )
+
+
+def test_other_groups_outsiders_and_fundraisers_get_404(
+    client, sponsorship, treasurer, other_member, plain_user, fundraiser, case_worker
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    url = reverse("evidence:document-download", args=[document.public_id])
+    for outsider in (other_member, plain_user, fundraiser):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+        assert client.get(_page(sponsorship)).status_code == 404
+    assert not CaseFileAccess.objects.filter(action="download").exists()
+    client.logout()
+    assert client.get(url).status_code == 302  # to sign-in, which says nothing of the file
+    client.force_login(case_worker)
+    assert client.get(url).status_code == 200
+
+
+def test_an_upload_to_another_groups_disbursement_is_404_and_stores_nothing(
+    client, sponsorship, other_sponsorship, treasurer, other_member, _documents_in_tmp
+):
+    theirs = _disbursement(other_sponsorship, other_member)
+    client.force_login(treasurer)
+    response = _post(client, sponsorship, f"disbursement:{theirs.public_id}", pdf_bytes())
+    assert response.status_code == 404
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
+
+
+def test_money_evidence_is_the_treasurers_and_plan_evidence_the_coordinators(
+    client, sponsorship, treasurer, coordinator, member
+):
+    payment = _disbursement(sponsorship, treasurer)
+    milestone = sponsorship.milestones.first()
+    client.force_login(member)
+    assert (
+        _post(client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes()).status_code
+        == 403
+    )
+    client.force_login(coordinator)
+    assert (
+        _post(client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes()).status_code
+        == 404
+    )
+    assert (
+        _post(client, sponsorship, f"milestone:{milestone.public_id}", pdf_bytes()).status_code
+        == 302
+    )
+    client.force_login(treasurer)
+    assert (
+        _post(client, sponsorship, f"milestone:{milestone.public_id}", pdf_bytes()).status_code
+        == 404
+    )
+    assert Document.objects.get().milestone == milestone
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"MZ" + b"\x00" * 300, "receipt.pdf", "Only PDF, JPEG and PNG"),
+        (b"%PDF-1.4\n<< /OpenAction << /JS (x) >> >>\n%%EOF", "r.pdf", "script"),
+        (EICAR, "eicar.pdf", "Only PDF, JPEG and PNG"),
+    ],
+)
+def test_the_portal_shows_a_refusal_next_to_the_field(
+    client, sponsorship, treasurer, _documents_in_tmp, data, name, message
+):
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    response = _post(client, sponsorship, f"disbursement:{payment.public_id}", data, name)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and 'id="upload-errors"' in html and "invalid-feedback" in html
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
+
+
+def test_over_http_path_parts_and_control_characters_never_reach_the_stored_name(
+    client, sponsorship, treasurer
+):
+    """Django's multipart parser drops them before the view; the service refuses any other
+    caller's (test_bad_files_are_refused...)."""
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    name = "..\\..\\bad\x07\u202ename.pdf"
+    assert (
+        _post(
+            client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes(), name
+        ).status_code
+        == 302
+    )
+    assert Document.objects.get().original_name == "badname.pdf"
+
+
+def test_an_empty_upload_is_refused_in_the_portal(client, sponsorship, treasurer):
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    response = _post(client, sponsorship, f"disbursement:{payment.public_id}", b"")
+    assert response.status_code == 400
+    assert not Document.objects.exists()
+
+
+# --- quarantine while the scanner is unreachable --------------------------------------------
+
+
+def test_while_clamd_is_unreachable_an_upload_waits_unserved(
+    settings, client, sponsorship, treasurer, member, tmp_path
+):
+    settings.CLAMAV_SOCKET = str(tmp_path / "no-clamd.sock")
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    assert document.status == Document.Status.QUARANTINED
+    client.force_login(member)
+    url = reverse("evidence:document-download", args=[document.public_id])
+    assert client.get(url).status_code == 404
+    assert services.documents_scan_quarantined() == {"quarantined": 1}
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUARANTINED and document.blob_name
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+def test_documents_are_erased_with_the_case_file(sponsorship, treasurer, _documents_in_tmp):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    assert _stored_files(_documents_in_tmp)
+    today = timezone.localdate() + datetime.timedelta(days=1)
+    assert services.documents_erase(family=sponsorship.family, today=today) == 1
+    document.refresh_from_db()
+    assert document.status == Document.Status.ERASED
+    assert document.original_name is None and document.blob_name == ""
+    assert _stored_files(_documents_in_tmp) == []
+
+
+def test_reencrypt_rewrites_stored_documents_with_the_newest_key(
+    settings, client, sponsorship, treasurer, _documents_in_tmp
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    old_blob = document.blob_name
+    settings.FIELD_ENCRYPTION_KEYS = [
+        "a-brand-new-key-for-rotation",
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+    call_command("reencrypt", stdout=io.StringIO())
+    document.refresh_from_db()
+    assert document.blob_name != old_blob
+    settings.FIELD_ENCRYPTION_KEYS = ["a-brand-new-key-for-rotation"]  # the old key dropped
+    client.force_login(treasurer)
+    response = client.get(reverse("evidence:document-download", args=[document.public_id]))
+    assert response.content == pdf_bytes()
+    assert [p.name for p in _stored_files(_documents_in_tmp)] == [document.blob_name.split("/")[1]]
+
+
+def test_a_case_worker_not_assigned_to_the_family_gets_404(client, sponsorship, treasurer):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    stranger = StaffFactory(email="other.cw@hanvoice.test", roles=[CASE_WORKER])
+    client.force_login(stranger)
+    url = reverse("evidence:document-download", args=[document.public_id])
+    assert client.get(url).status_code == 404
+    assert not CaseFileAccess.objects.filter(user=stranger).exists()

@@ -1,0 +1,123 @@
+"""The evidence pack: a ZIP with a PDF summary and the sponsorship's documents, for program
+managers only, logged as an export, never holding another family's data."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from pypdf import PdfReader
+
+from evidence import services
+from evidence.models import Document
+from families.models import CaseFileAccess
+from sponsorship.models import Disbursement, InKindItem, MonitoringContact
+from tests.evidence.conftest import image_bytes, pdf_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def _payment(sponsorship, user) -> Disbursement:
+    return Disbursement.objects.create(
+        sponsorship=sponsorship,
+        month_number=1,
+        amount="1500.00",
+        paid_on=sponsorship.arrival_date,
+        method=Disbursement.Method.ETRANSFER,
+        recorded_by=user,
+    )
+
+
+def _upload(target, user, data, name):
+    return services.document_upload(
+        target=target, kind="receipt", uploaded_file=SimpleUploadedFile(name, data), user=user
+    )
+
+
+@pytest.fixture
+def two_families(sponsorship, other_sponsorship, treasurer, other_member, case_worker):
+    _upload(_payment(sponsorship, treasurer), treasurer, pdf_bytes("OURS-RENT"), "rent-may.pdf")
+    item = InKindItem.objects.create(
+        sponsorship=sponsorship,
+        description="Sofa",
+        quantity=1,
+        estimated_value="250.00",
+        donated_by="Neighbours",
+        recorded_by=treasurer,
+    )
+    _upload(item, treasurer, image_bytes(), "sofa.jpg")
+    _upload(sponsorship.family, case_worker, pdf_bytes("OURS-FORM"), "signed-form.pdf")
+    MonitoringContact.objects.create(
+        sponsorship=sponsorship,
+        happened_on=sponsorship.arrival_date,
+        kind=MonitoringContact.Kind.INTERPRETER,
+        recorded_by=case_worker,
+    )
+    theirs = _payment(other_sponsorship, other_member)
+    _upload(theirs, other_member, pdf_bytes("THEIRS-RENT"), "their-rent.pdf")
+    _upload(other_sponsorship.family, case_worker, pdf_bytes("THEIRS-FORM"), "their-form.pdf")
+    return sponsorship
+
+
+def test_a_program_manager_downloads_the_pack_with_only_this_family(
+    client, program_manager, two_families, other_sponsorship
+):
+    sponsorship = two_families
+    client.force_login(program_manager)
+    url = reverse("admin:evidence_sponsorshipevidence_pack", args=[sponsorship.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert "no-store" in response["Cache-Control"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    assert names[0] == "summary.pdf" and len(names) == 4
+    assert any("rent-may" in n for n in names) and any(n.endswith(".jpg") for n in names)
+    blob = b"".join(archive.read(n) for n in names)
+    assert b"OURS-RENT" in blob and b"OURS-FORM" in blob
+    assert b"THEIRS" not in blob and b"their" not in blob
+
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(archive.read("summary.pdf"))).pages
+    )
+    for heading in (
+        "Settlement plan",
+        "Income support: planned and paid by month",
+        "Milestones",
+        "Self-sufficiency reviews",
+        "HanVoice monitoring contacts",
+        "Signatures",
+    ):
+        assert heading in text
+    assert sponsorship.family.case_code in text
+    assert other_sponsorship.family.case_code not in text
+    assert "Sofa" in text and "$1,500.00" in text
+    assert (
+        CaseFileAccess.objects.filter(
+            user=program_manager, family=sponsorship.family, action="export"
+        ).count()
+        == 1
+    )
+    assert not CaseFileAccess.objects.filter(family=other_sponsorship.family).exists()
+
+
+def test_case_workers_and_group_members_cannot_download_the_pack(
+    client, case_worker, treasurer, two_families
+):
+    url = reverse("admin:evidence_sponsorshipevidence_pack", args=[two_families.pk])
+    client.force_login(case_worker)
+    assert client.get(url).status_code == 403
+    client.force_login(treasurer)
+    assert client.get(url).status_code == 302  # the admin sends non-staff to its sign-in
+    assert not CaseFileAccess.objects.filter(action="export").exists()
+
+
+def test_staff_see_who_has_and_has_not_signed(client, program_manager, two_families, treasurer):
+    client.force_login(program_manager)
+    url = reverse("admin:evidence_sponsorshipevidence_change", args=[two_families.pk])
+    html = client.get(url).content.decode()
+    assert "Not signed" in html and treasurer.get_full_name() in html
+    assert Document.objects.filter(sponsorship=two_families).count() == 2

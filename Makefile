@@ -63,9 +63,11 @@ a11y-tools:  ## Install the accessibility checkers (axe-core, vnu-jar) with npm 
 test: install browser a11y-tools  ## Run the whole test suite (SQLite and an in-process broker by default)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff, the import contracts (import-linter) and the types (mypy)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DJANGO_DEBUG=true $(VENV)/bin/mypy
 
 format: install  ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

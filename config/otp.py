@@ -67,7 +67,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Ask for a TOTP code (enrolling a device first if the user has none)."""
     if not request.user.is_staff:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    if request.user.is_verified():
+    if request.user.is_verified():  # type: ignore[attr-defined]  # set by django-otp's middleware
         return redirect(_safe_next(request))
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     enrolling = device is None

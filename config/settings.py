@@ -62,7 +62,7 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
     backend = next((parsed[k] for k in ("ENGINE", "BACKEND", "EMAIL_BACKEND") if k in parsed), "")
     # e.g. "mysqlx://" parses but names no backend; redis:// names django-redis when installed
     if not backend.startswith(("django.", "django_redis.")):
-        _fail(name, f"a URL ({schemes}), not {raw.split('://')[0]!r}")
+        _fail(name, f"a URL ({schemes}), not {str(raw).split('://')[0]!r}")
     return parsed
 
 

@@ -106,7 +106,7 @@ def upgrade_columns(
             if not rows:
                 return rewritten
             for row in rows:
-                changes = {}
+                changes: dict[str, str | None] = {}
                 for column, value in zip(columns, row[1:], strict=True):
                     if value is None:
                         continue

@@ -15,9 +15,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_actions import staff_user
 from core.admin_forms import LabelledTabularInline
 from fundraising import selectors, services
 from fundraising.forms import (
@@ -121,7 +123,7 @@ class PaymentInline(LabelledTabularInline):
     extra = 0
     can_delete = False
     fields = ["received_on", "amount", "method", "method_reference"]
-    readonly_fields = fields
+    readonly_fields = ("received_on", "amount", "method", "method_reference")
     show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -187,7 +189,9 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve for the donor wall"), permissions=["change"])
     def approve_for_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):
-        count = services.pledges_wall_approve(pledges=list(queryset), approved_by=request.user)
+        count = services.pledges_wall_approve(
+            pledges=list(queryset), approved_by=staff_user(request)
+        )
         self.message_user(request, _("%d wall entr(ies) approved.") % count)
 
     @admin.action(description=_("Take off the donor wall"), permissions=["change"])
@@ -214,7 +218,7 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         if form.is_valid():
             try:
                 services.payment_record(
-                    pledge=pledge, recorded_by=request.user, **form.cleaned_data
+                    pledge=pledge, recorded_by=staff_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:
                 self.message_user(request, _errors(exc), messages.ERROR)
@@ -375,14 +379,16 @@ class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
                 "notes",
             ]
         }
-        saved = services.payment_record(pledge=obj.pledge, recorded_by=request.user, **fields)
+        saved = services.payment_record(
+            pledge=obj.pledge, recorded_by=staff_user(request), **fields
+        )
         obj.pk = saved.pk
 
     @admin.action(description=_("Issue an official receipt"), permissions=["change"])
     def issue_receipt(self, request: HttpRequest, queryset: QuerySet[Payment]):
         for payment in queryset:
             try:
-                receipt = services.receipt_issue(payment=payment, issued_by=request.user)
+                receipt = services.receipt_issue(payment=payment, issued_by=staff_user(request))
             except ValidationError as exc:
                 self.message_user(request, f"{payment}: {_errors(exc)}", messages.ERROR)
             else:
@@ -443,7 +449,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         return obj.number
 
     @admin.display(description=_("status"))
-    def status_display(self, obj: Receipt) -> str:
+    def status_display(self, obj: Receipt) -> str | Promise:
         if obj.cancelled_at:
             return _("Cancelled")
         return _("Replacement") if obj.replaces_id else _("Issued")
@@ -494,7 +500,9 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         form = YearlyReceiptForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                receipt = services.receipt_issue_yearly(issued_by=request.user, **form.cleaned_data)
+                receipt = services.receipt_issue_yearly(
+                    issued_by=staff_user(request), **form.cleaned_data
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -557,7 +565,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         if form.is_valid():
             try:
                 new = services.receipt_cancel_and_replace(
-                    receipt=receipt, issued_by=request.user, **form.cleaned_data
+                    receipt=receipt, issued_by=staff_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:
                 self.message_user(request, _errors(exc), messages.ERROR)

@@ -9,6 +9,7 @@ e-mail or address.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import uuid
@@ -248,7 +249,7 @@ def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
         pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
     ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     logger.info("%s wall entr(ies) approved", count)
     return count
 
@@ -260,7 +261,7 @@ def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
         wall_approved_at=None, wall_approved_by=None
     )
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     return count
 
 
@@ -641,7 +642,7 @@ def donor_anonymise(*, email: str) -> int:
         pledge__in=pledges, sent_at__isnull=True, failed_at__isnull=True
     ).update(failed_at=now, last_error="donor anonymised")
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     logger.info("donor anonymised: %s pledge(s), %s payment(s)", len(pledges), len(payments))
     return len(pledges)
 

@@ -19,7 +19,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
+from core.admin_actions import (
+    DateInput,
+    action_with_form,
+    not_in_future,
+    run_service,
+    staff_user,
+)
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
@@ -101,15 +107,15 @@ class SponsoredFamilyAdmin(FamilyAdmin):
         if not getattr(obj, "active_sponsorship_pk", None):
             return "-"
         # A transient sponsorship carrying the annotations: the period rules stay in one place.
-        transient = Sponsorship(arrival_date=obj.active_arrival)
-        transient.approved_extension_months = obj.approved_extension_months
+        transient = Sponsorship(arrival_date=obj.active_arrival)  # type: ignore[attr-defined]  # from the queryset's annotate()
+        transient.approved_extension_months = obj.approved_extension_months  # type: ignore[attr-defined]  # from the queryset's annotate()
         return period_summary(transient)
 
     @admin.display(description=_("next due"), ordering="next_due_on")
     def next_due(self, obj: Family) -> str:
         if not getattr(obj, "next_due_on", None):
             return "-"
-        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("overdue"))
     def overdue(self, obj: Family) -> int:
@@ -130,7 +136,7 @@ class SponsoredFamilyAdmin(FamilyAdmin):
                 group=data["group"],
                 kind=data["kind"],
                 matched_on=data["matched_on"],
-                matched_by=request.user,
+                matched_by=staff_user(request),
             ),
         )
 
@@ -173,7 +179,7 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
             request,
             queryset,
             lambda g: sponsorship_services.sponsor_group_transition(
-                group=g, to_status=to, changed_by=request.user
+                group=g, to_status=to, changed_by=staff_user(request)
             ),
             done,
         )
@@ -193,7 +199,9 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
             self,
             request,
             queryset,
-            lambda g: sponsorship_services.sponsor_group_approve(group=g, approved_by=request.user),
+            lambda g: sponsorship_services.sponsor_group_approve(
+                group=g, approved_by=staff_user(request)
+            ),
             gettext("%(n)s group(s) approved."),
         )
 
@@ -378,11 +386,11 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     def next_due(self, obj: Sponsorship) -> str:
         if not getattr(obj, "next_due_on", None):
             return "-"
-        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("overdue"))
     def overdue(self, obj: Sponsorship) -> int:
-        return obj.overdue_milestones + obj.overdue_reviews
+        return obj.overdue_milestones + obj.overdue_reviews  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("planned vs paid"))
     def budget(self, obj: Sponsorship) -> str:
@@ -422,7 +430,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
             if isinstance(instance, Disbursement) and not instance.recorded_by_id:
-                instance.recorded_by = request.user
+                instance.recorded_by = staff_user(request)
             instance.save()
         formset.save_m2m()
 
@@ -441,7 +449,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 "the review schedule."
             ),
             apply=lambda s, data: sponsorship_services.sponsorship_record_arrival(
-                sponsorship=s, arrival_date=data["arrival_date"], recorded_by=request.user
+                sponsorship=s, arrival_date=data["arrival_date"], recorded_by=staff_user(request)
             ),
         )
 
@@ -461,7 +469,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 sponsorship=s,
                 months=data["months"],
                 reason=data["reason"],
-                requested_by=request.user,
+                requested_by=staff_user(request),
             ),
         )
 
@@ -480,7 +488,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 outcome=data["outcome"],
                 ended_on=data["ended_on"],
                 reason=data["reason"],
-                ended_by=request.user,
+                ended_by=staff_user(request),
             ),
         )
 
@@ -526,7 +534,7 @@ class ExtensionAdmin(SimpleHistoryAdmin):
             title=gettext("Approve extension"),
             submit_label=gettext("Approve"),
             apply=lambda e, data: sponsorship_services.extension_approve(
-                extension=e, approved_by=request.user, note=data["note"]
+                extension=e, approved_by=staff_user(request), note=data["note"]
             ),
         )
 
@@ -540,7 +548,7 @@ class ExtensionAdmin(SimpleHistoryAdmin):
             title=gettext("Refuse extension"),
             submit_label=gettext("Refuse"),
             apply=lambda e, data: sponsorship_services.extension_refuse(
-                extension=e, refused_by=request.user, note=data["note"]
+                extension=e, refused_by=staff_user(request), note=data["note"]
             ),
         )
 
@@ -617,7 +625,7 @@ class MilestoneAdmin(admin.ModelAdmin):
             title=gettext("Waive milestone"),
             submit_label=gettext("Waive"),
             apply=lambda m, data: sponsorship_services.milestone_waive(
-                milestone=m, waived_by=request.user, reason=data["reason"]
+                milestone=m, waived_by=staff_user(request), reason=data["reason"]
             ),
         )
 

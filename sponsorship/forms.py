@@ -150,7 +150,7 @@ class DisbursementForm(RequestTokenForm):
         self, *args, committed_months: int = 12, current_month: int | None = None, **kwargs
     ):
         super().__init__(*args, **kwargs)
-        self.fields["month_number"].choices = [
+        self.fields["month_number"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
         ]
         today = timezone.localdate()

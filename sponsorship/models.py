@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -18,18 +19,20 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.dates import add_months, months_between
 from core.encryption import EncryptedTextField
+from core.money import MONEY_FIELD
 from core.outbox import OutboxRow
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 
 MAX_SUPPORT_MONTHS = 36
 BASE_SUPPORT_MONTHS = 12
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY = MONEY_FIELD
 
 
 class SponsorGroup(models.Model):
@@ -656,7 +659,7 @@ class Disbursement(models.Model):
         from django.core.exceptions import ValidationError
 
         super().clean()
-        errors: dict[str, str] = {}
+        errors: dict[str, str | Promise] = {}
         if self.amount is not None and self.amount <= 0:
             errors["amount"] = _("The amount must be more than $0.")
         if self.paid_on and self.paid_on > timezone.localdate():
@@ -739,7 +742,7 @@ class GroupMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=150)
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now)
-    read_by = models.ManyToManyField(
+    read_by: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
     )
 

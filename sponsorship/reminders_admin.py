@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -32,7 +33,7 @@ STATES = {
 }
 
 
-def reminder_state(reminder: Reminder) -> tuple[str, str]:
+def reminder_state(reminder: Reminder) -> tuple[str, str | Promise]:
     """(key, label) of a reminder's delivery state."""
     if reminder.failed_at:
         return "failed", _("Failed: gave up")
@@ -142,7 +143,7 @@ class ReminderAdmin(admin.ModelAdmin):
         css = {"failed": "danger", "retrying": "warning", "cancelled": "secondary"}.get(key)
         if css:
             return format_html('<strong class="reminder-state-{}">{}</strong>', key, label)
-        return label
+        return str(label)
 
     @admin.display(description=_("last error"))
     def error(self, obj: Reminder) -> str:

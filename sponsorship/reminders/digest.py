@@ -52,7 +52,7 @@ def digest_context(user, today: datetime.date) -> dict:
     for (group_name, case_code), entries in sorted(items.items()):
         entries.sort(key=lambda entry: entry["date"])
         groups[group_name].append({"case_code": case_code, "items": entries})
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for entries in items.values():
         for entry in entries:
             counts[entry["state"]] += 1

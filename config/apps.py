@@ -12,7 +12,7 @@ class ConfigConfig(AppConfig):
     verbose_name = "HanVoice"
 
     def ready(self) -> None:
-        from core.roles import sync_role_permissions
+        from core.roles import sync_role_permissions  # apps.py loads before the app registry
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="hanvoice-role-permissions")
 

@@ -2,7 +2,7 @@
 
 It joins case management and fundraising, so it lives in `config/` and the apps stay
 independent. What a role may not see is not even queried: case workers get no money panels,
-fundraising staff no family or sponsorship panel (DESIGN.md access table).
+fundraising staff no family or sponsorship panel (docs/architecture.md, "Who may see what").
 
 Every panel is a fixed number of queries whatever the number of families, pledges or
 reminders (asserted at 5 and 500 families in tests/config/test_dashboard.py); the timeline

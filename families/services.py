@@ -173,7 +173,7 @@ def family_close(*, family: Family, changed_by: User, reason: str) -> None:
     """
     if not reason.strip():
         raise ValidationError(_("Say why the case file is closed."))
-    # The reverse relation only: families does not import sponsorship (DESIGN.md).
+    # The reverse relation only: families does not import sponsorship (docs/architecture.md).
     if family.sponsorships.filter(outcome="active").exists():
         raise ValidationError(
             _(

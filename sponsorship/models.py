@@ -569,7 +569,7 @@ class Review(models.Model):
 
 
 class CostTableEntry(models.Model):
-    """The RSTP Sponsorship Cost Table (planning estimate; data, not code: DOMAIN.md)."""
+    """The RSTP Sponsorship Cost Table (planning estimate; data, not code: docs/domain.md)."""
 
     family_size = models.PositiveSmallIntegerField(_("family size"), null=True, blank=True)
     per_extra_person = models.BooleanField(_("each extra person"), default=False)

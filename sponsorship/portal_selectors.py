@@ -46,7 +46,7 @@ UPCOMING_COUNT = 5
 
 @dataclass(frozen=True)
 class BudgetPlan:
-    """The cost-table plan for a family of `family_size` (a planning estimate, DOMAIN.md)."""
+    """The cost-table plan for a family of `family_size` (a planning estimate, docs/domain.md)."""
 
     family_size: int
     yearly_income: Decimal

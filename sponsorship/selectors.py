@@ -197,7 +197,7 @@ class Budget:
     12-month amount / 12 for the family's size, start-up once. After arrival the legal floor
     is the RAP rate of the community of settlement, so the plan is a guide, not a ceiling.
     Support may be reduced only once net employment income exceeds 50% of monthly support,
-    and the Canada Child Benefit may never reduce it (DOMAIN.md "Money").
+    and the Canada Child Benefit may never reduce it (docs/domain.md "Money").
     """
 
     family_size: int

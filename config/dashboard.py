@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
@@ -47,11 +48,11 @@ MONEY_MONTHS = 12
 FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
 
 
-def can_see_cases(user) -> bool:
+def can_see_cases(user: User | AnonymousUser) -> bool:
     return has_role(user, PROGRAM_MANAGER, CASE_WORKER)
 
 
-def can_see_money(user) -> bool:
+def can_see_money(user: User | AnonymousUser) -> bool:
     return has_role(user, PROGRAM_MANAGER, FUNDRAISING)
 
 
@@ -372,7 +373,7 @@ class Dashboard:
     reports: list[tuple[str, str]] = field(default_factory=list)
 
 
-def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
+def dashboard_for(user: User | AnonymousUser, today: datetime.date | None = None) -> Dashboard:
     """What `user` may see of the program; panels outside the user's role are never built."""
 
     today = today or timezone.localdate()

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -20,12 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import signed_in_user
+
 
 def staff_user(request: HttpRequest) -> User:
     """The signed-in staff member behind an admin request (the admin lets no one else in)."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
+    return signed_in_user(request)
 
 
 class DateInput(forms.DateInput):

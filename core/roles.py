@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 PROGRAM_MANAGER = "Program manager"
 CASE_WORKER = "Case worker"
@@ -38,6 +40,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "fundraising": ("view", "add", "change"),
     },
 }
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in person behind a request to a page that requires signing in (the admin,
+    the portal): anyone else is refused."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def has_role(user: User | AnonymousUser, *roles: str) -> bool:

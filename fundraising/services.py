@@ -14,9 +14,11 @@ import hashlib
 import logging
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -243,7 +245,7 @@ def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User) -> int:
     """Show these pledges' name, message and tribute on the public wall."""
     count = Pledge.objects.filter(
         pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
@@ -377,7 +379,9 @@ def _next_serial(key: str) -> int:
     return sequence.last_serial
 
 
-def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
+def _receipt_create(
+    *, payments: list[Payment], kind: str, issued_by: User | None, **fields: Any
+) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
     if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
@@ -435,7 +439,7 @@ def _active_receipt_for(payment: Payment) -> Receipt | None:
 
 
 @transaction.atomic
-def receipt_issue(*, payment: Payment, issued_by=None) -> Receipt:
+def receipt_issue(*, payment: Payment, issued_by: User | None = None) -> Receipt:
     """Issue the official receipt for one payment, or refuse with CRA's reason."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     refusal = receipt_refusal(payment)
@@ -460,7 +464,7 @@ def receipt_issue(*, payment: Payment, issued_by=None) -> Receipt:
 
 
 @transaction.atomic
-def receipt_issue_yearly(*, donor_email: str, year: int, issued_by=None) -> Receipt:
+def receipt_issue_yearly(*, donor_email: str, year: int, issued_by: User | None = None) -> Receipt:
     """One receipt combining a donor's receiptable, not yet receipted payments of `year`."""
     payments = list(
         selectors.payments_not_receipted()

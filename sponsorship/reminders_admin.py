@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.roles import signed_in_user
 from sponsorship import reminders
 from sponsorship.models import NotificationPreference, Reminder, ReminderRule
 
@@ -170,7 +171,7 @@ class ReminderAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark my selected reminders read"))
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
         count = reminders.reminder_mark_read(
-            user=request.user, reminder_ids=queryset.values_list("pk", flat=True)
+            user=signed_in_user(request), reminder_ids=queryset.values_list("pk", flat=True)
         )
         self.message_user(
             request,

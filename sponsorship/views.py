@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
 from core.auth_forms import EmailAuthenticationForm
+from core.roles import signed_in_user
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (
@@ -140,7 +142,7 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             milestone = portal_services.milestone_add_group_item(
-                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
+                sponsorship=access.sponsorship, user=signed_in_user(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -205,7 +207,9 @@ def milestone_complete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         public_id,
         MilestoneCompleteForm,
         "complete_form",
-        lambda m, data: portal_services.milestone_complete(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_complete(
+            milestone=m, user=signed_in_user(request), **data
+        ),
         lambda access: access.can_edit_plan,
         _("Marked done. Thank you!"),
     )
@@ -219,7 +223,9 @@ def milestone_note(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         public_id,
         MilestoneNoteForm,
         "note_form",
-        lambda m, data: portal_services.milestone_add_note(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_add_note(
+            milestone=m, user=signed_in_user(request), **data
+        ),
         lambda access: True,
         _("Note added."),
     )
@@ -234,7 +240,7 @@ def milestone_waiver(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         MilestoneWaiverForm,
         "waiver_form",
         lambda m, data: portal_services.milestone_request_waiver(
-            milestone=m, user=request.user, **data
+            milestone=m, user=signed_in_user(request), **data
         ),
         lambda access: access.can_edit_plan,
         _("Waiver requested: HanVoice staff will decide and let you know."),
@@ -268,7 +274,7 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             checkin = portal_services.checkin_create(
-                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
+                sponsorship=access.sponsorship, user=signed_in_user(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -326,7 +332,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         try:
             portal_services.disbursement_record(
-                sponsorship=sponsorship, user=request.user, **form.cleaned_data
+                sponsorship=sponsorship, user=signed_in_user(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -378,7 +384,7 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             portal_services.review_submit_group_input(
-                review=review, user=request.user, text=form.cleaned_data["text"]
+                review=review, user=signed_in_user(request), text=form.cleaned_data["text"]
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -425,7 +431,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
         except ValueError:
             continue
     portal_services.inbox_mark_read(
-        user=request.user,
+        user=signed_in_user(request),
         reminder_ids=reminder_ids,
         message_ids=message_ids,
         everything="all" in request.POST,
@@ -460,7 +466,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password1"] if form else None,
                 first_name=form.cleaned_data["first_name"] if form else "",
                 last_name=form.cleaned_data["last_name"] if form else "",
-                user=request.user,
+                user=request.user if isinstance(request.user, User) else None,
             )
         except ValidationError as exc:
             if form is None:

@@ -632,6 +632,8 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.action(description=_("Try sending again"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[DonorEmail]):
         ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
-        DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
+        DonorEmail.objects.filter(pk__in=ids).update(
+            failed_at=None, claimed_at=None, attempts=0, next_attempt_at=None
+        )
         sent = sum(services.donor_email_send(pk) for pk in ids)
         self.message_user(request, _("%d e-mail(s) sent.") % sent)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.dates import add_months, months_between
-from core.encryption import EncryptedTextField
+from core.encryption import EncryptedCharField, EncryptedTextField
 from core.money import MONEY_FIELD
 from core.outbox import OutboxRow
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
@@ -75,6 +75,7 @@ class SponsorGroup(models.Model):
 
     class Meta:
         verbose_name = _("sponsor group")
+        verbose_name_plural = _("sponsor groups")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -107,6 +108,7 @@ class Membership(models.Model):
 
     class Meta:
         verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["group", "role", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -144,6 +146,7 @@ class Invitation(models.Model):
 
     class Meta:
         verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -202,7 +205,7 @@ class Sponsorship(models.Model):
         _("outcome"), max_length=15, choices=Outcome.choices, default=Outcome.ACTIVE
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
-    end_reason = models.TextField(_("reason"), blank=True)
+    end_reason = EncryptedTextField(_("reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -210,6 +213,7 @@ class Sponsorship(models.Model):
 
     class Meta:
         verbose_name = _("sponsorship")
+        verbose_name_plural = _("sponsorships")
         ordering = ["-matched_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -303,7 +307,7 @@ class Extension(models.Model):
     months = models.PositiveSmallIntegerField(
         _("months"), validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
-    reason = models.TextField(_("reason"))
+    reason = EncryptedTextField(_("reason"))
     status = models.CharField(
         _("status"), max_length=9, choices=Status.choices, default=Status.REQUESTED
     )
@@ -315,11 +319,12 @@ class Extension(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = EncryptedTextField(_("decision note"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
         ordering = ["requested_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -351,6 +356,7 @@ class MilestoneTemplate(models.Model):
 
     class Meta:
         verbose_name = _("milestone template")
+        verbose_name_plural = _("milestone templates")
         ordering = ["offset_days", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -408,13 +414,13 @@ class Milestone(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     added_by_group = models.BooleanField(_("added by the sponsor group"), default=False)
     waiver_requested_on = models.DateField(_("waiver requested on"), null=True, blank=True)
     waiver_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    waiver_reason = models.TextField(_("reason to waive"), blank=True)
+    waiver_reason = EncryptedTextField(_("reason to waive"), null=True, blank=True)
     waived_on = models.DateField(_("waived on"), null=True, blank=True)
     waived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -425,6 +431,7 @@ class Milestone(models.Model):
 
     class Meta:
         verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["due_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -432,7 +439,7 @@ class Milestone(models.Model):
                 name="sponsorship_milestone_not_done_and_waived",
             ),
             models.CheckConstraint(
-                condition=Q(waived_on__isnull=True) | ~Q(waiver_reason=""),
+                condition=Q(waived_on__isnull=True) | Q(waiver_reason__isnull=False),
                 name="sponsorship_milestone_waiver_has_reason",
             ),
             models.UniqueConstraint(
@@ -478,6 +485,7 @@ class ReviewTemplate(models.Model):
 
     class Meta:
         verbose_name = _("review template")
+        verbose_name_plural = _("review templates")
         ordering = ["at_month", "days_before_period_end"]
         constraints = [
             models.CheckConstraint(
@@ -531,7 +539,7 @@ class Review(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices, blank=True)
     notes = EncryptedTextField(_("notes"), null=True, blank=True)
-    group_input = models.TextField(_("the sponsor group's input"), blank=True)
+    group_input = EncryptedTextField(_("the sponsor group's input"), blank=True)
     group_input_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -540,6 +548,7 @@ class Review(models.Model):
 
     class Meta:
         verbose_name = _("self-sufficiency review")
+        verbose_name_plural = _("self-sufficiency reviews")
         ordering = ["scheduled_for", "pk"]
         constraints = [
             *[
@@ -629,7 +638,7 @@ class Disbursement(models.Model):
     amount = models.DecimalField(_("amount (CAD)"), **MONEY)
     paid_on = models.DateField(_("paid on"))
     method = models.CharField(_("method"), max_length=9, choices=Method.choices)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note = EncryptedCharField(_("note"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -640,6 +649,7 @@ class Disbursement(models.Model):
 
     class Meta:
         verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
         ordering = ["month_number", "paid_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -700,7 +710,7 @@ class CheckIn(models.Model):
     sponsorship = models.ForeignKey(Sponsorship, on_delete=models.CASCADE, related_name="checkins")
     happened_on = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=7, choices=Kind.choices, default=Kind.VISIT)
-    who = models.CharField(_("who took part"), max_length=200)
+    who = EncryptedCharField(_("who took part"), max_length=200)
     wellbeing = models.CharField(
         _("how the family is doing"), max_length=10, choices=Wellbeing.choices
     )
@@ -721,6 +731,7 @@ class CheckIn(models.Model):
 
     class Meta:
         verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         ordering = ["-happened_on", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -740,7 +751,7 @@ class GroupMessage(models.Model):
     group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subject = models.CharField(_("subject"), max_length=150)
-    body = models.TextField(_("message"))
+    body = EncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now)
     read_by: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
@@ -748,6 +759,7 @@ class GroupMessage(models.Model):
 
     class Meta:
         verbose_name = _("message to a group")
+        verbose_name_plural = _("messages to groups")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -760,6 +772,8 @@ class GroupMessageRead(models.Model):
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("message read")
+        verbose_name_plural = _("messages read")
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "user"], name="sponsorship_groupmessageread_once"
@@ -824,6 +838,7 @@ class Reminder(OutboxRow):
 
     class Meta:
         verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["-due_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -876,6 +891,7 @@ class ReminderRule(models.Model):
 
     class Meta:
         verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
         ordering = ["kind"]
 
     def __str__(self) -> str:
@@ -892,6 +908,8 @@ class NotificationPreference(models.Model):
     email_enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "kind"], name="sponsorship_notificationpreference_once"
@@ -917,6 +935,7 @@ class LanguagePreference(models.Model):
 
     class Meta:
         verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
         constraints = [
             models.CheckConstraint(
                 condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
@@ -926,3 +945,22 @@ class LanguagePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language}"
+
+
+class FormSubmission(models.Model):
+    """A portal form's one-time token, consumed in the same transaction as the row the form
+    wrote (sponsorship/submissions.py). Back + Save again, a double click or a retried
+    request brings the same token: the second try finds this row and goes to what the first
+    one wrote instead of writing it twice (docs/forms.md)."""
+
+    token = models.UUIDField(unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=300, blank=True, default="")  # where the row is shown
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -76,9 +76,11 @@ scanner:  ## Install ClamAV's daemon for the document scanning tests (when possi
 test: install browser a11y-tools scanner  ## Run the whole test suite (SQLite and an in-process broker by default)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff, the import contracts (import-linter) and the types (mypy)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DJANGO_DEBUG=true $(VENV)/bin/mypy
 
 format: install  ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

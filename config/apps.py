@@ -14,6 +14,7 @@ class ConfigConfig(AppConfig):
     verbose_name = "HanVoice"
 
     def ready(self) -> None:
+        # Imported here: these modules need the app registry, which is ready only now.
         from config.dashboard import connect_signals
         from core.roles import sync_role_permissions
 

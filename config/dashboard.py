@@ -2,7 +2,7 @@
 
 It joins case management and fundraising, so it lives in `config/` and the apps stay
 independent. What a role may not see is not even queried: case workers get no money panels,
-fundraising staff no family or sponsorship panel (DESIGN.md access table).
+fundraising staff no family or sponsorship panel (docs/architecture.md, "Who may see what").
 
 Every panel is a fixed number of queries whatever the number of families, pledges or
 reminders (asserted at 5 and 500 families in tests/config/test_dashboard.py); the timeline
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Prefetch
@@ -78,11 +79,11 @@ MONEY_MONTHS = 12
 FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
 
 
-def can_see_cases(user) -> bool:
+def can_see_cases(user: User | AnonymousUser) -> bool:
     return has_role(user, PROGRAM_MANAGER, CASE_WORKER)
 
 
-def can_see_money(user) -> bool:
+def can_see_money(user: User | AnonymousUser) -> bool:
     return has_role(user, PROGRAM_MANAGER, FUNDRAISING)
 
 
@@ -235,8 +236,8 @@ def _overdue() -> list[GroupOverdue]:
     return [
         GroupOverdue(
             name=g.name,
-            milestones=g.overdue_milestones,
-            reviews=g.overdue_reviews,
+            milestones=g.overdue_milestones,  # type: ignore[attr-defined]  # from the queryset's annotate()
+            reviews=g.overdue_reviews,  # type: ignore[attr-defined]  # from the queryset's annotate()
             milestones_href=f"{milestones}?"
             + urlencode({"sponsorship__group__id__exact": g.pk, "due": "overdue"}),
             reviews_href=f"{sponsorships}?"
@@ -448,7 +449,7 @@ def _money_panels(today: datetime.date) -> MoneyPanels:
             )
         )
     first = (today.replace(day=1) - datetime.timedelta(days=31 * (MONEY_MONTHS - 1))).replace(day=1)
-    totals = {row["month"]: row["total"] for row in received_by_month(since=first)}
+    received_in = {row["month"]: row["total"] for row in received_by_month(since=first)}
     payments = reverse("admin:fundraising_payment_changelist")
     by_month = []
     for start in month_starts(first, today):
@@ -456,7 +457,7 @@ def _money_panels(today: datetime.date) -> MoneyPanels:
         query = urlencode(
             {"received_on__gte": start.isoformat(), "received_on__lt": following.isoformat()}
         )
-        by_month.append((start, totals.get(start, Decimal("0")), f"{payments}?{query}"))
+        by_month.append((start, received_in.get(start, Decimal("0")), f"{payments}?{query}"))
     bars = [
         charts.Bar(date_format(start, "M y"), total, colour=charts.PALETTE["blue"], href=href)
         for start, total, href in by_month
@@ -485,7 +486,7 @@ class Dashboard:
     reports: list[tuple[str, str]] = field(default_factory=list)
 
 
-def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
+def dashboard_for(user: User | AnonymousUser, today: datetime.date | None = None) -> Dashboard:
     """What `user` may see of the program; panels outside the user's role are never built."""
 
     today = today or timezone.localdate()

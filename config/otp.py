@@ -125,7 +125,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Ask for a TOTP or backup code (enrolling an authenticator first if there is none)."""
     if not request.user.is_staff:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    if request.user.is_verified():
+    if request.user.is_verified():  # type: ignore[attr-defined]  # set by django-otp's middleware
         return redirect(_safe_next(request))
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     backup = StaticDevice.objects.filter(user=request.user, confirmed=True).first()

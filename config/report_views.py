@@ -10,6 +10,7 @@ Staff without the role get 403 (the admin already answers anyone else with its s
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.contrib.admin import AdminSite
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config import reports
 from core import charts
+from core.admin_actions import staff_user
 from core.admin_forms import NativeDateInput
 from families.models import CaseFileAccess
 from fundraising.models import Campaign
@@ -99,7 +101,7 @@ class ReportFilterForm(forms.Form):
 
 def _build(key: str, form: ReportFilterForm) -> reports.Report:
     start, end = form.period()
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "date_from": start,
         "date_to": end,
         "audience": form.cleaned_data.get("audience") or reports.INTERNAL,
@@ -120,7 +122,11 @@ def _log_download(request: HttpRequest, report: reports.Report, action: str) -> 
     CaseFileAccess.objects.bulk_create(
         [
             CaseFileAccess(
-                family_id=family_id, user=request.user, action=action, page=request.path, at=now
+                family_id=family_id,
+                user=staff_user(request),
+                action=action,
+                page=request.path,
+                at=now,
             )
             for family_id in report.family_ids
         ]

@@ -60,8 +60,9 @@ def _url(name: str, default: str | None, parse, schemes: str) -> dict:
     except (ImproperlyConfigured, ValueError, KeyError):
         parsed = {}
     backend = next((parsed[k] for k in ("ENGINE", "BACKEND", "EMAIL_BACKEND") if k in parsed), "")
-    if not backend.startswith("django."):  # e.g. "mysqlx://" parses but names no backend
-        _fail(name, f"a URL ({schemes}), not {raw.split('://')[0]!r}")
+    # e.g. "mysqlx://" parses but names no backend; redis:// names django-redis when installed
+    if not backend.startswith(("django.", "django_redis.")):
+        _fail(name, f"a URL ({schemes}), not {str(raw).split('://')[0]!r}")
     return parsed
 
 
@@ -204,13 +205,27 @@ CACHES = {
         "redis://host:6379/1, filecache:///path or locmemcache://",
     )
 }
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Cached pages and counters must never cost a pledge: a Redis outage reads as a miss
-    # (core/cache.py), and short socket timeouts keep a dead Redis from holding a request.
-    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
+REDIS_CACHE_BACKENDS = {
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+}
+if CACHES["default"]["BACKEND"] in REDIS_CACHE_BACKENDS:
+    # Cached pages and counters must never cost a pledge: with django-redis'
+    # IGNORE_EXCEPTIONS a Redis outage reads as a miss (get -> default, add/set/incr -> None,
+    # which django-ratelimit with RATELIMIT_FAIL_OPEN lets through), and short socket
+    # timeouts keep a dead Redis from holding a request (docs/architecture.md, "Cache").
+    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update(
-        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
+        {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
+        }
     )
+# Ignored cache errors are logged (once per half minute: core.logfilters.Throttle).
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "core.cache"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins
@@ -247,7 +262,7 @@ AXES_CLIENT_IP_CALLABLE = "config.middleware.client_address"
 RATELIMIT_IP_META_KEY = "config.middleware.client_address"
 # While the cache (Redis) is unreachable the counters cannot be read: let requests through
 # rather than refuse every pledge and sign-in (CSRF, the honeypot and django-axes' lockouts,
-# which live in the database, still apply). Outages are logged by core/cache.py.
+# which live in the database, still apply). Outages are logged as "core.cache".
 RATELIMIT_FAIL_OPEN = True
 
 # Staff must sign in to the admin with a second factor (TOTP) in production.
@@ -427,11 +442,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"half_minute": {"()": "core.logfilters.Throttle", "seconds": 30}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "core.cache": {"filters": ["half_minute"]},
     },
 }
 

@@ -7,6 +7,7 @@ second factor (config/otp.py) when settings.STAFF_REQUIRE_2FA is on.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -66,7 +67,9 @@ class HanVoiceAdminSite(admin.AdminSite):
             return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
         return response
 
-    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
         """The program dashboard (config/dashboard.py), with the usual list of models below."""
 
         context = {

@@ -92,7 +92,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             if name == "database":
                 connection.close_if_unusable_or_obsolete()
     healthy = all(v == "ok" for v in results.values())
-    body = {"status": "ok" if healthy else "error", "checks": results}
+    body: dict[str, object] = {"status": "ok" if healthy else "error", "checks": results}
     if not healthy:
         body["failing"] = sorted(k for k, v in results.items() if v == "error")
     body["debug"] = settings.DEBUG

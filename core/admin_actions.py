@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +21,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_forms import NativeDateInput
+from core.roles import signed_in_user
+
+
+def staff_user(request: HttpRequest) -> User:
+    """The signed-in staff member behind an admin request (the admin lets no one else in)."""
+    return signed_in_user(request)
+
 
 # The browser's date input with an ISO value (never "20/10/2026" in French) and its format
 # shown under it (core/admin_forms.py).
@@ -31,15 +40,15 @@ def not_in_future(day: datetime.date) -> None:
 
 
 def action_with_form(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: admin.ModelAdmin[Any],
     request: HttpRequest,
-    queryset: QuerySet,
+    queryset: QuerySet[Any],
     *,
     form_class: type[forms.Form],
     title: str,
-    apply: Callable[[object, dict], None],
+    apply: Callable[[Any, dict[str, Any]], object],
     submit_label: str,
-    initial: dict | None = None,
+    initial: dict[str, Any] | None = None,
     explanation: str = "",
 ) -> HttpResponse | None:
     """Show `form_class` for the selected rows; on a valid submit call `apply(obj, data)`
@@ -81,10 +90,10 @@ def action_with_form(
 
 
 def run_service(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: admin.ModelAdmin[Any],
     request: HttpRequest,
-    queryset: QuerySet,
-    service: Callable[[object], None],
+    queryset: QuerySet[Any],
+    service: Callable[[Any], object],
     done_message: str,
 ) -> None:
     """Call a form-less service for each selected row; refusals are reported, not raised."""

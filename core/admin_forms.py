@@ -9,8 +9,11 @@ field and the Nu checker no `aria-describedby` pointing at nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
 
 
@@ -54,10 +57,10 @@ def _label_row(form: forms.BaseForm, prefix: str, *, by_heading: bool) -> None:
             field.help_text = ""  # a changelist shows no help text to point at
 
 
-def _labelled_formset(formset_class: type, *, by_heading: bool) -> type:
-    def add_fields(self, form, index) -> None:
+def _labelled_formset(formset_class: type[BaseFormSet], *, by_heading: bool) -> type[BaseFormSet]:
+    def add_fields(self: BaseFormSet, form: forms.BaseForm, index: int | None) -> None:
         formset_class.add_fields(self, form, index)
-        _label_row(form, self.prefix, by_heading=by_heading)
+        _label_row(form, self.prefix or "", by_heading=by_heading)
 
     return type(formset_class.__name__, (formset_class,), {"add_fields": add_fields})
 
@@ -65,14 +68,14 @@ def _labelled_formset(formset_class: type, *, by_heading: bool) -> type:
 class LabelledTabularInline(admin.TabularInline):
     """A TabularInline whose row inputs are named by their column heading."""
 
-    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         return _labelled_formset(super().get_formset(request, obj, **kwargs), by_heading=True)
 
 
-class LabelledChangelistMixin:
+class LabelledChangelistMixin(admin.ModelAdmin):
     """For a ModelAdmin with list_editable: each row's inputs are named by their column."""
 
-    def get_changelist_formset(self, request: HttpRequest, **kwargs):
+    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> Any:
         return _labelled_formset(
             super().get_changelist_formset(request, **kwargs), by_heading=False
         )

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
@@ -217,7 +218,7 @@ def meter(
     goal: Decimal,
     title: str,
     cid: str,
-    labels: tuple[str, str, str] = (
+    labels: tuple[str | Promise, str | Promise, str | Promise] = (
         gettext_lazy("Received"),
         gettext_lazy("Pledged, not yet received"),
         gettext_lazy("Goal"),
@@ -323,7 +324,7 @@ def _legend(y: int, labels: dict[str, str], width: float) -> tuple[SafeString, i
     Returns the legend and the y of its last line."""
     items, x = [], 0.0
     for key, default in TIMELINE_LEGEND:
-        text = labels.get(key, default)
+        text = str(labels.get(key, default))
         entry_w = 20 + text_width(text) + 18
         if x and x + entry_w > width:
             x, y = 0.0, y + 22
@@ -369,7 +370,14 @@ def _month_starts(first: datetime.date, last: datetime.date) -> list[datetime.da
     return months
 
 
-def _date_axis(first, last, x, y: int, left: float, right: float) -> SafeString:
+def _date_axis(
+    first: datetime.date,
+    last: datetime.date,
+    x: Callable[[datetime.date], float],
+    y: int,
+    left: float,
+    right: float,
+) -> SafeString:
     """Month ticks under the rows, labelled as often as the labels fit (every 1, 2, 3, 6 or
     12 months), in the active language's month-and-year format."""
     months = _month_starts(first, last)
@@ -529,7 +537,7 @@ def meter_shares(received: Decimal, pledged: Decimal, goal: Decimal) -> tuple[De
 
 # A marker shape per series (circle, square, diamond, triangle up, triangle down, cross), as
 # unit polygons: the shape tells the series apart as well as the colour does.
-MARKERS = [
+MARKERS: list[list[tuple[float, float]]] = [
     [(math.cos(a * math.pi / 4), math.sin(a * math.pi / 4)) for a in range(8)],
     [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)],
     [(0, -1.1), (1.1, 0), (0, 1.1), (-1.1, 0)],

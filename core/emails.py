@@ -9,6 +9,7 @@ through mail servers' logs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -16,15 +17,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
-def render(name: str, context: dict, language: str | None = None) -> tuple[str, str, str]:
+def render(name: str, context: dict[str, Any], language: str | None = None) -> tuple[str, str, str]:
     """Return (subject, text body, html body) of e-mail `name` in `language`."""
     ctx = {"site_url": settings.SITE_URL, "charity": settings.CHARITY, **context}
     with translation.override(language or settings.LANGUAGE_CODE):
-        subject = render_to_string(f"emails/{name}-subject.txt", ctx)
-        text = render_to_string(f"emails/{name}-body.txt", ctx)
-        html = render_to_string(f"emails/{name}-body.html", ctx)
-    subject = " ".join(subject.split())  # one line, whatever the template's whitespace
-    return subject, text, html
+        subject: str = render_to_string(f"emails/{name}-subject.txt", ctx)
+        text: str = render_to_string(f"emails/{name}-body.txt", ctx)
+        html: str = render_to_string(f"emails/{name}-body.html", ctx)
+    return " ".join(subject.split()), text, html  # one-line subject, whatever the template
 
 
 def stable_message_id(key: str) -> str:

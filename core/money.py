@@ -9,6 +9,7 @@ PDF that shows an amount to a person formats it here (the `money` template filte
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.utils import translation
@@ -16,6 +17,15 @@ from django.utils import translation
 # U+00A0, as CLDR's fr-CA, Django's French formats and the catalogue's "2 000" (France uses
 # U+202F); one constant, so that a change of house rule is one line.
 FRENCH_SPACE = "\u00a0"
+
+
+class MoneyFieldArgs(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+# Every stored amount: up to 9,999,999,999.99 dollars, to the cent (`DecimalField(**MONEY_FIELD)`).
+MONEY_FIELD: MoneyFieldArgs = {"max_digits": 12, "decimal_places": 2}
 
 
 def format_money(

@@ -2,12 +2,16 @@
 
 A leaf module (it imports no app), so every app may ask "is this user a case worker?"
 without the apps knowing each other. Which models each role may touch follows the
-access table in DESIGN.md and is applied after every migrate.
+access table in docs/architecture.md ("Who may do what") and is applied after every migrate.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 PROGRAM_MANAGER = "Program manager"
 CASE_WORKER = "Case worker"
@@ -40,20 +44,28 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in person behind a request to a page that requires signing in (the admin,
+    the portal): anyone else is refused."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
+def has_role(user: User | AnonymousUser, *roles: str) -> bool:
     """True when the user is active staff in one of `roles` (superusers hold every role)."""
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return False
-    if user.is_superuser:
-        return True
-    names = getattr(user, "_role_names", None)
+    if user.is_superuser or isinstance(user, AnonymousUser):
+        return not isinstance(user, AnonymousUser)
+    names: set[str] | None = getattr(user, "_role_names", None)
     if names is None:
         names = set(user.groups.values_list("name", flat=True))
-        user._role_names = names  # one query per request, not per check
+        setattr(user, "_role_names", names)  # noqa: B010 - one query per request, not per check
     return bool(names.intersection(roles))
 
 
-def sync_role_permissions(**kwargs) -> None:
+def sync_role_permissions(**kwargs: Any) -> None:
     """Give each role group the model permissions of ROLE_PERMISSIONS (post_migrate)."""
     from django.contrib.auth.models import Group, Permission
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as Account
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import CaseFileAccess, Family
 
-User = AbstractBaseUser | AnonymousUser
+User = Account | AnonymousUser
 
 
 def glass_broken_since() -> datetime.datetime:
@@ -33,7 +34,7 @@ def families_visible_to(user: User) -> QuerySet[Family]:
     """The families whose case file `user` may open now."""
     if has_role(user, PROGRAM_MANAGER):
         return Family.objects.all()
-    if has_role(user, CASE_WORKER):
+    if has_role(user, CASE_WORKER) and isinstance(user, Account):
         opened = CaseFileAccess.objects.filter(
             user=user, action=CaseFileAccess.Action.BREAK_GLASS, at__gte=glass_broken_since()
         ).values("family_id")

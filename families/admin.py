@@ -31,7 +31,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
+from core.admin_actions import (
+    DateInput,
+    action_with_form,
+    not_in_future,
+    run_service,
+    staff_user,
+)
 from core.admin_forms import LabelledTabularInline
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
@@ -166,7 +172,7 @@ def _case_management_staff(request: HttpRequest) -> bool:
     return has_role(request.user, PROGRAM_MANAGER, CASE_WORKER)
 
 
-class LogsCaseFileViews:
+class LogsCaseFileViews(admin.ModelAdmin):
     """For a ModelAdmin whose pages show a family's case file (docs/security.md,
     "Need-to-know"):
 
@@ -225,7 +231,7 @@ class LogsCaseFileViews:
         family = self.case_file_family(object_id)
         if family is not None and request.user.is_authenticated:
             services.case_file_access_log(
-                family=family, user=request.user, page=request.path, action=action
+                family=family, user=staff_user(request), page=request.path, action=action
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -378,7 +384,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 try:
                     services.case_file_break_glass(
                         family=family,
-                        user=request.user,
+                        user=staff_user(request),
                         reason=form.cleaned_data["reason"],
                         page=request.path,
                     )
@@ -467,14 +473,14 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         if change:
             super().save_model(request, obj, form, change)
         else:
-            services.family_create(created_by=request.user, family=obj)
+            services.family_create(created_by=staff_user(request), family=obj)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
             if isinstance(instance, CaseNote) and not instance.author_id:
-                instance.author = request.user
+                instance.author = staff_user(request)
             if isinstance(instance, Consent) and not instance.recorded_by_id:
-                instance.recorded_by = request.user
+                instance.recorded_by = staff_user(request)
             instance.save()
         formset.save_m2m()
 
@@ -486,7 +492,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             self,
             request,
             queryset,
-            lambda f: services.family_start_vetting(family=f, changed_by=request.user),
+            lambda f: services.family_start_vetting(family=f, changed_by=staff_user(request)),
             gettext("%(n)s family(ies) sent to vetting."),
         )
 
@@ -501,7 +507,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             submit_label=gettext("Approve"),
             apply=lambda f, data: services.family_approve(
                 family=f,
-                changed_by=request.user,
+                changed_by=staff_user(request),
                 ircc_reference=data["ircc_reference"] or None,
                 vetted_on=data["vetted_on"],
             ),
@@ -513,7 +519,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             self,
             request,
             queryset,
-            lambda f: services.family_book_travel(family=f, changed_by=request.user),
+            lambda f: services.family_book_travel(family=f, changed_by=staff_user(request)),
             gettext("%(n)s family(ies) marked as travel booked."),
         )
 
@@ -527,7 +533,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             title=gettext("Close the case file"),
             submit_label=gettext("Close"),
             apply=lambda f, data: services.family_close(
-                family=f, changed_by=request.user, reason=data["reason"]
+                family=f, changed_by=staff_user(request), reason=data["reason"]
             ),
         )
 

@@ -85,7 +85,7 @@ class Family(models.Model):
     )
     languages = models.CharField(_("languages"), max_length=120, blank=True, default="Korean")
     interpreter_needed = models.BooleanField(_("interpreter needed"), default=True)
-    # Priority flags and narrative are need-to-know (DESIGN.md access table).
+    # Priority flags and narrative are need-to-know (docs/architecture.md, "Who may see what").
     sgbv_survivor = models.BooleanField(_("SGBV survivor"), default=False)
     single_parent = models.BooleanField(_("single parent"), default=False)
     medical_priority = models.BooleanField(_("medical priority"), default=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -60,7 +60,7 @@ def _refuse_future(day: datetime.date | None, what: str) -> None:
 
 @transaction.atomic
 def family_create(
-    *, created_by: AbstractBaseUser | None = None, family: Family | None = None, **fields
+    *, created_by: User | None = None, family: Family | None = None, **fields
 ) -> Family:
     """Register a referred family with a fresh case code (other fields as keyword arguments,
     or an unsaved `family` built by the admin's form)."""
@@ -86,7 +86,7 @@ def family_transition(
     *,
     family: Family,
     to_status: str,
-    changed_by: AbstractBaseUser | None,
+    changed_by: User | None,
     reason: str = "",
 ) -> FamilyStatusChange:
     """Move a family along its lifecycle; refuses a move that is not in ALLOWED_TRANSITIONS.
@@ -118,7 +118,7 @@ def family_transition(
 
 
 def family_start_vetting(
-    *, family: Family, changed_by: AbstractBaseUser, reason: str = ""
+    *, family: Family, changed_by: User, reason: str = ""
 ) -> FamilyStatusChange:
     """The referral goes to IRCC for health, criminality and security screening."""
     return family_transition(
@@ -130,7 +130,7 @@ def family_start_vetting(
 def family_approve(
     *,
     family: Family,
-    changed_by: AbstractBaseUser,
+    changed_by: User,
     ircc_reference: str | None = None,
     vetted_on: datetime.date | None = None,
     reason: str = "",
@@ -158,9 +158,7 @@ def family_approve(
     )
 
 
-def family_book_travel(
-    *, family: Family, changed_by: AbstractBaseUser, reason: str = ""
-) -> FamilyStatusChange:
+def family_book_travel(*, family: Family, changed_by: User, reason: str = "") -> FamilyStatusChange:
     """Travel to Canada is booked for a matched family."""
     return family_transition(
         family=family, to_status=S.TRAVEL, changed_by=changed_by, reason=reason
@@ -168,7 +166,7 @@ def family_book_travel(
 
 
 @transaction.atomic
-def family_close(*, family: Family, changed_by: AbstractBaseUser, reason: str) -> None:
+def family_close(*, family: Family, changed_by: User, reason: str) -> None:
     """Close a case file (withdrawn referral, or after support ended). A reason is required.
 
     A family with an active sponsorship is closed by ending the sponsorship, which records
@@ -176,7 +174,7 @@ def family_close(*, family: Family, changed_by: AbstractBaseUser, reason: str) -
     """
     if not reason.strip():
         raise ValidationError(_("Say why the case file is closed."))
-    # The reverse relation only: families does not import sponsorship (DESIGN.md).
+    # The reverse relation only: families does not import sponsorship (docs/architecture.md).
     if family.sponsorships.filter(outcome="active").exists():
         raise ValidationError(
             _(
@@ -231,7 +229,7 @@ def consent_record(
     topic: str,
     given_on: datetime.date,
     expires_on: datetime.date,
-    recorded_by: AbstractBaseUser,
+    recorded_by: User,
     details: str = "",
     audience: str = Consent.Audience.SPONSOR_GROUP,
 ) -> Consent:
@@ -269,7 +267,7 @@ def consent_withdraw(*, consent: Consent, withdrawn_on: datetime.date | None = N
 def case_note_add(
     *,
     family: Family,
-    author: AbstractBaseUser,
+    author: User,
     text: str,
     visibility: str = CaseNote.Visibility.STAFF,
     written_on: datetime.date | None = None,
@@ -287,7 +285,7 @@ def case_note_add(
 
 
 def case_file_access_log(
-    *, family: Family, user: AbstractBaseUser, page: str, action: str = CaseFileAccess.Action.VIEW
+    *, family: Family, user: User, page: str, action: str = CaseFileAccess.Action.VIEW
 ) -> CaseFileAccess:
     """Record that `user` viewed/changed/exported/downloaded the family's case file."""
     return CaseFileAccess.objects.create(family=family, user=user, page=page[:200], action=action)
@@ -297,9 +295,7 @@ BREAK_GLASS_MIN_REASON = 10
 
 
 @transaction.atomic
-def case_file_break_glass(
-    *, family: Family, user: AbstractBaseUser, reason: str, page: str
-) -> CaseFileAccess:
+def case_file_break_glass(*, family: Family, user: User, reason: str, page: str) -> CaseFileAccess:
     """Open a family's file that is not assigned to `user`: the reason is recorded in the
     access log and shown to program managers (docs/security.md, "Need-to-know")."""
     reason = (reason or "").strip()

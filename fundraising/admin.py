@@ -17,9 +17,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_actions import staff_user
 from core.admin_forms import LabelledTabularInline
 from core.money import format_money
 from fundraising import imports, selectors, services
@@ -159,7 +161,7 @@ class PaymentInline(LabelledTabularInline):
     extra = 0
     can_delete = False
     fields = ["received_on", "amount", "method", "method_reference"]
-    readonly_fields = fields
+    readonly_fields = ("received_on", "amount", "method", "method_reference")
     show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -232,7 +234,9 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve for the donor wall"), permissions=["change"])
     def approve_for_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):
-        count = services.pledges_wall_approve(pledges=list(queryset), approved_by=request.user)
+        count = services.pledges_wall_approve(
+            pledges=list(queryset), approved_by=staff_user(request)
+        )
         self.message_user(request, _("%d wall entr(ies) approved.") % count)
 
     @admin.action(description=_("Take off the donor wall"), permissions=["change"])
@@ -259,7 +263,7 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         if form.is_valid():
             try:
                 services.payment_record(
-                    pledge=pledge, recorded_by=request.user, **form.cleaned_data
+                    pledge=pledge, recorded_by=staff_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:  # next to the field it is about
                 by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
@@ -483,14 +487,16 @@ class PaymentAdmin(NoDeleteMixin, admin.ModelAdmin):
                 "notes",
             ]
         }
-        saved = services.payment_record(pledge=obj.pledge, recorded_by=request.user, **fields)
+        saved = services.payment_record(
+            pledge=obj.pledge, recorded_by=staff_user(request), **fields
+        )
         obj.pk = saved.pk
 
     @admin.action(description=_("Issue an official receipt"), permissions=["change"])
     def issue_receipt(self, request: HttpRequest, queryset: QuerySet[Payment]):
         for payment in queryset:
             try:
-                receipt = services.receipt_issue(payment=payment, issued_by=request.user)
+                receipt = services.receipt_issue(payment=payment, issued_by=staff_user(request))
             except ValidationError as exc:
                 self.message_user(request, f"{payment}: {_errors(exc)}", messages.ERROR)
             else:
@@ -551,7 +557,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         return obj.number
 
     @admin.display(description=_("status"))
-    def status_display(self, obj: Receipt) -> str:
+    def status_display(self, obj: Receipt) -> str | Promise:
         if obj.cancelled_at:
             return _("Cancelled")
         return _("Replacement") if obj.replaces_id else _("Issued")
@@ -607,7 +613,9 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         form = YearlyReceiptForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                receipt = services.receipt_issue_yearly(issued_by=request.user, **form.cleaned_data)
+                receipt = services.receipt_issue_yearly(
+                    issued_by=staff_user(request), **form.cleaned_data
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -708,7 +716,7 @@ class ReceiptAdmin(NoDeleteMixin, admin.ModelAdmin):
         if form.is_valid():
             try:
                 new = services.receipt_cancel_and_replace(
-                    receipt=receipt, issued_by=request.user, **form.cleaned_data
+                    receipt=receipt, issued_by=staff_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:
                 self.message_user(request, _errors(exc), messages.ERROR)
@@ -776,7 +784,9 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.action(description=_("Try sending again"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[DonorEmail]):
         ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
-        DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
+        DonorEmail.objects.filter(pk__in=ids).update(
+            failed_at=None, claimed_at=None, attempts=0, next_attempt_at=None
+        )
         sent = sum(services.donor_email_send(pk) for pk in ids)
         self.message_user(request, _("%d e-mail(s) sent.") % sent)
 

@@ -108,8 +108,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("fundraising:donor-start")
     pledges = list(selectors.donor_pledges(email).select_related("campaign").order_by("-pk"))
     for pledge in pledges:
-        pledge.address_editable = donor.address_editable(pledge)
-        pledge.address_form = AddressForm(initial={"address": pledge.address})
+        # For the template only: the page's view of each pledge, not stored.
+        pledge.address_editable = donor.address_editable(pledge)  # type: ignore[attr-defined]
+        pledge.address_form = AddressForm(initial={"address": pledge.address})  # type: ignore[attr-defined]
     context = {
         "email": email,
         "pledges": pledges,
@@ -139,7 +140,7 @@ def pledge_action(request: HttpRequest, public_id, action: str) -> HttpResponse:
         if action == "address":
             form = AddressForm(request.POST)
             if not form.is_valid():
-                raise ValidationError(form.errors["address"])
+                raise ValidationError(list(form.errors["address"]))
             donor.donor_address_correct(
                 email=email, pledge=pledge, address=form.cleaned_data["address"]
             )

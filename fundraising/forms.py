@@ -259,7 +259,7 @@ class PledgeForm(forms.Form):
         self.campaign = campaign
         self.language = language or get_language() or settings.LANGUAGE_CODE
         self.suggested = campaign.suggested_amount_list()
-        self.fields["amount_choice"].choices = [
+        self.fields["amount_choice"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (str(a), format_money(a, places=0)) for a in self.suggested
         ] + [(OTHER, _("Other"))]
         if not self.is_bound:

@@ -19,10 +19,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
+from core.money import MONEY_FIELD
 from core.outbox import OutboxRow
 from fundraising.rules import gift_advantage
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY = MONEY_FIELD
 ZERO = Decimal("0.00")
 
 # No 0/O, 1/I/L, U/V confusion: a reference read out over the phone or typed in an

@@ -2,7 +2,8 @@
 
 A donor with no pledge and no payment for the retention period is anonymised through
 `services.donor_anonymise`: the name, e-mail and address go, amounts and issued receipts stay.
-Fundraising stands alone (DESIGN.md), so this module imports nothing from the other apps.
+Fundraising stands alone (docs/architecture.md, "The layers"), so this module imports nothing
+from the other apps.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+MONEY_FIELD: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 # Money kept: a refund (or a lost dispute) takes its part out of every total.
 NET = F("amount") - F("refunded_amount")
 NET_VIA_PLEDGE = F("payments__amount") - F("payments__refunded_amount")

@@ -9,14 +9,17 @@ e-mail or address.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -255,13 +258,13 @@ def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User) -> int:
     """Show these pledges' name, message and tribute on the public wall."""
     count = Pledge.objects.filter(
         pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
     ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     logger.info("%s wall entr(ies) approved", count)
     return count
 
@@ -273,7 +276,7 @@ def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
         wall_approved_at=None, wall_approved_by=None
     )
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     return count
 
 
@@ -441,7 +444,9 @@ def _next_serial(key: str) -> int:
     return sequence.last_serial
 
 
-def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
+def _receipt_create(
+    *, payments: list[Payment], kind: str, issued_by: User | None, **fields: Any
+) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
     if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
@@ -511,7 +516,7 @@ def _active_receipt_for(payment: Payment) -> Receipt | None:
 
 
 @transaction.atomic
-def receipt_issue(*, payment: Payment, issued_by=None) -> Receipt:
+def receipt_issue(*, payment: Payment, issued_by: User | None = None) -> Receipt:
     """Issue the official receipt for one payment, or refuse with CRA's reason."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     refusal = receipt_refusal(payment)
@@ -536,7 +541,7 @@ def receipt_issue(*, payment: Payment, issued_by=None) -> Receipt:
 
 
 @transaction.atomic
-def receipt_issue_yearly(*, donor_email: str, year: int, issued_by=None) -> Receipt:
+def receipt_issue_yearly(*, donor_email: str, year: int, issued_by: User | None = None) -> Receipt:
     """One receipt combining a donor's receiptable, not yet receipted payments of `year`."""
     payments = list(
         selectors.payments_not_receipted()
@@ -850,7 +855,7 @@ def donor_anonymise(*, email: str) -> int:
         pledge__in=pledges, sent_at__isnull=True, failed_at__isnull=True
     ).update(failed_at=now, last_error="donor anonymised")
     for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
     logger.info("donor anonymised: %s pledge(s), %s payment(s)", len(pledges), len(payments))
     return len(pledges)
 

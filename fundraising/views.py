@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import stripe
 from csp.decorators import csp_replace
@@ -71,7 +72,7 @@ def _campaign(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return _campaign_page(request, slug)
     campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
-    context = {"campaign": campaign}
+    context: dict[str, Any] = {"campaign": campaign}
     if getattr(request, "limited", False):
         logger.warning("pledge form rate-limited (campaign %s)", campaign.slug)
         return render(request, "fundraising/rate_limited.html", context, status=429)
@@ -253,7 +254,7 @@ def progress_json(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_GET
 @xframe_options_exempt  # outside cache_page: these mark every response, cached or not
-@csp_replace({"frame-ancestors": ["*"]})
+@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]  # django-csp's decorator is untyped
 @cache_control(public=True, max_age=selectors.TOTALS_CACHE_SECONDS)
 @cache_page(selectors.TOTALS_CACHE_SECONDS)
 def widget(request: HttpRequest, slug: str) -> HttpResponse:

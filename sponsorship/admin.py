@@ -22,7 +22,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
+from core.admin_actions import (
+    DateInput,
+    action_with_form,
+    not_in_future,
+    run_service,
+    staff_user,
+)
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
@@ -110,15 +116,15 @@ class SponsoredFamilyAdmin(FamilyAdmin):
         if not getattr(obj, "active_sponsorship_pk", None):
             return "-"
         # A transient sponsorship carrying the annotations: the period rules stay in one place.
-        transient = Sponsorship(arrival_date=obj.active_arrival)
-        transient.approved_extension_months = obj.approved_extension_months
+        transient = Sponsorship(arrival_date=obj.active_arrival)  # type: ignore[attr-defined]  # from the queryset's annotate()
+        transient.approved_extension_months = obj.approved_extension_months  # type: ignore[attr-defined]  # from the queryset's annotate()
         return period_summary(transient)
 
     @admin.display(description=_("next due"), ordering="next_due_on")
     def next_due(self, obj: Family) -> str:
         if not getattr(obj, "next_due_on", None):
             return "-"
-        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("overdue"))
     def overdue(self, obj: Family) -> int:
@@ -139,7 +145,7 @@ class SponsoredFamilyAdmin(FamilyAdmin):
                 group=data["group"],
                 kind=data["kind"],
                 matched_on=data["matched_on"],
-                matched_by=request.user,
+                matched_by=staff_user(request),
             ),
         )
 
@@ -182,7 +188,7 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
             request,
             queryset,
             lambda g: sponsorship_services.sponsor_group_transition(
-                group=g, to_status=to, changed_by=request.user
+                group=g, to_status=to, changed_by=staff_user(request)
             ),
             done,
         )
@@ -202,7 +208,9 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
             self,
             request,
             queryset,
-            lambda g: sponsorship_services.sponsor_group_approve(group=g, approved_by=request.user),
+            lambda g: sponsorship_services.sponsor_group_approve(
+                group=g, approved_by=staff_user(request)
+            ),
             gettext("%(n)s group(s) approved."),
         )
 
@@ -420,11 +428,11 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     def next_due(self, obj: Sponsorship) -> str:
         if not getattr(obj, "next_due_on", None):
             return "-"
-        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("overdue"))
     def overdue(self, obj: Sponsorship) -> int:
-        return obj.overdue_milestones + obj.overdue_reviews
+        return obj.overdue_milestones + obj.overdue_reviews  # type: ignore[attr-defined]  # from the queryset's annotate()
 
     @admin.display(description=_("planned vs paid"))
     def budget(self, obj: Sponsorship) -> str:
@@ -470,7 +478,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 isinstance(instance, Disbursement | InKindItem | MonitoringContact)
                 and not instance.recorded_by_id
             ):
-                instance.recorded_by = request.user
+                instance.recorded_by = staff_user(request)
             instance.save()
         formset.save_m2m()
 
@@ -489,7 +497,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 "the review schedule."
             ),
             apply=lambda s, data: sponsorship_services.sponsorship_record_arrival(
-                sponsorship=s, arrival_date=data["arrival_date"], recorded_by=request.user
+                sponsorship=s, arrival_date=data["arrival_date"], recorded_by=staff_user(request)
             ),
         )
 
@@ -509,7 +517,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 sponsorship=s,
                 months=data["months"],
                 reason=data["reason"],
-                requested_by=request.user,
+                requested_by=staff_user(request),
             ),
         )
 
@@ -528,7 +536,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 outcome=data["outcome"],
                 ended_on=data["ended_on"],
                 reason=data["reason"],
-                ended_by=request.user,
+                ended_by=staff_user(request),
             ),
         )
 
@@ -579,7 +587,7 @@ class ExtensionAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             title=gettext("Approve extension"),
             submit_label=gettext("Approve"),
             apply=lambda e, data: sponsorship_services.extension_approve(
-                extension=e, approved_by=request.user, note=data["note"]
+                extension=e, approved_by=staff_user(request), note=data["note"]
             ),
         )
 
@@ -593,7 +601,7 @@ class ExtensionAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             title=gettext("Refuse extension"),
             submit_label=gettext("Refuse"),
             apply=lambda e, data: sponsorship_services.extension_refuse(
-                extension=e, refused_by=request.user, note=data["note"]
+                extension=e, refused_by=staff_user(request), note=data["note"]
             ),
         )
 
@@ -675,7 +683,7 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
             title=gettext("Waive milestone"),
             submit_label=gettext("Waive"),
             apply=lambda m, data: sponsorship_services.milestone_waive(
-                milestone=m, waived_by=request.user, reason=data["reason"]
+                milestone=m, waived_by=staff_user(request), reason=data["reason"]
             ),
         )
 

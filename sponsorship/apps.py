@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 def _remember_language(sender, request, user, **kwargs) -> None:
     """Reminders are e-mailed by a worker with no request: keep the language the person
     browses in when they sign in, unless they already chose one."""
+    # apps.py loads before the models exist: the reminders (which import them) come later.
     from sponsorship.reminders import language_preference_remember
 
     language = getattr(request, "LANGUAGE_CODE", None) if request is not None else None

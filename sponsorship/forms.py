@@ -166,7 +166,7 @@ class DisbursementForm(RequestTokenForm):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["month_number"].choices = [
+        self.fields["month_number"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
         ]
         today = timezone.localdate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -18,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -688,7 +690,7 @@ class Disbursement(models.Model):
         from django.core.exceptions import ValidationError
 
         super().clean()
-        errors: dict[str, str] = {}
+        errors: dict[str, str | Promise] = {}
         if self.amount is not None and self.amount <= 0:
             errors["amount"] = _("The amount must be more than $0.")
         if self.paid_on and self.paid_on > timezone.localdate():
@@ -772,7 +774,7 @@ class GroupMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=150)
     body = EncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now)
-    read_by = models.ManyToManyField(
+    read_by: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
     )
 

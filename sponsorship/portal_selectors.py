@@ -215,7 +215,7 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
             SponsorshipSummary(
                 sponsorship=s,
                 role=s.portal_role or Membership.Role.MEMBER,
-                role_label=role_labels.get(s.portal_role, ""),
+                role_label=str(role_labels.get(s.portal_role, "")),
                 first_names=_first_names(members),
                 current_month=s.current_month(today),
                 committed_months=s.committed_months,
@@ -282,7 +282,7 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:
         return None
-    labels = {name: str(ReviewModel._meta.get_field(name).verbose_name) for name in SCORE_FIELDS}
+    labels = {name: str(ReviewModel._meta.get_field(name).verbose_name) for name in SCORE_FIELDS}  # type: ignore[union-attr]  # SCORE_FIELDS are concrete fields
     plot = charts.line_chart(
         [
             (

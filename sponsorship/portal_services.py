@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -144,7 +145,7 @@ def milestone_add_group_item(
 
 
 @transaction.atomic
-def milestone_request_waiver(*, milestone: Milestone, user, reason: str) -> Milestone:
+def milestone_request_waiver(*, milestone: Milestone, user: User, reason: str) -> Milestone:
     """Ask HanVoice staff to waive an item (a case worker decides in the admin)."""
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
     reason = reason.strip()
@@ -165,12 +166,12 @@ def milestone_request_waiver(*, milestone: Milestone, user, reason: str) -> Mile
     return milestone
 
 
-def _note_line(user, text: str) -> str:
+def _note_line(user: User, text: str) -> str:
     who = user.get_full_name() or user.get_username()
     return f"{timezone.localdate().isoformat()} · {who}: {' '.join(text.split())}"
 
 
-def _append_note(notes: str, user, text: str) -> str:
+def _append_note(notes: str, user: User, text: str) -> str:
     line = _note_line(user, text)
     if notes.splitlines() and notes.splitlines()[-1] == line:
         return notes  # the same note by the same person today: a double submit
@@ -178,7 +179,7 @@ def _append_note(notes: str, user, text: str) -> str:
 
 
 @transaction.atomic
-def milestone_add_note(*, milestone: Milestone, user, text: str) -> Milestone:
+def milestone_add_note(*, milestone: Milestone, user: User, text: str) -> Milestone:
     """Any member may add a dated, signed note to an item (the plan's running record)."""
     if not text.strip():
         raise ValidationError({"text": _("Write the note first.")})
@@ -195,7 +196,7 @@ def milestone_add_note(*, milestone: Milestone, user, text: str) -> Milestone:
 def checkin_create(
     *,
     sponsorship: Sponsorship,
-    user,
+    user: User,
     happened_on: datetime.date,
     kind: str,
     who: str,
@@ -243,7 +244,7 @@ def checkin_create(
 def disbursement_record(
     *,
     sponsorship: Sponsorship,
-    user,
+    user: User,
     kind: str,
     month_number: int,
     amount: Decimal,
@@ -326,7 +327,7 @@ def disbursement_record(
 
 
 @transaction.atomic
-def review_submit_group_input(*, review: Review, user, text: str) -> Review:
+def review_submit_group_input(*, review: Review, user: User, text: str) -> Review:
     """The coordinator's input before a self-sufficiency review (may be revised until held)."""
     review = Review.objects.select_for_update().get(pk=review.pk)
     text = text.strip()
@@ -414,7 +415,7 @@ def invitation_accept(
     password: str | None = None,
     first_name: str = "",
     last_name: str = "",
-    user=None,
+    user: User | None = None,
 ):
     """Use an invitation: create the account (or use the signed-in one with the same address)
     and the membership. Single use: the row is locked and marked accepted."""
@@ -460,7 +461,7 @@ def invitation_accept(
 @transaction.atomic
 def inbox_mark_read(
     *,
-    user,
+    user: User,
     reminder_ids: Iterable[int] = (),
     message_ids: Iterable[uuid.UUID] = (),
     everything: bool = False,

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import signed_in_user
 from sponsorship import reminders
 from sponsorship.models import Reminder
 
@@ -35,15 +36,19 @@ class PreferencesForm(forms.Form):
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    current = reminders.email_preferences(request.user)
+    current = reminders.email_preferences(signed_in_user(request))
     form = PreferencesForm(
         request.POST or None,
         kinds=current,
         initial={"language": reminders.email_language(request.user.pk)},
     )
     if request.method == "POST" and form.is_valid():
-        reminders.notification_preferences_set(user=request.user, email_kinds=form.email_kinds())
-        reminders.language_preference_set(user=request.user, language=form.cleaned_data["language"])
+        reminders.notification_preferences_set(
+            user=signed_in_user(request), email_kinds=form.email_kinds()
+        )
+        reminders.language_preference_set(
+            user=signed_in_user(request), language=form.cleaned_data["language"]
+        )
         messages.success(request, _("Your e-mail preferences are saved."))
         return redirect("notification-preferences")
     return render(request, "sponsorship/notification_preferences.html", {"form": form})

@@ -13,10 +13,12 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.roles import signed_in_user
 from sponsorship import reminders
 from sponsorship.access import admin_scope
 from sponsorship.models import NotificationPreference, Reminder, ReminderRule
@@ -33,7 +35,7 @@ STATES = {
 }
 
 
-def reminder_state(reminder: Reminder) -> tuple[str, str]:
+def reminder_state(reminder: Reminder) -> tuple[str, str | Promise]:
     """(key, label) of a reminder's delivery state."""
     if reminder.failed_at:
         return "failed", _("Failed: gave up")
@@ -153,7 +155,7 @@ class ReminderAdmin(admin.ModelAdmin):
         css = {"failed": "danger", "retrying": "warning", "cancelled": "secondary"}.get(key)
         if css:
             return format_html('<strong class="reminder-state-{}">{}</strong>', key, label)
-        return label
+        return str(label)
 
     @admin.display(description=_("last error"))
     def error(self, obj: Reminder) -> str:
@@ -180,7 +182,7 @@ class ReminderAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark my selected reminders read"))
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
         count = reminders.reminder_mark_read(
-            user=request.user, reminder_ids=queryset.values_list("pk", flat=True)
+            user=signed_in_user(request), reminder_ids=queryset.values_list("pk", flat=True)
         )
         self.message_user(
             request,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -116,7 +116,7 @@ def _refuse_future(day: datetime.date | None, what: str) -> None:
         )
 
 
-def _require_staff(user: AbstractBaseUser, *roles: str) -> None:
+def _require_staff(user: User, *roles: str) -> None:
     if not has_role(user, *roles):
         if roles == (PROGRAM_MANAGER,):
             raise ValidationError(_("Only a program manager can do this."))
@@ -138,7 +138,7 @@ GROUP_TRANSITIONS: dict[str, frozenset[str]] = {
 
 @transaction.atomic
 def sponsor_group_transition(
-    *, group: SponsorGroup, to_status: str, changed_by: AbstractBaseUser
+    *, group: SponsorGroup, to_status: str, changed_by: User
 ) -> SponsorGroup:
     """Move a group along applied → screening → approved → active → completed / withdrawn."""
     _require_staff(changed_by, PROGRAM_MANAGER, CASE_WORKER)
@@ -164,7 +164,7 @@ def sponsor_group_transition(
 def sponsor_group_approve(
     *,
     group: SponsorGroup,
-    approved_by: AbstractBaseUser,
+    approved_by: User,
     plan_approved_on: datetime.date | None = None,
 ) -> SponsorGroup:
     """HanVoice approves a screened group and its settlement plan (program managers only)."""
@@ -193,7 +193,7 @@ def sponsorship_match(
     *,
     family: Family,
     group: SponsorGroup,
-    matched_by: AbstractBaseUser,
+    matched_by: User,
     kind: str = Sponsorship.Kind.PSR,
     matched_on: datetime.date | None = None,
     reason: str = "",
@@ -247,7 +247,7 @@ def sponsorship_match(
 
 @transaction.atomic
 def sponsorship_record_arrival(
-    *, sponsorship: Sponsorship, arrival_date: datetime.date, recorded_by: AbstractBaseUser
+    *, sponsorship: Sponsorship, arrival_date: datetime.date, recorded_by: User
 ) -> tuple[int, int]:
     """The family landed: set the arrival date, move the family to `arrived`, and create the
     settlement plan and review schedule. Returns (milestones, reviews) created."""
@@ -303,7 +303,7 @@ def sponsorship_end(
     *,
     sponsorship: Sponsorship,
     outcome: str,
-    ended_by: AbstractBaseUser,
+    ended_by: User,
     reason: str,
     ended_on: datetime.date | None = None,
 ) -> Sponsorship:
@@ -378,7 +378,7 @@ def sponsorship_end(
 
 @transaction.atomic
 def extension_request(
-    *, sponsorship: Sponsorship, months: int, reason: str, requested_by: AbstractBaseUser
+    *, sponsorship: Sponsorship, months: int, reason: str, requested_by: User
 ) -> Extension:
     """Ask for more months of support; refused when it would pass 36 months in total."""
     sponsorship = Sponsorship.objects.select_for_update().get(pk=sponsorship.pk)
@@ -420,9 +420,7 @@ def _refuse_past_cap(sponsorship: Sponsorship, more_months: int) -> None:
 
 
 @transaction.atomic
-def extension_approve(
-    *, extension: Extension, approved_by: AbstractBaseUser, note: str = ""
-) -> Extension:
+def extension_approve(*, extension: Extension, approved_by: User, note: str = "") -> Extension:
     """A program manager approves an extension; the new period end gets its review."""
     if not has_role(approved_by, PROGRAM_MANAGER):
         raise ValidationError(_("Only a program manager can approve an extension."))
@@ -447,7 +445,7 @@ def extension_approve(
 
 
 @transaction.atomic
-def extension_refuse(*, extension: Extension, refused_by: AbstractBaseUser, note: str) -> Extension:
+def extension_refuse(*, extension: Extension, refused_by: User, note: str) -> Extension:
     if not has_role(refused_by, PROGRAM_MANAGER):
         raise ValidationError(_("Only a program manager can decide on an extension."))
     extension = Extension.objects.select_for_update().get(pk=extension.pk)
@@ -472,7 +470,7 @@ def review_record(
     *,
     review: Review,
     held_on: datetime.date,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     outcome: str,
     notes: str = "",
     **scores: int | None,
@@ -498,7 +496,7 @@ def review_record(
 
 
 @transaction.atomic
-def milestone_waive(*, milestone: Milestone, waived_by: AbstractBaseUser, reason: str) -> Milestone:
+def milestone_waive(*, milestone: Milestone, waived_by: User, reason: str) -> Milestone:
     """Staff agree a settlement-plan item does not apply (e.g. a waiver the group asked for)."""
     _require_staff(waived_by, PROGRAM_MANAGER, CASE_WORKER)
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)

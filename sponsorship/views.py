@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
 from core.auth_forms import DeferredPasswordResetForm, EmailAuthenticationForm
+from core.roles import signed_in_user
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (
@@ -197,7 +199,7 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
     def write(data: dict):
         milestone = portal_services.milestone_add_group_item(
-            sponsorship=access.sponsorship, user=request.user, **data
+            sponsorship=access.sponsorship, user=signed_in_user(request), **data
         )
         return reverse("portal:plan", args=[public_id]), lambda: messages.success(
             request, _("Added to the plan: %(title)s") % {"title": milestone}
@@ -266,7 +268,9 @@ def milestone_complete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         public_id,
         MilestoneCompleteForm,
         "complete_form",
-        lambda m, data: portal_services.milestone_complete(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_complete(
+            milestone=m, user=signed_in_user(request), **data
+        ),
         lambda access: access.can_edit_plan,
         _("Marked done. Thank you!"),
     )
@@ -280,7 +284,9 @@ def milestone_note(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         public_id,
         MilestoneNoteForm,
         "note_form",
-        lambda m, data: portal_services.milestone_add_note(milestone=m, user=request.user, **data),
+        lambda m, data: portal_services.milestone_add_note(
+            milestone=m, user=signed_in_user(request), **data
+        ),
         lambda access: True,
         _("Note added."),
     )
@@ -295,7 +301,7 @@ def milestone_waiver(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         MilestoneWaiverForm,
         "waiver_form",
         lambda m, data: portal_services.milestone_request_waiver(
-            milestone=m, user=request.user, **data
+            milestone=m, user=signed_in_user(request), **data
         ),
         lambda access: access.can_edit_plan,
         _("Waiver requested: HanVoice staff will decide and let you know."),
@@ -336,7 +342,10 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     def write(data: dict):
         token = form.cleaned_data["request_token"]
         checkin = portal_services.checkin_create(
-            sponsorship=access.sponsorship, user=request.user, request_token=token, **data
+            sponsorship=access.sponsorship,
+            user=signed_in_user(request),
+            request_token=token,
+            **data,
         )
 
         def announce() -> None:
@@ -412,7 +421,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     def write(data: dict):
         token = form.cleaned_data["request_token"]
         portal_services.disbursement_record(
-            sponsorship=sponsorship, user=request.user, request_token=token, **data
+            sponsorship=sponsorship, user=signed_in_user(request), request_token=token, **data
         )
         target = reverse("portal:income-support", args=[public_id])
         return target, lambda: messages.success(request, _("Payment recorded."))
@@ -466,7 +475,7 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
     def write(data: dict):
         portal_services.review_submit_group_input(
-            review=review, user=request.user, text=data["text"]
+            review=review, user=signed_in_user(request), text=data["text"]
         )
         target = reverse("portal:reviews", args=[access.sponsorship.public_id])
         return target, lambda: messages.success(
@@ -515,7 +524,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
         except ValueError:
             continue
     portal_services.inbox_mark_read(
-        user=request.user,
+        user=signed_in_user(request),
         reminder_ids=reminder_ids,
         message_ids=message_ids,
         everything="all" in request.POST,
@@ -550,7 +559,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password1"] if form else None,
                 first_name=form.cleaned_data["first_name"] if form else "",
                 last_name=form.cleaned_data["last_name"] if form else "",
-                user=request.user,
+                user=request.user if isinstance(request.user, User) else None,
             )
         except ValidationError as exc:
             if form is None:

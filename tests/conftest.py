@@ -1,4 +1,5 @@
-"""The cast of users (STYLE.md) and suite-wide set-up.
+"""The cast of users (one per role of docs/architecture.md, "Who may see what") and suite-wide
+set-up.
 
 - program_manager, case_worker, fundraiser: HanVoice staff in their role groups.
 - member, coordinator, treasurer: members of our `group` (which runs `sponsorship`);
@@ -246,7 +247,7 @@ def other_member(other_group):
     ).user
 
 
-# --- Browser tests (Playwright with Debian's Chromium, see RECIPES.md) ----------------------
+# --- Browser tests (Playwright with Debian's Chromium, see README "Tests") ----------------------
 
 
 @pytest.fixture(scope="session")

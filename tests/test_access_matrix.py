@@ -2,7 +2,7 @@
 
 The URL resolver is walked, so a new view is covered automatically: a URL missing from the
 tables below FAILS, and the failure prints the line to add (with the statuses it observed,
-to be checked against DESIGN.md's access table before pasting).
+to be checked against the access table in docs/architecture.md before pasting).
 
 - Site URLs (`MATRIX`): one line per URL, one expected result per role. Objects in URLs
   belong to ANOTHER group than the requester's (group B's coordinator asks for group A's
@@ -147,7 +147,7 @@ MATRIX: dict[str, tuple] = {
     # A case worker opens a family not assigned to them by stating why (break the glass).
     "admin:families_family_open":    ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),  # noqa: E501
     "admin:index":                   ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
-    # Reports: program and group for case staff, fundraising for money staff (DESIGN.md).
+    # Reports: program and group for case staff, fundraising for money staff (docs/architecture.md).
     "admin:reports":            ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
     "admin:report-program":     ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 200),  # noqa: E501
     "admin:report-groups":      ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 200),  # noqa: E501
@@ -561,7 +561,8 @@ def test_it_answers_every_url_as_the_table_says(cast, key, route):
         )
         pytest.fail(
             f"URL /{route} ({key}) is not in the access matrix. Check what each role should "
-            f"get (DESIGN.md) and add to MATRIX in tests/test_access_matrix.py:\n{hint}"
+            f"get (docs/architecture.md, 'Who may see what') and add to MATRIX in "
+            f"tests/test_access_matrix.py:\n{hint}"
         )
     keys = [key] + [k for k in MATRIX if k == f"{key} (GET)"]
     mismatches = []

@@ -15,6 +15,8 @@ Two audiences:
 Cross-app joins happen here, in config/, so fundraising never imports families or sponsorship.
 """
 
+from collections.abc import Callable
+
 from config.reports.base import (
     CODES_PER_GROUP,
     EXTERNAL,
@@ -35,7 +37,11 @@ from config.reports.fundraising import fundraising_report
 from config.reports.group import group_report
 from config.reports.program import program_report
 
-BUILDERS = {"program": program_report, "groups": group_report, "fundraising": fundraising_report}
+BUILDERS: dict[str, Callable[..., Report]] = {
+    "program": program_report,
+    "groups": group_report,
+    "fundraising": fundraising_report,
+}
 
 __all__ = [
     "EXTERNAL",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,11 +29,11 @@ REPORTS = {
 }
 
 
-def may_open(user, key: str) -> bool:
+def may_open(user: User | AnonymousUser, key: str) -> bool:
     return key in REPORTS and has_role(user, *REPORTS[key][1])
 
 
-def reports_for(user) -> list[tuple[str, str]]:
+def reports_for(user: User | AnonymousUser) -> list[tuple[str, str]]:
     """(key, title) of the reports `user` may open, for the dashboard and the report pages."""
     return [(key, str(title)) for key, (title, _roles) in REPORTS.items() if may_open(user, key)]
 
@@ -79,7 +81,7 @@ def families_money_text(value: Decimal, families: int, audience: str) -> str:
 class Table:
     title: str
     columns: list[str]
-    rows: list[list[object]]
+    rows: Sequence[Sequence[object]]
     note: str = ""
     empty: str = ""
 

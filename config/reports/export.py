@@ -12,7 +12,7 @@ from core import charts, spreadsheets
 from core.charts import PALETTE
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
@@ -28,8 +28,8 @@ def report_csv(report: Report) -> str:
         w.writerow([label, value])
     w.writerow([report.audience_note])
     w.writerow([])
-    for label, value in report.summary:
-        w.writerow([label, _cell(value)])
+    for heading, figure in report.summary:
+        w.writerow([heading, _cell(figure)])
     for table in report.tables:
         w.writerow([])
         w.writerow([table.title])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -130,7 +131,7 @@ def reminder_resend(*, reminder: Reminder) -> Reminder:
     return reminder
 
 
-def reminder_mark_read(*, user, reminder_ids: Iterable[int]) -> int:
+def reminder_mark_read(*, user: User, reminder_ids: Iterable[int]) -> int:
     """Mark the user's own reminders read (the admin inbox; the portal has its own)."""
     return Reminder.objects.filter(
         recipient=user, pk__in=list(reminder_ids), read_at__isnull=True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.urls import reverse
 
@@ -19,7 +20,7 @@ from sponsorship.models import (
 from sponsorship.reminders.content import safe_milestone_title, site_link, staff_link
 
 
-def digest_context(user, today: datetime.date) -> dict:
+def digest_context(user: User, today: datetime.date) -> dict:
     """Overdue and due-next-week items for the staff member, by group, case codes only.
 
     Program managers see every active sponsorship; a case worker sees the families
@@ -54,7 +55,7 @@ def digest_context(user, today: datetime.date) -> dict:
     for (group_name, case_code), entries in sorted(items.items()):
         entries.sort(key=lambda entry: entry["date"])
         groups[group_name].append({"case_code": case_code, "items": entries})
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for entries in items.values():
         for entry in entries:
             counts[entry["state"]] += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
@@ -26,7 +27,7 @@ def email_enabled(user_id: int, kind: str) -> bool:
     return True if pref is None else pref
 
 
-def kinds_for(user) -> list[str]:
+def kinds_for(user: User) -> list[str]:
     """The reminder kinds a user can receive: all for case-management staff; for a group
     member, those whose rule sends to group roles."""
     if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
@@ -39,7 +40,7 @@ def kinds_for(user) -> list[str]:
     return [kind for kind in Kind.values if kind in group_kinds]
 
 
-def email_preferences(user) -> dict[str, bool]:
+def email_preferences(user: User) -> dict[str, bool]:
     """Kind → e-mail on? for every kind the user can receive (default on)."""
     stored = dict(
         NotificationPreference.objects.filter(user=user).values_list("kind", "email_enabled")
@@ -57,21 +58,21 @@ def email_language(user_id: int) -> str:
     return stored or settings.LANGUAGE_CODE
 
 
-def language_preference_set(*, user, language: str) -> LanguagePreference:
+def language_preference_set(*, user: User, language: str) -> LanguagePreference:
     pref = LanguagePreference(user=user, language=language)
     pref.full_clean(validate_unique=False)
     LanguagePreference.objects.update_or_create(user=user, defaults={"language": language})
     return pref
 
 
-def language_preference_remember(*, user, language: str) -> None:
+def language_preference_remember(*, user: User, language: str) -> None:
     """At sign-in: keep the language the person browses in, unless they already chose one."""
     if language in dict(settings.LANGUAGES):
         LanguagePreference.objects.get_or_create(user=user, defaults={"language": language})
 
 
 @transaction.atomic
-def notification_preferences_set(*, user, email_kinds: Iterable[str]) -> dict[str, bool]:
+def notification_preferences_set(*, user: User, email_kinds: Iterable[str]) -> dict[str, bool]:
     """Turn e-mail on for `email_kinds` and off for the user's other kinds. The in-app inbox
     is not affected: every reminder still appears there."""
     wanted = set(email_kinds)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.contrib.admin import site
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -217,3 +218,20 @@ def test_it_drops_a_waiting_reminder_once_the_pledge_is_cancelled(campaign, mail
     row = DonorEmail.objects.get(kind=DonorEmail.Kind.INSTALMENT_DUE)
     assert row.sent_at is None and row.failed_at is not None and "cancelled" in row.last_error
     assert mailoutbox == []
+
+
+def test_staff_retry_sends_a_row_waiting_out_its_back_off(campaign, mailoutbox, rf):
+    create_pledge(campaign)
+    row = DonorEmail.objects.get()
+    with mock.patch("core.emails.send", side_effect=ConnectionRefusedError("smtp down")):
+        services.donor_email_send(row.pk)
+    row.refresh_from_db()
+    assert row.next_attempt_at > timezone.now() and mailoutbox == []
+
+    model_admin = site._registry[DonorEmail]
+    with mock.patch.object(model_admin, "message_user") as told:
+        model_admin.retry(rf.post("/"), DonorEmail.objects.filter(pk=row.pk))
+    told.assert_called_once()
+    assert len(mailoutbox) == 1
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 1

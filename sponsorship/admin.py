@@ -31,6 +31,7 @@ from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in 
 from sponsorship import services as sponsorship_services
 from sponsorship.models import (
     MAX_SUPPORT_MONTHS,
+    ArrivalEstimate,
     CostTableEntry,
     Disbursement,
     Extension,
@@ -188,10 +189,53 @@ class ArrivalForm(forms.Form):
     )
 
 
+class ExpectedArrivalForm(forms.Form):
+    expected_on = forms.DateField(label=_("Expected arrival"), widget=DateInput)
+    source = forms.ChoiceField(label=_("Source"), choices=ArrivalEstimate.Source.choices)
+    nat_received_on = forms.DateField(
+        label=_("NAT received on"),
+        widget=DateInput,
+        required=False,
+        help_text=_("Only when the date comes from IRCC's Notice of Arrival Transmission."),
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=300,
+        help_text=_("e.g. “flight delayed”. No names or places."),
+    )
+
+
+class BreakdownForm(forms.Form):
+    ircc_notified_on = forms.DateField(
+        label=_("IRCC told on"), widget=DateInput, validators=[not_in_future]
+    )
+    resolution = forms.ChoiceField(
+        label=_("What happens to the family"), choices=Sponsorship.BreakdownResolution.choices
+    )
+    new_group = forms.ModelChoiceField(
+        label=_("Group that takes over"),
+        queryset=SponsorGroup.objects.filter(
+            status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
+        ),
+        required=False,
+        help_text=_("Only for a transfer to another sponsor group."),
+    )
+    ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
+
+
 class EndForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
-        choices=[c for c in Sponsorship.Outcome.choices if c[0] != Sponsorship.Outcome.ACTIVE],
+        choices=[
+            c
+            for c in Sponsorship.Outcome.choices
+            if c[0] not in (Sponsorship.Outcome.ACTIVE, Sponsorship.Outcome.BREAKDOWN)
+        ],
+        help_text=_(
+            "Default: the sponsor cannot show it met its duties. A breakdown has its own action."
+        ),
     )
     ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
@@ -239,18 +283,54 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         "month_13_on",
         "remaining",
         "budget",
+        "expected_arrival",
+        "ircc_notified_on",
+        "breakdown_resolution",
+        "continues",
+        "continued_by",
     )
     fieldsets = (
-        (None, {"fields": ("family", "group", "kind", "matched_on", "arrival_date")}),
+        (
+            None,
+            {
+                "fields": (
+                    "family",
+                    "group",
+                    "kind",
+                    "matched_on",
+                    "expected_arrival",
+                    "arrival_date",
+                )
+            },
+        ),
         (
             _("Support period"),
             {"fields": ("month_of", "remaining", "support_ends_on", "month_13_on")},
         ),
         (_("Income support"), {"fields": ("budget",)}),
-        (_("Outcome"), {"fields": ("outcome", "ended_on", "end_reason")}),
+        (
+            _("Outcome"),
+            {
+                "fields": (
+                    "outcome",
+                    "ended_on",
+                    "end_reason",
+                    "ircc_notified_on",
+                    "breakdown_resolution",
+                    "continues",
+                    "continued_by",
+                )
+            },
+        ),
     )
     inlines = (MilestoneInline, ReviewInline, DisbursementInline, ExtensionInline)
-    actions = ("record_arrival", "request_extension", "end_sponsorship")
+    actions = (
+        "set_expected_arrival",
+        "record_arrival",
+        "request_extension",
+        "end_sponsorship",
+        "record_breakdown",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a sponsorship starts by matching a family (Families → "Match")
@@ -261,6 +341,51 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     @admin.display(description=_("case code"), ordering="family__case_code")
     def case_code(self, obj: Sponsorship) -> str:
         return obj.family.case_code
+
+    @admin.display(description=_("expected arrival"))
+    def expected_arrival(self, obj: Sponsorship) -> str:
+        """The current expected date and every earlier one (a delayed flight keeps its
+        history); "-" once nothing was recorded."""
+        estimates = list(obj.arrival_estimates.select_related("recorded_by")) if obj.pk else []
+        if not estimates:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.expected_on,
+                    e.get_source_display(),
+                    e.nat_received_on or "-",
+                    e.note or "-",
+                    f"{e.recorded_at:%Y-%m-%d} · {e.recorded_by}",
+                )
+                for e in estimates
+            ),
+        )
+        current = estimates[0]
+        days = obj.days_to_arrival()
+        summary = (
+            gettext("%(day)s (arriving in %(n)s days)") % {"day": current.expected_on, "n": days}
+            if days is not None
+            else str(current.expected_on)
+        )
+        return format_html(
+            "<p><strong>{}</strong></p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            summary,
+            gettext("Expected arrival"),
+            gettext("Source"),
+            gettext("NAT received on"),
+            gettext("Note"),
+            gettext("Recorded"),
+            rows,
+        )
+
+    @admin.display(description=_("continued by"))
+    def continued_by(self, obj: Sponsorship) -> str:
+        successor = Sponsorship.objects.filter(continues=obj).select_related("group").first()
+        return str(successor.group) if successor else "-"
 
     @admin.display(description=_("support"))
     def month_of(self, obj: Sponsorship) -> str:
@@ -332,6 +457,55 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             instance.save()
         formset.save_m2m()
 
+    @admin.action(description=_("Set the expected arrival"))
+    def set_expected_arrival(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ExpectedArrivalForm,
+            title=gettext("Set the expected arrival"),
+            submit_label=gettext("Save the expected arrival"),
+            initial={"source": ArrivalEstimate.Source.NAT},
+            explanation=gettext(
+                "The pre-arrival items of the settlement plan are scheduled from this date and "
+                "move with it. Change it as often as the flight moves; earlier dates are kept."
+            ),
+            apply=lambda s, data: sponsorship_services.sponsorship_set_expected_arrival(
+                sponsorship=s,
+                expected_on=data["expected_on"],
+                source=data["source"],
+                nat_received_on=data["nat_received_on"],
+                note=data["note"],
+                recorded_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("Record a breakdown"))
+    def record_breakdown(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=BreakdownForm,
+            title=gettext("Record a breakdown"),
+            submit_label=gettext("Record the breakdown"),
+            initial={"ended_on": timezone.localdate()},
+            explanation=gettext(
+                "IRCC declared that the sponsor cannot or will not meet its undertaking. "
+                "Support-continuity items are added to the plan of whoever carries on."
+            ),
+            apply=lambda s, data: sponsorship_services.sponsorship_record_breakdown(
+                sponsorship=s,
+                ircc_notified_on=data["ircc_notified_on"],
+                resolution=data["resolution"],
+                new_group=data["new_group"],
+                ended_on=data["ended_on"],
+                reason=data["reason"],
+                recorded_by=request.user,
+            ),
+        )
+
     @admin.action(description=_("Record arrival in Canada"))
     def record_arrival(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return action_with_form(
@@ -343,8 +517,9 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             submit_label=gettext("Record arrival"),
             initial={"arrival_date": timezone.localdate()},
             explanation=gettext(
-                "This starts the 12-month support period and creates the settlement plan and "
-                "the review schedule."
+                "The day the family landed is day 0: it starts the support period and creates "
+                "the settlement plan after arrival and the review schedule from that day, "
+                "whatever the expected date was."
             ),
             apply=lambda s, data: sponsorship_services.sponsorship_record_arrival(
                 sponsorship=s, arrival_date=data["arrival_date"], recorded_by=request.user

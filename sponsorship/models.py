@@ -186,7 +186,15 @@ class Sponsorship(models.Model):
         SELF_SUFFICIENT = "self_sufficient", _("Ended: self-sufficient")
         COMPLETED = "completed", _("Completed")
         BREAKDOWN = "breakdown", _("Breakdown")
+        DEFAULT = "default", _("Default")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class BreakdownResolution(models.TextChoices):
+        """What happens to the family after a breakdown (docs/domain.md "Outcomes")."""
+
+        TRANSFER = "transfer", _("Transferred to another sponsor group")
+        GOVERNMENT = "government", _("Government income support")
+        OTHER = "other", _("Other arrangement")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(SponsorGroup, on_delete=models.PROTECT, related_name="sponsorships")
@@ -199,6 +207,19 @@ class Sponsorship(models.Model):
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     end_reason = models.TextField(_("reason"), blank=True)
+    ircc_notified_on = models.DateField(_("IRCC told of the breakdown on"), null=True, blank=True)
+    breakdown_resolution = models.CharField(
+        _("after the breakdown"), max_length=10, choices=BreakdownResolution.choices, blank=True
+    )
+    continues = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="continued_by",
+        verbose_name=_("continues the sponsorship"),
+        help_text=_("After a breakdown, the sponsorship this one takes over from."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -219,14 +240,53 @@ class Sponsorship(models.Model):
                 name="sponsorship_sponsorship_ended_on_iff_ended",
             ),
             models.CheckConstraint(
+                # A group that takes over after a breakdown is matched after the arrival.
                 condition=Q(arrival_date__isnull=True)
-                | Q(arrival_date__gte=models.F("matched_on")),
+                | Q(arrival_date__gte=models.F("matched_on"))
+                | Q(continues__isnull=False),
                 name="sponsorship_sponsorship_arrival_after_match",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    outcome="breakdown", ircc_notified_on__isnull=False, breakdown_resolution__gt=""
+                )
+                | (
+                    ~Q(outcome="breakdown")
+                    & Q(ircc_notified_on__isnull=True, breakdown_resolution="")
+                ),
+                name="sponsorship_sponsorship_breakdown_workflow",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.family.case_code} · {self.group.name}"
+
+    # --- before arrival -------------------------------------------------------------------
+
+    @property
+    def expected_arrival(self) -> ArrivalEstimate | None:
+        """The newest expected arrival (None once none was recorded). Rows are history: a
+        delayed flight adds one, so the earlier dates stay on file."""
+        prefetched = getattr(self, "latest_estimates", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.arrival_estimates.order_by("-recorded_at", "-pk").first()
+
+    @property
+    def expected_arrival_on(self) -> datetime.date | None:
+        estimate = self.expected_arrival
+        return estimate.expected_on if estimate else None
+
+    @property
+    def day_zero(self) -> datetime.date | None:
+        """Day 0 of the settlement timeline: the arrival, or before it the expected arrival."""
+        return self.arrival_date or self.expected_arrival_on
+
+    def days_to_arrival(self, today: datetime.date | None = None) -> int | None:
+        """Days until the expected arrival (None once arrived or while unknown)."""
+        if self.arrival_date or not self.expected_arrival_on:
+            return None
+        return (self.expected_arrival_on - (today or timezone.localdate())).days
 
     # --- the support period, derived --------------------------------------------------------
 
@@ -284,6 +344,44 @@ class Sponsorship(models.Model):
     @property
     def is_active(self) -> bool:
         return self.outcome == self.Outcome.ACTIVE
+
+
+class ArrivalEstimate(models.Model):
+    """When the family is expected to land, as known on a day: from IRCC's Notice of Arrival
+    Transmission (NAT, about 10 days before the flight) or an estimate. Never changed: a
+    delayed flight adds a row, so the history of the dates stays (docs/domain.md "Before
+    arrival"). The newest row is the expected arrival until the arrival is confirmed."""
+
+    class Source(models.TextChoices):
+        NAT = "nat", _("Notice of Arrival Transmission (NAT)")
+        ESTIMATE = "estimate", _("Estimate")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="arrival_estimates"
+    )
+    expected_on = models.DateField(_("expected arrival"))
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    nat_received_on = models.DateField(_("NAT received on"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("expected arrival")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source="nat", nat_received_on__isnull=False)
+                | Q(source="estimate", nat_received_on__isnull=True),
+                name="sponsorship_arrivalestimate_nat_date_iff_nat",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.expected_on} ({self.get_source_display()})"
 
 
 class Extension(models.Model):
@@ -458,8 +556,8 @@ class Milestone(models.Model):
 
     @property
     def phase(self) -> Phase:
-        arrival = self.sponsorship.arrival_date
-        return phase_for((self.due_on - arrival).days if arrival else 0)
+        day_zero = self.sponsorship.day_zero
+        return phase_for((self.due_on - day_zero).days if day_zero else 0)
 
 
 class ReviewTemplate(models.Model):

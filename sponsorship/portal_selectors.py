@@ -21,6 +21,7 @@ from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship.catalogue_strings import catalogue_text
 from sponsorship.models import (
     SCORE_FIELDS,
+    ArrivalEstimate,
     CheckIn,
     CostTableEntry,
     Disbursement,
@@ -322,6 +323,11 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
             ),
             Prefetch("milestones", queryset=open_milestones, to_attr="open_milestones"),
             Prefetch("reviews", queryset=upcoming_reviews, to_attr="pending_reviews"),
+            Prefetch(
+                "arrival_estimates",
+                queryset=ArrivalEstimate.objects.order_by("-recorded_at", "-pk"),
+                to_attr="latest_estimates",
+            ),
         )
     )
     roles = dict(Membership.objects.filter(user=user).values_list("group_id", "role"))
@@ -381,11 +387,24 @@ PHASE_ORDER = [
 def plan_by_phase(sponsorship: Sponsorship) -> list[tuple[Phase, list[Milestone]]]:
     """The settlement plan grouped by phase (first week, first month, ...), in due order."""
     milestones = sponsorship.milestones.select_related("completed_by").order_by("due_on", "pk")
+    if not sponsorship.arrival_date:  # day 0 is the expected arrival: read it once
+        sponsorship.latest_estimates = list(sponsorship.arrival_estimates.all()[:1])
     phases: dict[Phase, list[Milestone]] = {p: [] for p in PHASE_ORDER}
     for m in milestones:
         m.sponsorship = sponsorship  # for `phase` without a query per row
         phases[m.phase].append(m)
     return [(p, items) for p, items in phases.items() if items]
+
+
+def before_arrival_items(sponsorship: Sponsorship) -> list[Milestone]:
+    """Open plan items due before the family lands (nothing once it has arrived)."""
+    if sponsorship.arrival_date or not sponsorship.expected_arrival_on:
+        return []
+    return list(
+        sponsorship.milestones.open()
+        .filter(due_on__lte=sponsorship.expected_arrival_on)
+        .order_by("due_on", "pk")
+    )
 
 
 def reviews_for(sponsorship: Sponsorship) -> list[Review]:
@@ -562,6 +581,7 @@ __all__ = [
     "Budget",
     "BudgetPlan",
     "budget_for_portal",
+    "before_arrival_items",
     "budget_plan",
     "checkins_for",
     "dashboard_for",

@@ -104,6 +104,7 @@ def sponsorship_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
             "sponsorship": sponsorship,
             "family": selectors.family_for_group(sponsorship.family),
             "notes": selectors.group_notes(sponsorship.family),
+            "prepare": selectors.before_arrival_items(sponsorship),
             "today": timezone.localdate(),
             "section": "overview",
         },

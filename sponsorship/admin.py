@@ -8,6 +8,8 @@ of M, end of support, budget) are read-only fields computed from the annotations
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.db import models
@@ -19,6 +21,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.dates import add_months, months_between
+from core.money import format_money
 from families.admin import (
     DateInput,
     LogsCaseFileViews,
@@ -26,7 +30,7 @@ from families.admin import (
     not_in_future,
     run_service,
 )
-from families.models import Family
+from families.models import Family, HouseholdMember
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
 from sponsorship.models import (
@@ -35,14 +39,18 @@ from sponsorship.models import (
     CostTableEntry,
     Disbursement,
     Extension,
+    FamilyIncome,
     Membership,
     Milestone,
     MilestoneTemplate,
+    RapRate,
     Review,
     ReviewTemplate,
     SponsorGroup,
     Sponsorship,
+    SupportReduction,
 )
+from sponsorship.rap import RapTable, family_income
 from sponsorship.selectors import annotate_support, budget_for, period_summary
 
 # --- sponsor groups -----------------------------------------------------------------------
@@ -145,12 +153,47 @@ class ReviewInline(admin.StackedInline):
         ("label", "scheduled_for"),
         ("held_on", "reviewer", "outcome"),
         ("income", "housing", "language", "employment", "health", "social"),
+        "income_against_floor",
         "notes",
         "group_input",
     )
-    readonly_fields = ("group_input",)
+    readonly_fields = ("group_input", "income_against_floor")
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("income against the RAP floor"))
+    def income_against_floor(self, obj: Review) -> str:
+        """The family's own income in the last full month before the review, against the RAP
+        rate of its community (self-sufficient: at or above it; the CCB is not counted)."""
+        sponsorship = obj.sponsorship if obj.pk else None
+        if sponsorship is None or sponsorship.arrival_date is None:
+            return "-"
+        month = max(1, months_between(sponsorship.arrival_date, obj.scheduled_for))
+        income = family_income([sponsorship.pk]).get(sponsorship.pk, {}).get(month)
+        size = sponsorship.family.members.count()
+        floor = RapTable.load([sponsorship.family.community]).floor(
+            sponsorship.family.community, size, add_months(sponsorship.arrival_date, month - 1)
+        )
+        own = income.own_income if income else Decimal("0")
+        parts = [
+            gettext("Month %(n)s: own income %(own)s (CCB %(ccb)s not counted)")
+            % {
+                "n": month,
+                "own": format_money(own),
+                "ccb": format_money(income.ccb if income else 0),
+            },
+        ]
+        if floor is None:
+            parts.append(gettext("no RAP rate on file for the community"))
+        else:
+            verdict = (
+                gettext("at or above the floor") if own >= floor else gettext("below the floor")
+            )
+            parts.append(
+                gettext("RAP floor %(floor)s: %(verdict)s")
+                % {"floor": format_money(floor), "verdict": verdict}
+            )
+        return " · ".join(parts)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "reviewer":
@@ -169,6 +212,36 @@ class DisbursementInline(admin.TabularInline):
     readonly_fields = ("recorded_by",)
     extra = 0
     can_delete = False
+
+
+class FamilyIncomeInline(admin.TabularInline):
+    """The family's own income by support month, validated by FamilyIncome.clean() (a month
+    inside the sponsorship; employment income on the line of the member who earned it)."""
+
+    model = FamilyIncome
+    fields = ("month_number", "member", "kind", "amount", "recorded_by")
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    verbose_name_plural = _("the family's own income")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "member":
+            family_id = Sponsorship.objects.filter(
+                pk=request.resolver_match.kwargs.get("object_id")
+            ).values("family_id")
+            kwargs["queryset"] = HouseholdMember.objects.filter(family_id__in=family_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SupportReductionInline(admin.TabularInline):
+    model = SupportReduction
+    fields = ("month_number", "amount", "reason", "decided_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # through the "Reduce support in a month" action (the 50% rule)
 
 
 class ExtensionInline(admin.TabularInline):
@@ -204,6 +277,16 @@ class ExpectedArrivalForm(forms.Form):
         max_length=300,
         help_text=_("e.g. “flight delayed”. No names or places."),
     )
+
+
+class ReductionForm(forms.Form):
+    month_number = forms.IntegerField(
+        label=_("Support month"), min_value=1, max_value=MAX_SUPPORT_MONTHS
+    )
+    amount = forms.DecimalField(
+        label=_("Reduce support by (CAD)"), min_value=Decimal("0.01"), decimal_places=2
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
 
 
 class BreakdownForm(forms.Form):
@@ -323,13 +406,21 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             },
         ),
     )
-    inlines = (MilestoneInline, ReviewInline, DisbursementInline, ExtensionInline)
+    inlines = (
+        MilestoneInline,
+        ReviewInline,
+        DisbursementInline,
+        FamilyIncomeInline,
+        SupportReductionInline,
+        ExtensionInline,
+    )
     actions = (
         "set_expected_arrival",
         "record_arrival",
         "request_extension",
         "end_sponsorship",
         "record_breakdown",
+        "reduce_support",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -452,7 +543,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
-            if isinstance(instance, Disbursement) and not instance.recorded_by_id:
+            if isinstance(instance, Disbursement | FamilyIncome) and not instance.recorded_by_id:
                 instance.recorded_by = request.user
             instance.save()
         formset.save_m2m()
@@ -503,6 +594,29 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 ended_on=data["ended_on"],
                 reason=data["reason"],
                 recorded_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("Reduce support in a month"))
+    def reduce_support(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReductionForm,
+            title=gettext("Reduce support in a month"),
+            submit_label=gettext("Record the reduction"),
+            explanation=gettext(
+                "Allowed only when the family's net employment income that month is more than "
+                "half of the month's support; the Canada Child Benefit never counts. Record the "
+                "family's income first."
+            ),
+            apply=lambda s, data: sponsorship_services.support_reduction_record(
+                sponsorship=s,
+                month_number=data["month_number"],
+                amount=data["amount"],
+                reason=data["reason"],
+                decided_by=request.user,
             ),
         )
 
@@ -718,6 +832,23 @@ class MilestoneTemplateAdmin(admin.ModelAdmin):
 class ReviewTemplateAdmin(admin.ModelAdmin):
     list_display = ("label", "at_month", "days_before_period_end", "is_active")
     list_filter = ("is_active",)
+
+
+@admin.register(RapRate)
+class RapRateAdmin(SimpleHistoryAdmin):
+    """The RAP rates: the legal floor of monthly income support after arrival, by community
+    and household size, from a date (validated by RapRate.clean: more than $0)."""
+
+    list_display = (
+        "community",
+        "household_size",
+        "monthly_amount",
+        "effective_from",
+        "effective_to",
+        "source",
+    )
+    list_filter = ("community",)
+    search_fields = ("community",)
 
 
 @admin.register(CostTableEntry)

@@ -13,6 +13,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -750,8 +751,6 @@ class Disbursement(models.Model):
 
     def clean(self) -> None:
         """Shared by the portal's `disbursement_record` and the staff admin inline."""
-        from django.core.exceptions import ValidationError
-
         super().clean()
         errors: dict[str, str] = {}
         if self.amount is not None and self.amount <= 0:
@@ -1021,3 +1020,195 @@ class LanguagePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language}"
+
+
+class RapRateQuerySet(models.QuerySet):
+    def in_force(self, community: str, on: datetime.date) -> RapRateQuerySet:
+        return self.filter(
+            Q(effective_to__isnull=True) | Q(effective_to__gte=on),
+            community__iexact=community.strip(),
+            effective_from__lte=on,
+        )
+
+
+class RapRate(models.Model):
+    """A Resettlement Assistance Program monthly rate of a community (or province) for a
+    household size, from a date: after arrival, the legal floor of a family's monthly income
+    support (docs/domain.md "The RAP floor"). Data staff keep up to date; none is seeded,
+    because the rates change by province and year."""
+
+    community = models.CharField(
+        _("community or province"),
+        max_length=120,
+        help_text=_("As written in the family's community of settlement, e.g. Toronto."),
+    )
+    household_size = models.PositiveSmallIntegerField(
+        _("household size"), validators=[MinValueValidator(1)]
+    )
+    monthly_amount = models.DecimalField(_("monthly rate (CAD)"), **MONEY)
+    effective_from = models.DateField(_("in force from"))
+    effective_to = models.DateField(_("in force until"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    objects = RapRateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("RAP rate")
+        ordering = ["community", "household_size", "-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_amount__gt=0), name="sponsorship_raprate_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(household_size__gte=1), name="sponsorship_raprate_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="sponsorship_raprate_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["community", "household_size", "effective_from"],
+                name="sponsorship_raprate_one_per_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} · {self.household_size} · {self.monthly_amount}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.monthly_amount is not None and self.monthly_amount <= 0:
+            errors["monthly_amount"] = _(
+                "A RAP rate is the least a family may receive each month: it must be more than $0."
+            )
+        if self.effective_to and self.effective_from and self.effective_to < self.effective_from:
+            errors["effective_to"] = _("The rate cannot end before it comes into force.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class FamilyIncome(models.Model):
+    """The family's own income in one support month, by member: net employment income (each
+    adult 18+ on a line of their own), the Canada Child Benefit, other benefits. Recorded by
+    the group's treasurer or the case worker; it decides whether support may be reduced
+    (docs/domain.md "Family income")."""
+
+    class Kind(models.TextChoices):
+        EMPLOYMENT = "employment", _("Net employment income")
+        CCB = "ccb", _("Canada Child Benefit")
+        BENEFIT = "benefit", _("Other benefits")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="family_incomes"
+    )
+    month_number = models.PositiveSmallIntegerField(_("support month"))
+    member = models.ForeignKey(
+        "families.HouseholdMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("household member"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (CAD, net)"), **MONEY)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("family income")
+        verbose_name_plural = _("family income")
+        ordering = ["month_number", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sponsorship_familyincome_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(month_number__gte=1, month_number__lte=MAX_SUPPORT_MONTHS),
+                name="sponsorship_familyincome_month_1_to_36",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="employment") | Q(member__isnull=False),
+                name="sponsorship_familyincome_employment_by_member",
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "month_number", "member", "kind"],
+                name="sponsorship_familyincome_one_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · month {self.month_number} · {self.amount}"
+
+    def clean(self) -> None:
+        """Shared by `family_income_record` and the staff admin inline."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.amount is not None and self.amount <= 0:
+            errors["amount"] = _("The amount must be more than $0.")
+        sponsorship = self.sponsorship if self.sponsorship_id else None
+        if sponsorship is not None and self.month_number is not None:
+            if sponsorship.arrival_date is None:
+                errors["month_number"] = _(
+                    "Income is recorded by support month, which starts on arrival; record the "
+                    "family's arrival first."
+                )
+            elif not 1 <= self.month_number <= sponsorship.committed_months:
+                errors["month_number"] = _(
+                    "Month %(month)s is outside the sponsorship (months 1 to %(last)s)."
+                ) % {"month": self.month_number, "last": sponsorship.committed_months}
+        if self.kind == self.Kind.EMPLOYMENT and not self.member_id:
+            errors["member"] = _("Employment income is recorded for the member who earned it.")
+        if (
+            sponsorship is not None
+            and self.member_id
+            and self.member.family_id != sponsorship.family_id
+        ):
+            errors["member"] = _("This person is not a member of the sponsored family.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SupportReduction(models.Model):
+    """A month in which the sponsor pays less income support because the family earns: allowed
+    only when net employment income exceeds 50% of that month's support, never because of the
+    Canada Child Benefit, always with the reason (docs/domain.md "Family income")."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="support_reductions"
+    )
+    month_number = models.PositiveSmallIntegerField(_("support month"))
+    amount = models.DecimalField(_("reduced by (CAD)"), **MONEY)
+    reason = models.TextField(_("reason"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("reduction of support")
+        ordering = ["month_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sponsorship_supportreduction_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "month_number"],
+                name="sponsorship_supportreduction_one_per_month",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="sponsorship_supportreduction_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"month {self.month_number} · −{self.amount}"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -13,21 +14,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.dates import add_months
+from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
-from families.models import Family
+from families.models import Family, HouseholdMember
 from families.services import family_transition
 from sponsorship.models import (
     BASE_SUPPORT_MONTHS,
     MAX_SUPPORT_MONTHS,
     ArrivalEstimate,
     Extension,
+    FamilyIncome,
+    Membership,
     Milestone,
     MilestoneTemplate,
     Review,
     ReviewTemplate,
     SponsorGroup,
     Sponsorship,
+    SupportReduction,
 )
+from sponsorship.rap import EMPLOYMENT_SHARE, family_income, reduction_allowed
+from sponsorship.selectors import budget_for
 
 
 def _has_children(sponsorship: Sponsorship, on: datetime.date) -> bool:
@@ -804,3 +811,123 @@ def milestone_waive(*, milestone: Milestone, waived_by: AbstractBaseUser, reason
     milestone.full_clean()
     milestone.save(update_fields=["waived_on", "waived_by", "waiver_reason"])
     return milestone
+
+
+# --- the family's own income and reductions of support --------------------------------------
+
+
+def _require_staff_or_treasurer(user: AbstractBaseUser, sponsorship: Sponsorship) -> None:
+    """The case worker (or a program manager), or the group's treasurer."""
+    if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
+        return
+    if Membership.objects.filter(
+        user=user, group_id=sponsorship.group_id, role=Membership.Role.TREASURER
+    ).exists():
+        return
+    raise ValidationError(_("Only the group's treasurer or HanVoice staff can record this."))
+
+
+def month_support(sponsorship: Sponsorship, month_number: int) -> Decimal:
+    """The sponsor's planned income support for support month `month_number` (the budget's
+    figure: 0 in a month the government pays)."""
+    months = budget_for(sponsorship).months
+    if not 1 <= month_number <= len(months):
+        return Decimal("0")
+    return months[month_number - 1].planned
+
+
+@transaction.atomic
+def family_income_record(
+    *,
+    sponsorship: Sponsorship,
+    month_number: int,
+    kind: str,
+    amount: Decimal,
+    recorded_by: AbstractBaseUser,
+    member: HouseholdMember | None = None,
+) -> FamilyIncome:
+    """Record (or correct) one line of the family's income in a support month: net
+    employment income per member (each adult 18+ on a line of their own), the Canada Child
+    Benefit, other benefits."""
+    _require_staff_or_treasurer(recorded_by, sponsorship)
+    sponsorship = Sponsorship.objects.select_for_update().get(pk=sponsorship.pk)
+    line = FamilyIncome.objects.filter(
+        sponsorship=sponsorship, month_number=month_number, kind=kind, member=member
+    ).first() or FamilyIncome(
+        sponsorship=sponsorship, month_number=month_number, kind=kind, member=member
+    )
+    line.amount = amount
+    line.recorded_by = recorded_by
+    line.full_clean(validate_unique=False)
+    line.save()
+    return line
+
+
+@transaction.atomic
+def support_reduction_record(
+    *,
+    sponsorship: Sponsorship,
+    month_number: int,
+    amount: Decimal,
+    reason: str,
+    decided_by: AbstractBaseUser,
+) -> SupportReduction:
+    """Pay less income support in a month because the family earns: allowed only when the
+    family's net employment income that month exceeds 50% of the month's support; the
+    Canada Child Benefit never counts; the reason is kept."""
+    _require_staff_or_treasurer(decided_by, sponsorship)
+    sponsorship = Sponsorship.objects.select_for_update().get(pk=sponsorship.pk)
+    if sponsorship.arrival_date is None or not 1 <= month_number <= sponsorship.committed_months:
+        raise ValidationError(
+            {
+                "month_number": _(
+                    "Month %(month)s is outside the sponsorship (months 1 to %(last)s)."
+                )
+                % {"month": month_number, "last": sponsorship.committed_months}
+            }
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why support is reduced this month.")})
+    support = month_support(sponsorship, month_number)
+    if support <= 0:
+        raise ValidationError(
+            {
+                "month_number": _(
+                    "The sponsor pays no income support in month %(month)s: there is nothing "
+                    "to reduce."
+                )
+                % {"month": month_number}
+            }
+        )
+    income = family_income([sponsorship.pk]).get(sponsorship.pk, {}).get(month_number)
+    if not reduction_allowed(support, income):
+        employment = income.employment if income else Decimal("0")
+        message = _(
+            "Support may be reduced only when the family's net employment income is more than "
+            "half of the month's support (more than %(half)s of %(support)s); in month "
+            "%(month)s it is %(employment)s."
+        ) % {
+            "half": format_money(support * EMPLOYMENT_SHARE),
+            "support": format_money(support),
+            "month": month_number,
+            "employment": format_money(employment),
+        }
+        if income and income.ccb:
+            message += " " + _("The Canada Child Benefit never reduces support.")
+        raise ValidationError({"amount": message})
+    if amount is None or amount <= 0 or amount > support:
+        raise ValidationError(
+            {
+                "amount": _("The reduction must be more than $0 and at most %(support)s.")
+                % {"support": format_money(support)}
+            }
+        )
+    reduction = SupportReduction.objects.filter(
+        sponsorship=sponsorship, month_number=month_number
+    ).first() or SupportReduction(sponsorship=sponsorship, month_number=month_number)
+    reduction.amount = amount
+    reduction.reason = reason.strip()
+    reduction.decided_by = decided_by
+    reduction.full_clean(validate_unique=False)
+    reduction.save()
+    return reduction

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from config.reports.program import program_report
 from core.dates import add_months
 from families.models import Family
 from sponsorship import services
@@ -339,3 +340,28 @@ def test_the_admin_action_sets_the_expected_arrival_and_refuses_next_to_the_fiel
     assert matched.arrival_estimates.get().expected_on == _days(25)
     page = client.get(reverse("admin:sponsorship_sponsorship_change", args=[matched.pk]))
     assert "arriving in 25 days" in page.content.decode()
+
+
+def test_the_program_report_counts_default_and_breakdowns_by_what_happened(
+    sponsorship, other_sponsorship, case_worker
+):
+    services.sponsorship_end(
+        sponsorship=sponsorship,
+        outcome=Sponsorship.Outcome.DEFAULT,
+        ended_by=case_worker,
+        reason="No proof of payments.",
+    )
+    services.sponsorship_record_breakdown(
+        sponsorship=other_sponsorship,
+        ircc_notified_on=_today(),
+        resolution=Sponsorship.BreakdownResolution.GOVERNMENT,
+        reason="The group dissolved.",
+        recorded_by=case_worker,
+    )
+    report = program_report(date_from=_days(-30), date_to=_today())
+    tables = {t.title: dict((str(r[0]), r[1]) for r in t.rows) for t in report.tables}
+    ended = tables["Sponsorships ended in the period, by outcome"]
+    assert (ended["Default"], ended["Breakdown"]) == (1, 1)
+    after = tables["Breakdowns in the period, by what happened next"]
+    assert after["Government income support"] == 1
+    assert after["Transferred to another sponsor group"] == 0

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship.catalogue_strings import catalogue_text
@@ -25,6 +26,7 @@ from sponsorship.models import (
     CheckIn,
     CostTableEntry,
     Disbursement,
+    FamilyIncome,
     GroupMessage,
     GroupMessageRead,
     Membership,
@@ -407,6 +409,55 @@ def before_arrival_items(sponsorship: Sponsorship) -> list[Milestone]:
     )
 
 
+@dataclass(frozen=True)
+class IncomeLine:
+    month_number: int
+    who: str
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FamilyIncomeSummary:
+    """The family's income as its group's treasurer sees it: first names only."""
+
+    members: dict[int, HouseholdMember]
+    member_choices: list[tuple[int, str]]
+    lines: list[IncomeLine]
+
+    def member(self, pk: int | None) -> HouseholdMember | None:
+        return self.members.get(pk) if pk else None
+
+
+def family_income_for_group(
+    sponsorship: Sponsorship, today: datetime.date | None = None
+) -> FamilyIncomeSummary:
+    """Members (adults 18+ marked, each a line of their own) and the recorded income lines,
+    newest month first. Two queries."""
+    today = today or timezone.localdate()
+    members = {m.pk: m for m in sponsorship.family.members.order_by("-is_principal_applicant")}
+    choices = []
+    for m in members.values():
+        age = m.age_on(today)
+        adult = age is None or age >= 18
+        label = m.given_name or str(m.get_relationship_display())
+        choices.append((m.pk, _("%(name)s (18+)") % {"name": label} if adult else label))
+    kinds = dict(FamilyIncome.Kind.choices)
+    family = _("The family")
+    lines = [
+        IncomeLine(
+            month_number=row.month_number,
+            who=(members[row.member_id].given_name if row.member_id in members else family),
+            kind=str(kinds[row.kind]),
+            amount=row.amount,
+        )
+        for row in FamilyIncome.objects.filter(sponsorship=sponsorship).order_by(
+            "-month_number", "kind", "pk"
+        )
+    ]
+    return FamilyIncomeSummary(members=members, member_choices=choices, lines=lines)
+
+
 def reviews_for(sponsorship: Sponsorship) -> list[Review]:
     return list(sponsorship.reviews.order_by("scheduled_for", "pk"))
 
@@ -582,6 +633,7 @@ __all__ = [
     "BudgetPlan",
     "budget_for_portal",
     "before_arrival_items",
+    "family_income_for_group",
     "budget_plan",
     "checkins_for",
     "dashboard_for",

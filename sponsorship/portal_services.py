@@ -39,6 +39,7 @@ from sponsorship.models import (
 )
 from sponsorship.portal_selectors import budget_plan
 from sponsorship.reminders import notify_urgent_concern
+from sponsorship.services import family_income_record as family_income_record  # staff's rule
 
 INVITATION_DAYS = 7
 # A disbursement may exceed the cost-table plan (sponsors must pay at least the local RAP

@@ -266,3 +266,26 @@ def test_the_review_shows_the_family_income_against_the_rap_floor(
     ).content.decode()
     assert "Month 3: own income $1,000.00 (CCB $400.00 not counted)" in html
     assert "RAP floor $1,200.00: below the floor" in html
+
+
+def test_the_treasurer_records_income_in_the_portal_and_a_member_may_not(
+    client, treasurer, member, sponsorship, adult
+):
+    url = reverse("portal:family-income", args=[sponsorship.public_id])
+    client.force_login(member)
+    assert client.get(url).status_code == 403
+    client.force_login(treasurer)
+    page = client.get(url).content.decode()
+    assert f"{adult.given_name} (18+)" in page
+    refused = client.post(url, {"month_number": 2, "kind": EMPLOYMENT, "amount": "900.00"})
+    html = refused.content.decode()
+    assert refused.status_code == 200 and "Please correct the errors below." in html
+    assert "recorded for the member who earned it" in html
+    assert not FamilyIncome.objects.exists()
+    done = client.post(
+        url, {"month_number": 2, "kind": EMPLOYMENT, "member": adult.pk, "amount": "900.00"}
+    )
+    assert done.status_code == 302
+    line = FamilyIncome.objects.get()
+    assert (line.member, line.amount, line.recorded_by) == (adult, D("900.00"), treasurer)
+    assert "$900.00" in client.get(url).content.decode()

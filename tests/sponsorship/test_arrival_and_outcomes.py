@@ -359,7 +359,7 @@ def test_the_program_report_counts_default_and_breakdowns_by_what_happened(
         recorded_by=case_worker,
     )
     report = program_report(date_from=_days(-30), date_to=_today())
-    tables = {t.title: dict((str(r[0]), r[1]) for r in t.rows) for t in report.tables}
+    tables = {t.title: {str(r[0]): r[1] for r in t.rows} for t in report.tables}
     ended = tables["Sponsorships ended in the period, by outcome"]
     assert (ended["Default"], ended["Breakdown"]) == (1, 1)
     after = tables["Breakdowns in the period, by what happened next"]

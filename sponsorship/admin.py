@@ -50,7 +50,7 @@ from sponsorship.models import (
     Sponsorship,
     SupportReduction,
 )
-from sponsorship.rap import RapTable, family_income
+from sponsorship.rap import RapTable, family_income, sponsorship_floor_flags
 from sponsorship.selectors import annotate_support, budget_for, period_summary
 
 # --- sponsor groups -----------------------------------------------------------------------
@@ -530,8 +530,9 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         ]
         table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
         return format_html(
-            "<table>{}</table><p class='help'>{}</p>",
+            "<table>{}</table>{}<p class='help'>{}</p>",
             table,
+            self._floor_flags(obj, b),
             gettext(
                 # xgettext:no-python-format
                 "The plan uses the RSTP cost table (an estimate). After arrival the floor is the "
@@ -539,6 +540,40 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 "income exceeds 50% of monthly support, and never because of the Canada Child "
                 "Benefit."
             ),
+        )
+
+    def _floor_flags(self, obj: Sponsorship, budget) -> str:
+        """Months planned or paid below the RAP floor of the family's community."""
+        flags = sponsorship_floor_flags(obj, budget) if obj.arrival_date else []
+        if not flags:
+            return ""
+        items = format_html_join(
+            "",
+            "<li>{}</li>",
+            (
+                (
+                    (
+                        gettext(
+                            "Month %(n)s planned at %(amount)s, below the RAP floor of %(floor)s"
+                        )
+                        if f.what == "planned"
+                        else gettext(
+                            "Month %(n)s paid %(amount)s, below the RAP floor of %(floor)s"
+                        )
+                    )
+                    % {
+                        "n": f.month,
+                        "amount": format_money(f.amount),
+                        "floor": format_money(f.floor),
+                    },
+                )
+                for f in flags
+            ),
+        )
+        return format_html(
+            "<div class='rap-floor'><p class='errornote'>{}</p><ul>{}</ul></div>",
+            gettext("Below the RAP floor"),
+            items,
         )
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:

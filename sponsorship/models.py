@@ -26,6 +26,7 @@ from simple_history.models import HistoricalRecords
 from core.dates import add_months, months_between
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
+from sponsorship.kinds import KindRules, rules_for
 
 MAX_SUPPORT_MONTHS = 36
 BASE_SUPPORT_MONTHS = 12
@@ -304,9 +305,14 @@ class Sponsorship(models.Model):
         )
 
     @property
+    def kind_rules(self) -> KindRules:
+        """What the kind changes: base months, government-paid months, start-up."""
+        return rules_for(self.kind)
+
+    @property
     def committed_months(self) -> int:
-        """12 months plus approved extensions, never more than 36."""
-        return min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + self.extension_months)
+        """The kind's base months (12; JAS 24) plus approved extensions, never more than 36."""
+        return min(MAX_SUPPORT_MONTHS, self.kind_rules.base_months + self.extension_months)
 
     @property
     def month_13_on(self) -> datetime.date | None:
@@ -700,6 +706,19 @@ class CostTableEntry(models.Model):
         return "+1" if self.per_extra_person else str(self.family_size)
 
 
+def government_month_refusal(sponsorship: Sponsorship, month: int) -> str:
+    """Why a sponsor payment of income support for a government-paid month is refused."""
+    return _(
+        "In a %(kind)s the government pays the income support of month %(month)s (months "
+        "%(months)s), not the sponsor group. Record the group's own payments for the other "
+        "months; extra help beyond the plan is not recorded as income support."
+    ) % {
+        "kind": sponsorship.get_kind_display(),
+        "month": month,
+        "months": sponsorship.kind_rules.government_months_text,
+    }
+
+
 class Disbursement(models.Model):
     """Income support (or start-up money) actually paid to the family."""
 
@@ -767,6 +786,18 @@ class Disbursement(models.Model):
                 errors["month_number"] = _(
                     "Month %(month)s is outside the support period (months 1 to %(last)s)."
                 ) % {"month": self.month_number, "last": sponsorship.committed_months}
+            elif self.kind == self.Kind.INCOME_SUPPORT and (
+                sponsorship.kind_rules.government_pays_income(self.month_number)
+            ):
+                errors["month_number"] = government_month_refusal(sponsorship, self.month_number)
+        if (
+            sponsorship is not None
+            and self.kind == self.Kind.START_UP
+            and not sponsorship.kind_rules.sponsor_owes_start_up
+        ):
+            errors["kind"] = _(
+                "In a %(kind)s the government pays the start-up costs, not the sponsor group."
+            ) % {"kind": sponsorship.get_kind_display()}
         if errors:
             raise ValidationError(errors)
 

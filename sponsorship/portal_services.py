@@ -36,6 +36,7 @@ from sponsorship.models import (
     Review,
     SponsorGroup,
     Sponsorship,
+    government_month_refusal,
 )
 from sponsorship.portal_selectors import budget_plan
 from sponsorship.reminders import notify_urgent_concern
@@ -265,6 +266,19 @@ def disbursement_record(
             {
                 "month_number": _("Choose a support month from 1 to %(months)s.")
                 % {"months": sponsorship.committed_months}
+            }
+        )
+    if kind == Disbursement.Kind.INCOME_SUPPORT and sponsorship.kind_rules.government_pays_income(
+        month_number
+    ):
+        raise ValidationError({"month_number": government_month_refusal(sponsorship, month_number)})
+    if kind == Disbursement.Kind.START_UP and not sponsorship.kind_rules.sponsor_owes_start_up:
+        raise ValidationError(
+            {
+                "kind": _(
+                    "In a %(kind)s the government pays the start-up costs, not the sponsor group."
+                )
+                % {"kind": sponsorship.get_kind_display()}
             }
         )
     current = sponsorship.current_month() or 1

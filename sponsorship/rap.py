@@ -175,3 +175,32 @@ def floor_flags(
         elif month.is_past and month.paid + earned < floor:
             flags.append(FloorFlag(month.number, "paid", month.paid + earned, floor))
     return flags
+
+
+def months_like(budget) -> list[MonthLike]:
+    """The months of a budget as the floor check reads them (number, first day, planned,
+    paid, past)."""
+    current = getattr(budget, "current_month", None)
+    result = []
+    for m in budget.months:
+        number = getattr(m, "number", None) or m.month
+        is_past = getattr(m, "is_past", None)
+        if is_past is None:
+            is_past = current is not None and number < current
+        result.append(MonthLike(number, m.starts_on, m.planned, m.paid, is_past))
+    return result
+
+
+def sponsorship_floor_flags(sponsorship, budget, table: RapTable | None = None) -> list[FloorFlag]:
+    """The RAP-floor flags of one sponsorship (three queries with the table)."""
+    community = sponsorship.family.community
+    table = table or RapTable.load([community])
+    return floor_flags(
+        months_like(budget),
+        community=community,
+        family_size=budget.family_size,
+        government_months=sponsorship.kind_rules.government_months,
+        table=table,
+        income=family_income([sponsorship.pk]).get(sponsorship.pk, {}),
+        reduced=reductions([sponsorship.pk]).get(sponsorship.pk, {}),
+    )

@@ -19,7 +19,6 @@ from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family, HouseholdMember
 from families.services import family_transition
 from sponsorship.models import (
-    BASE_SUPPORT_MONTHS,
     MAX_SUPPORT_MONTHS,
     ArrivalEstimate,
     Extension,
@@ -699,7 +698,7 @@ def extension_request(
 
 
 def _refuse_past_cap(sponsorship: Sponsorship, more_months: int) -> None:
-    current = BASE_SUPPORT_MONTHS + sponsorship.extension_months
+    current = sponsorship.kind_rules.base_months + sponsorship.extension_months
     if current + more_months > MAX_SUPPORT_MONTHS:
         raise ValidationError(
             _(

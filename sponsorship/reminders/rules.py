@@ -80,8 +80,11 @@ def base_range(offsets: Sequence[int], today: datetime.date) -> tuple[datetime.d
     return low, high
 
 
-def month_13_for(arrival: datetime.date, extension_months: int) -> datetime.date:
-    return add_months(arrival, min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + extension_months))
+def month_13_for(
+    arrival: datetime.date, extension_months: int, base_months: int = BASE_SUPPORT_MONTHS
+) -> datetime.date:
+    """The first day without sponsor support: the kind's base months (JAS 24) + extensions."""
+    return add_months(arrival, min(MAX_SUPPORT_MONTHS, base_months + extension_months))
 
 
 def period_key(sponsorship_id: int, month_13_on: datetime.date) -> str:

@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER
+from sponsorship.kinds import rules_for
 from sponsorship.models import (
     Extension,
     Membership,
@@ -128,11 +129,20 @@ def _period_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]
         .filter(arrival_date__lte=today + datetime.timedelta(days=lead - 365))
         .with_period()
         .values(
-            "pk", "arrival_date", "approved_extension_months", "group_id", "family__case_worker_id"
+            "pk",
+            "arrival_date",
+            "approved_extension_months",
+            "group_id",
+            "family__case_worker_id",
+            "kind",
         )  # fmt: skip
     )
     for row in rows:
-        month_13 = month_13_for(row["arrival_date"], int(row["approved_extension_months"] or 0))
+        month_13 = month_13_for(
+            row["arrival_date"],
+            int(row["approved_extension_months"] or 0),
+            rules_for(row["kind"]).base_months,
+        )
         for kind in kinds:
             if kind in BEFORE_KINDS and today >= month_13:
                 continue  # the period has ended: the month-13 reminder takes over

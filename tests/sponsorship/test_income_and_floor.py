@@ -289,3 +289,15 @@ def test_the_treasurer_records_income_in_the_portal_and_a_member_may_not(
     line = FamilyIncome.objects.get()
     assert (line.member, line.amount, line.recorded_by) == (adult, D("900.00"), treasurer)
     assert "$900.00" in client.get(url).content.decode()
+
+
+def test_the_admin_sponsorship_page_flags_months_below_the_rap_floor(
+    client, case_worker, sponsorship
+):
+    client.force_login(case_worker)
+    url = reverse("admin:sponsorship_sponsorship_change", args=[sponsorship.pk])
+    assert "Below the RAP floor" not in client.get(url).content.decode()  # no rate on file
+    _rate(household_size=1, monthly_amount=D("1200.00"))  # the plan is 13,200 / 12 = 1,100
+    html = client.get(url).content.decode()
+    assert "Below the RAP floor" in html
+    assert "Month 1 planned at $1,100.00, below the RAP floor of $1,200.00" in html

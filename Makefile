@@ -12,7 +12,7 @@ PORT ?= 8000
 # Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install run serve test test-fast lint format bench messages browser clean
+.PHONY: help install run serve test test-fast lint format bench messages browser a11y-tools clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,7 +49,18 @@ browser:  ## Install Debian's Chromium and a Korean font for the browser tests (
 		echo "WARNING: could not install chromium: browser tests will be SKIPPED."; \
 	else echo "WARNING: no chromium and no root apt-get: browser tests will be SKIPPED (see README)."; fi
 
-test: install browser  ## Run the whole test suite (SQLite and an in-process broker by default)
+# axe-core and the Nu HTML Checker for the accessibility checks, from tools/a11y's lock file.
+a11y-tools:  ## Install the accessibility checkers (axe-core, vnu-jar) with npm (when possible)
+	@if [ -f tools/a11y/node_modules/.package-lock.json ] && \
+		[ tools/a11y/node_modules/.package-lock.json -nt tools/a11y/package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		(cd tools/a11y && npm ci --no-audit --no-fund --loglevel=error) || \
+		echo "WARNING: npm ci failed: accessibility checks will be SKIPPED."; \
+	else echo "WARNING: npm not found: accessibility checks (axe-core, vnu) will be SKIPPED."; fi
+	@command -v java >/dev/null 2>&1 || \
+		echo "WARNING: java not found: the HTML validity check (vnu) will be SKIPPED."
+
+test: install browser a11y-tools  ## Run the whole test suite (SQLite and an in-process broker by default)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff lint and format check

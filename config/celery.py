@@ -37,4 +37,9 @@ app.conf.beat_schedule = {
         "task": "fundraising.tasks.reconcile_donor_emails",
         "schedule": crontab(minute="*/10"),
     },
+    # Hourly at :25: pledges never confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS expire.
+    "expire-unconfirmed-pledges": {
+        "task": "fundraising.tasks.expire_unconfirmed_pledges",
+        "schedule": crontab(minute=25),
+    },
 }

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -344,7 +345,7 @@ def _money_panels(today: datetime.date) -> MoneyPanels:
         )
         by_month.append((start, totals.get(start, Decimal("0")), f"{payments}?{query}"))
     bars = [
-        charts.Bar(f"{start:%b %y}", total, colour=charts.PALETTE["blue"], href=href)
+        charts.Bar(date_format(start, "M y"), total, colour=charts.PALETTE["blue"], href=href)
         for start, total, href in by_month
     ]
     return MoneyPanels(

@@ -87,16 +87,16 @@ if not ALLOWED_HOSTS:
     _fail("DJANGO_ALLOWED_HOSTS", "a comma-separated list of host names when debug is off")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-# Keys for the encrypted case-file fields (names, dates of birth, narratives...).
+# Keys for the encrypted case-file fields (names, dates of birth, narratives, notes...).
 # A comma-separated list, newest first: new writes use the first, reads try all
-# (key rotation; `manage.py reencrypt` rewrites rows with the newest key).
+# (key rotation; `manage.py reencrypt` rewrites rows with the newest key). Independent of
+# SECRET_KEY; how an entry becomes a Fernet key: core/encryption.py, docs/security.md.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS:
     if DEBUG or TESTING:
         FIELD_ENCRYPTION_KEYS = ["development-field-key-not-for-production"]
     else:
         _fail("FIELD_ENCRYPTION_KEYS", "set when DJANGO_DEBUG is off (one or more random keys)")
-SALT_KEY = FIELD_ENCRYPTION_KEYS  # the name django-fernet-encrypted-fields reads
 
 INSTALLED_APPS = [
     "config.apps.HanVoiceAdminConfig",  # replaces django.contrib.admin: custom AdminSite
@@ -322,6 +322,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FUNDRAISING_MIN_AMOUNT = env.str("FUNDRAISING_MIN_AMOUNT", default="5")
 FUNDRAISING_MAX_ONLINE_AMOUNT = env.str("FUNDRAISING_MAX_ONLINE_AMOUNT", default="100000")
 FUNDRAISING_PLEDGE_RATE = env.str("FUNDRAISING_PLEDGE_RATE", default="20/h")
+# Days a pledge waits for the donor's confirmation (the e-mailed link) before it expires.
+FUNDRAISING_PLEDGE_CONFIRM_DAYS = _int("FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7)
 # Seconds each web process keeps its own copy of the rendered public page (0: off; tests).
 FUNDRAISING_PAGE_LOCAL_SECONDS = _int("FUNDRAISING_PAGE_LOCAL_SECONDS", 0 if TESTING else 5)
 

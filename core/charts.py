@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
@@ -33,6 +34,7 @@ PALETTE = {
 }
 # A constant attribute, trusted once here rather than at every call site.
 FONT = mark_safe("font-family='system-ui, sans-serif'")  # noqa: S308
+FONT_SIZE = 13  # every chart label; charts are drawn at natural size, so 13 px on screen
 
 
 @dataclass
@@ -48,19 +50,31 @@ class Bar:
         return self.text or _number(self.value)
 
 
-def _svg(width: int, height: int, title: str, desc: str, body: str, cid: str) -> SafeString:
+def _svg(
+    width: float, height: float, title: str, desc: str, body: str, cid: str, *, links: bool = False
+) -> SafeString:
+    """The chart at its natural size in pixels, so text is never drawn smaller than its font
+    size (a narrow screen scrolls the chart's box instead; docs/accessibility.md). A chart
+    whose bars are links is a `group` of links, not an `img`: an image holds no controls."""
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
-        'role="img" aria-labelledby="{cid}-t {cid}-d" class="chart" '
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
+        'height="{h}" role="{role}" aria-labelledby="{cid}-t {cid}-d" class="chart" '
         'preserveAspectRatio="xMinYMin meet">'
         '<title id="{cid}-t">{title}</title><desc id="{cid}-d">{desc}</desc>{body}</svg>',
-        w=width,
-        h=height,
+        w=_f(width),
+        h=_f(height),
+        role="group" if links else "img",
         cid=cid,
         title=title,
         desc=desc,
         body=mark_safe(body),  # noqa: S308 - built from format_html pieces below
     )
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """About how wide `text` is drawn: Hangul and other wide letters take a full em, Latin
+    letters and digits a little over half (good enough to keep labels from running together)."""
+    return sum(size if ord(ch) >= 0x1100 else size * 0.62 for ch in str(text))
 
 
 def _link(href: str, inner: SafeString) -> SafeString:
@@ -69,9 +83,9 @@ def _link(href: str, inner: SafeString) -> SafeString:
 
 def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> SafeString:
     """Horizontal bars with the value printed at the end of each (readable without colour)."""
-    # Wide enough for the longest label (about 7 px a character at 13 px), at least 190.
-    label_w = max(190, int(max((len(b.label) for b in bars), default=0) * 7.2) + 16)
-    bar_w, row_h = 330, 28
+    label_w = max(150, int(max((text_width(b.label) for b in bars), default=0)) + 16)
+    value_w = max((text_width(f"{b.shown}{'' if b.text else unit}") for b in bars), default=0)
+    bar_w, row_h = 300, 28
     height = max(row_h * len(bars) + 10, 40)
     top = max((float(b.value) for b in bars), default=0) or 1
     rows = []
@@ -106,7 +120,10 @@ def bar_chart(bars: Sequence[Bar], *, title: str, cid: str, unit: str = "") -> S
     desc = "; ".join(f"{b.label}: {b.shown}{'' if b.text else unit}" for b in bars) or gettext(
         "No data."
     )
-    return _svg(label_w + bar_w + 90, height, title, desc, "".join(rows), cid)
+    links = any(b.href for b in bars)
+    return _svg(
+        label_w + bar_w + value_w + 16, height, title, desc, "".join(rows), cid, links=links
+    )
 
 
 def column_chart(
@@ -119,7 +136,12 @@ def column_chart(
 ) -> SafeString:
     """Vertical bars over time (e.g. money received per month), each with its value printed
     above it and its label below, so no value depends on colour or on reading an axis."""
-    col_w, gap, plot_h, top, bottom = 46, 12, 150, 22, 34
+
+    def shown(bar: Bar) -> str:
+        return bar.text or (_money(Decimal(bar.value)) if money else _number(bar.value))
+
+    widest = max((max(text_width(shown(b)), text_width(b.label)) for b in bars), default=40)
+    col_w, gap, plot_h, top, bottom = max(40, int(widest) + 4), 10, 150, 22, 34
     width = max(len(bars) * (col_w + gap) + gap, 240)
     height = top + plot_h + bottom
     if not bars:
@@ -142,9 +164,6 @@ def column_chart(
         )
     ]
 
-    def shown(bar: Bar) -> str:
-        return bar.text or (_money(Decimal(bar.value)) if money else _number(bar.value))
-
     for i, bar in enumerate(bars):
         x = gap + i * (col_w + gap)
         h = 0 if not bar.value else max(2.0, float(bar.value) / top_value * plot_h)
@@ -153,9 +172,9 @@ def column_chart(
                 bar.href,
                 format_html(
                     "<g><rect x='{x}' y='{y}' width='{w}' height='{h}' fill='{c}' rx='2'/>"
-                    "<text x='{cx}' y='{vy}' text-anchor='middle' font-size='11' {font} "
+                    "<text x='{cx}' y='{vy}' text-anchor='middle' font-size='13' {font} "
                     "fill='{ink}'>{value}</text>"
-                    "<text x='{cx}' y='{ly}' text-anchor='middle' font-size='11' {font} "
+                    "<text x='{cx}' y='{ly}' text-anchor='middle' font-size='13' {font} "
                     "fill='{ink}'>{label}</text></g>",
                     x=x,
                     y=_f(base_y - h),
@@ -173,7 +192,8 @@ def column_chart(
             )
         )
     desc = "; ".join(f"{b.label}: {shown(b)}" for b in bars)
-    return _svg(width, height, title, desc, "".join(pieces), cid)
+    links = any(b.href for b in bars)
+    return _svg(width, height, title, desc, "".join(pieces), cid, links=links)
 
 
 def meter(
@@ -195,17 +215,21 @@ def meter(
     goal = goal or Decimal(1)
     rec_w = min(width, float(received / goal * width))
     pledged_w = min(width - rec_w, float(pledged / goal * width))
+    # The second legend entry follows the first, or goes on its own line when they'd touch.
+    first_w = 18 + text_width(f"{labels[0]}: {_money(received)}") + 24
+    second_w = 18 + text_width(f"{labels[1]}: {_money(pledged)}")
+    x2, y2 = (first_w, 46) if first_w + second_w <= width else (0, 68)
     body = format_html(
         "<rect x='0' y='0' width='{w}' height='{h}' fill='#E9ECEF' stroke='{ink}'/>"
         "<rect x='0' y='0' width='{rw}' height='{h}' fill='{blue}'/>"
         "<rect x='{rw}' y='0' width='{pw}' height='{h}' fill='{orange}' "
         "fill-opacity='0.85'/>"
-        "<g font-size='12' {font} fill='{ink}'>"
+        "<g font-size='13' {font} fill='{ink}'>"
         "<rect x='0' y='36' width='12' height='12' fill='{blue}'/>"
         "<text x='18' y='46'>{l1}: {r}</text>"
-        "<rect x='190' y='36' width='12' height='12' fill='{orange}'/>"
-        "<text x='208' y='46'>{l2}: {p}</text>"
-        "<text x='{w}' y='64' text-anchor='end'>{l3}: {g}</text></g>",
+        "<rect x='{x2}' y='{y2}' width='12' height='12' fill='{orange}'/>"
+        "<text x='{tx2}' y='{ty2}'>{l2}: {p}</text>"
+        "<text x='{w}' y='{ty3}' text-anchor='end'>{l3}: {g}</text></g>",
         w=width,
         h=bar_h,
         ink=PALETTE["ink"],
@@ -220,12 +244,17 @@ def meter(
         r=_money(received),
         p=_money(pledged),
         g=_money(goal),
+        x2=_f(x2),
+        y2=y2 - 10,
+        tx2=_f(x2 + 18),
+        ty2=y2,
+        ty3=y2 + 20,
     )
     desc = (
         f"{labels[0]}: {_money(received)}. {labels[1]}: {_money(pledged)}. "
         f"{labels[2]}: {_money(goal)}."
     )
-    return _svg(width, 70, title, desc, str(body), cid)
+    return _svg(width, y2 + 26, title, desc, str(body), cid)
 
 
 @dataclass
@@ -273,19 +302,28 @@ TIMELINE_LEGEND = (
 )
 
 
-def _legend(y: int, labels: dict[str, str]) -> SafeString:
-    items, x = [], 0
+def _legend(y: int, labels: dict[str, str], width: float) -> tuple[SafeString, int]:
+    """The legend below the rows, each entry as wide as its words (measured, so Korean
+    labels do not run into the next swatch), wrapping onto a new line within `width`.
+    Returns the legend and the y of its last line."""
+    items, x = [], 0.0
     for key, default in TIMELINE_LEGEND:
         text = labels.get(key, default)
+        entry_w = 20 + text_width(text) + 18
+        if x and x + entry_w > width:
+            x, y = 0.0, y + 22
         if key == "support":
             swatch = format_html(
-                "<rect x='{}' y='{}' width='14' height='10' fill='{}'/>", x, y - 9, PALETTE["sky"]
+                "<rect x='{}' y='{}' width='14' height='10' fill='{}'/>",
+                _f(x),
+                y - 9,
+                PALETTE["sky"],
             )
         elif key == "extension":
             swatch = format_html(
                 "<rect x='{}' y='{}' width='14' height='10' fill='{}' stroke='{}' "
                 "stroke-dasharray='3 2'/>",
-                x,
+                _f(x),
                 y - 9,
                 PALETTE["orange"],
                 PALETTE["ink"],
@@ -294,17 +332,71 @@ def _legend(y: int, labels: dict[str, str]) -> SafeString:
             swatch = _mark(key, x + 7, y - 4, text)
         items.append(
             format_html(
-                "{}<text x='{}' y='{}' font-size='12' {} fill='{}'>{}</text>",
+                "{}<text x='{}' y='{}' font-size='13' {} fill='{}'>{}</text>",
                 swatch,
-                x + 20,
+                _f(x + 20),
                 y,
                 FONT,
                 PALETTE["ink"],
                 text,
             )
         )
-        x += 30 + 7 * len(text)
-    return format_html_join("", "{}", ((i,) for i in items))
+        x += entry_w
+    return format_html_join("", "{}", ((i,) for i in items)), y
+
+
+def _month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    day, months = first.replace(day=1), []
+    while day <= last:
+        if day >= first:
+            months.append(day)
+        day = (day + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _date_axis(first, last, x, y: int, left: float, right: float) -> SafeString:
+    """Month ticks under the rows, labelled as often as the labels fit (every 1, 2, 3, 6 or
+    12 months), in the active language's month-and-year format."""
+    months = _month_starts(first, last)
+    if not months:
+        return mark_safe("")  # noqa: S308
+    per_month = (right - left) / max(len(months), 1)
+    label_w = max(text_width(date_format(m, "YEAR_MONTH_FORMAT")) for m in months[:12]) + 12
+    step = next((n for n in (1, 2, 3, 6, 12) if per_month * n >= label_w), 12)
+    pieces = [
+        format_html(
+            "<line x1='{}' x2='{}' y1='{}' y2='{}' stroke='{}'/>",
+            _f(left),
+            _f(right),
+            y,
+            y,
+            PALETTE["grey"],
+        )
+    ]
+    for month in months:
+        labelled = (month.year * 12 + month.month - 1) % step == 0
+        pieces.append(
+            format_html(
+                "<line x1='{x}' x2='{x}' y1='{y1}' y2='{y2}' stroke='{c}'/>",
+                x=_f(x(month)),
+                y1=y,
+                y2=y + (6 if labelled else 3),
+                c=PALETTE["grey"],
+            )
+        )
+        if labelled:
+            pieces.append(
+                format_html(
+                    "<text x='{}' y='{}' text-anchor='middle' font-size='13' {} fill='{}'>{}"
+                    "</text>",
+                    _f(x(month)),
+                    y + 20,
+                    FONT,
+                    PALETTE["ink"],
+                    date_format(month, "YEAR_MONTH_FORMAT"),
+                )
+            )
+    return format_html_join("", "{}", ((p,) for p in pieces))
 
 
 def timeline(
@@ -317,10 +409,10 @@ def timeline(
     legend: dict[str, str] | None = None,
 ) -> SafeString:
     """A row per sponsorship: committed support, extension, marks; a vertical line for today."""
-    label_w, plot_w, row_h, top = 150, 560, 30, 24
+    label_w, plot_w, row_h, top = 130, 820, 30, 26
     if not spans:
         return _svg(label_w + plot_w, 40, title, gettext("No sponsorships to show."), "", cid)
-    first = min(s.start for s in spans)
+    first = min(s.start for s in spans).replace(day=1)
     last = max([s.extended_to or s.end for s in spans] + [today])
     days = max((last - first).days, 1)
 
@@ -361,11 +453,14 @@ def timeline(
             )
         pieces += [_mark(kind, x(day), y + 11, text) for day, kind, text in span.marks]
         rows.append(_link(span.href, format_html_join("", "{}", ((p,) for p in pieces))))
-    height = top + row_h * len(spans) + 34
-    rows.append(_legend(height - 8, legend or {}))
+    axis_y = top + row_h * len(spans) + 4
+    rows.append(_date_axis(first, last, x, axis_y, label_w, label_w + plot_w))
+    legend_svg, legend_y = _legend(axis_y + 52, legend or {}, label_w + plot_w)
+    rows.append(legend_svg)
+    height = legend_y + 12
     today_line = format_html(
-        "<line x1='{x}' x2='{x}' y1='14' y2='{y2}' stroke='{c}' stroke-width='2'/>"
-        "<text x='{x}' y='11' text-anchor='middle' font-size='11' {font} fill='{c}'>{t}</text>",
+        "<line x1='{x}' x2='{x}' y1='16' y2='{y2}' stroke='{c}' stroke-width='2'/>"
+        "<text x='{x}' y='13' text-anchor='middle' font-size='13' {font} fill='{c}'>{t}</text>",
         x=x(today),
         y2=top + row_h * len(spans),  # stops above the legend
         c=PALETTE["vermillion"],
@@ -377,7 +472,9 @@ def timeline(
         + "".join(f", {text}" for _, _, text in s.marks)
         for s in spans
     )
-    return _svg(label_w + plot_w + 10, height, title, desc, "".join(rows) + today_line, cid)
+    links = any(s.href for s in spans)
+    body = "".join(rows) + today_line
+    return _svg(label_w + plot_w + 30, height, title, desc, body, cid, links=links)
 
 
 def _f(value: float) -> str:

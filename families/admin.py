@@ -30,6 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_forms import LabelledTabularInline
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
 from families.models import (
@@ -203,7 +204,7 @@ class HouseholdMemberFormSet(BaseInlineFormSet):
             )
 
 
-class HouseholdMemberInline(admin.TabularInline):
+class HouseholdMemberInline(LabelledTabularInline):
     model = HouseholdMember
     formset = HouseholdMemberFormSet
     fields = (
@@ -218,7 +219,7 @@ class HouseholdMemberInline(admin.TabularInline):
     can_delete = False  # members leave by a note, not by deleting history
 
 
-class ConsentInline(admin.TabularInline):
+class ConsentInline(LabelledTabularInline):
     model = Consent
     fields = ("topic", "audience", "given_on", "expires_on", "withdrawn_on", "details", "active")
     readonly_fields = ("active",)
@@ -238,7 +239,7 @@ class CaseNoteInline(admin.StackedInline):
     can_delete = False
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(LabelledTabularInline):
     model = FamilyStatusChange
     fields = ("changed_at", "from_status", "to_status", "changed_by", "reason")
     readonly_fields = fields

@@ -18,13 +18,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import (
+from simple_history.models import HistoricalRecords
+
+from core.encryption import (
     EncryptedCharField,
     EncryptedDateField,
     EncryptedEmailField,
     EncryptedTextField,
 )
-from simple_history.models import HistoricalRecords
 
 
 class CaseCodeSequence(models.Model):

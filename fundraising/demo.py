@@ -82,6 +82,13 @@ def seed() -> Campaign:
                     received_on=min(today, pledged_on + dt.timedelta(days=3 + 30 * i)),
                     method=rng.choice(list(Payment.Method.values)),
                 )
+        if n % 8 != 7:  # most confirmed their pledge by e-mail; a few still have to
+            services.pledge_confirm(token=services.pledge_confirm_token(pledge))
+    # Staff reviewed the wall, but for the two newest entries.
+    reviewed = Pledge.objects.filter(campaign=campaign, confirmed_at__isnull=False)
+    services.pledges_wall_approve(
+        pledges=list(reviewed.order_by("created_at")[2:]), approved_by=None
+    )
     payments = Payment.objects.filter(campaign=campaign).order_by("received_on", "pk")[:5]
     for payment in payments:
         services.receipt_issue(payment=payment)

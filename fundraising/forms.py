@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -14,16 +14,28 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from core.money import format_money
 from fundraising.models import Campaign, Payment, Pledge
 
-# Digits with optional thousands separators, at most two decimals, an optional "$".
-# No exponent ("1e3"), no "NaN"/"Infinity", no sign: Decimal() would accept all of those.
-AMOUNT_RE = re.compile(r"^\$?\s*([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,12})(\.[0-9]{1,2})?$")
 OTHER = "other"
+
+# What a person may type, per page language, once compatibility forms are folded (NFKC turns
+# full-width "５０" into "50") and every kind of space (no-break, narrow no-break) is a plain
+# space. ASCII digits only ([0-9], not \d): no exponent, no "NaN", no sign, no other script's
+# digits. English and Korean: "1,000.50"; French: "1 000,50" (a period is also read as the
+# decimal mark when one or two digits follow it, as in "50.25").
+_INTEGER = {
+    "comma": r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+",
+    "space": r"[0-9]{1,3}(?: [0-9]{3})+|[0-9]+",
+}
+_FORMATS = {
+    "en": (_INTEGER["comma"], r"\.", ","),
+    "fr": (_INTEGER["space"], r"[,.]", " "),
+}
+_CURRENCY = re.compile(r"^(?:CA\$|\$\s*CA|CAD|\$)\s*|\s*(?:CA\$|\$\s*CA|CAD|\$)$", re.IGNORECASE)
 
 
 def min_amount() -> Decimal:
@@ -34,28 +46,61 @@ def max_amount() -> Decimal:
     return Decimal(str(getattr(settings, "FUNDRAISING_MAX_ONLINE_AMOUNT", "100000")))
 
 
-def parse_amount(raw: str) -> Decimal:
-    """A dollar amount typed by a person, or ValidationError saying what to fix."""
-    text = raw.strip()
-    if not AMOUNT_RE.match(text):
+def _normalise(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text)
+    text = re.sub(r" +", " ", text.strip())
+    return _CURRENCY.sub("", text).strip()
+
+
+def _read(text: str, style: str) -> Decimal | None:
+    """The amount `text` means in one language's format, or None if it is not that format."""
+    integer, decimal_mark, group = _FORMATS[style]
+    match = re.fullmatch(rf"({integer})(?:{decimal_mark}([0-9]{{1,2}}))?", text)
+    if match is None:
+        return None
+    whole = match.group(1).replace(group, "")
+    return Decimal(f"{whole}.{match.group(2) or '0'}")
+
+
+def _format_style(language: str) -> str:
+    return "fr" if (language or "").split("-")[0] == "fr" else "en"
+
+
+def _bare_number(value: Decimal, *, places: int) -> str:
+    """The page language's number format without the currency sign (the message places it)."""
+    return format_money(value, places=places).replace("$", "").strip()
+
+
+def parse_amount(raw: str, language: str | None = None) -> Decimal:
+    """A dollar amount typed by a person in the page's language, or ValidationError.
+
+    The one place an amount typed on the public page is read. Anything above the online limit
+    gets the large-gift message, whichever format it was typed in.
+    """
+    text = _normalise(raw)
+    style = _format_style(language or get_language() or settings.LANGUAGE_CODE)
+    amount = _read(text, style)
+    if amount is None:
+        other = _read(text, "en" if style == "fr" else "fr")
+        if other is not None and other > max_amount():
+            amount = other
+    if amount is None or len(text) > 40:
         raise ValidationError(
             _("Enter an amount in dollars, like 50 or 50.25 (at most two decimals)."),
             code="format",
         )
-    try:
-        amount = Decimal(text.lstrip("$").strip().replace(",", ""))
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already excludes it
-        raise ValidationError(_("Enter an amount in dollars."), code="format") from exc
-    if amount < min_amount():
-        raise ValidationError(
-            _("The smallest gift we can accept online is $%(min)s.") % {"min": min_amount()},
-            code="min",
-        )
     if amount > max_amount():
         raise ValidationError(
             _("For gifts above $%(max)s, please contact us: we will help you directly.")
-            % {"max": f"{max_amount():,.0f}"},
+            % {"max": _bare_number(max_amount(), places=0)},
             code="max",
+        )
+    if amount < min_amount():
+        raise ValidationError(
+            _("The smallest gift we can accept online is $%(min)s.")
+            % {"min": _bare_number(min_amount(), places=0)},
+            code="min",
         )
     return amount.quantize(Decimal("0.01"))
 
@@ -82,6 +127,10 @@ def single_line(value: str) -> None:
 gettext_noop(
     "Your gift supports the program as a whole: HanVoice decides how funds are used for the "
     "families it brings to safety."
+)
+gettext_noop(
+    "Public on this page once HanVoice staff have reviewed it: your name (or “Anonymous”), "
+    "your message and your tribute. Never public: the amount, your e-mail and your address."
 )
 
 
@@ -146,6 +195,7 @@ class PledgeForm(forms.Form):
         required=False,
         max_length=280,
         validators=[no_control_characters],
+        help_text=_("Public, after review. Please do not name or describe any family."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     tribute_kind = forms.ChoiceField(
@@ -161,15 +211,20 @@ class PledgeForm(forms.Form):
         label=_("Name of the person honoured or remembered"),
         required=False,
         max_length=120,
+        help_text=_(
+            "Public beside your name, after review. Not shown if you give anonymously, so that "
+            "it cannot identify you."
+        ),
         validators=[no_control_characters, single_line],
     )
     consent_to_contact = forms.BooleanField(
         label=_("HanVoice may contact me about this program"), required=False
     )
 
-    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+    def __init__(self, *args, campaign: Campaign, language: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        self.language = language or get_language() or settings.LANGUAGE_CODE
         self.suggested = campaign.suggested_amount_list()
         self.fields["amount_choice"].choices = [
             (str(a), format_money(a, places=0)) for a in self.suggested
@@ -197,6 +252,12 @@ class PledgeForm(forms.Form):
             Fieldset(_("About you"), "donor_name", "email", "wants_receipt", "address"),
             Fieldset(
                 _("Donor wall"),
+                HTML(
+                    '<p class="small" id="wall-public-note">{% load i18n %}'
+                    "{% translate 'Public on this page once HanVoice staff have reviewed it: your "
+                    "name (or “Anonymous”), your message and your tribute. Never public: the "
+                    "amount, your e-mail and your address.' %}</p>"
+                ),
                 InlineRadios("show_name"),
                 "public_message",
                 "tribute_kind",
@@ -225,11 +286,11 @@ class PledgeForm(forms.Form):
                 self.add_error("other_amount", _("Enter the amount you would like to give."))
             else:
                 try:
-                    cleaned["amount"] = parse_amount(other)
+                    cleaned["amount"] = parse_amount(other, self.language)
                 except ValidationError as exc:
                     self.add_error("other_amount", exc)
         elif choice:
-            cleaned["amount"] = parse_amount(choice)
+            cleaned["amount"] = parse_amount(choice, "en")  # the buttons' values: "25", "50"
         else:
             self.add_error("amount_choice", _("Choose an amount or enter another one."))
         if cleaned.get("frequency") == Pledge.Frequency.MONTHLY:

@@ -52,6 +52,15 @@ class Campaign(models.Model):
         help_text=_("Whole dollars, comma-separated, e.g. 25,50,100,250."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    auto_approve_wall = models.BooleanField(
+        _("approve plain wall entries automatically"),
+        default=False,
+        help_text=_(
+            "Show confirmed gifts that have no message and no tribute on the donor wall without "
+            "review (the donor's name, or “Anonymous”). Entries with a message or a tribute "
+            "always wait for a staff member's approval."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +102,7 @@ class Pledge(models.Model):
         FULFILLED = "fulfilled", _("Fulfilled")
         CANCELLED = "cancelled", _("Cancelled")
         LAPSED = "lapsed", _("Lapsed")
+        EXPIRED = "expired", _("Expired (never confirmed)")
 
     class Tribute(models.TextChoices):
         NONE = "", _("No tribute")
@@ -131,6 +141,19 @@ class Pledge(models.Model):
     language = models.CharField(max_length=8, default="en")
     created_at = models.DateTimeField(_("pledged at"), auto_now_add=True)
     pledged_on = models.DateField(_("pledged on"))
+    # A pledge counts toward "pledged" once the donor confirms it from the e-mailed link or a
+    # payment arrives (docs/fundraising.md); until then it is only a claim anyone could make.
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # Name, message and tribute reach the public wall only once approved.
+    wall_approved_at = models.DateTimeField(_("approved for the wall at"), null=True, blank=True)
+    wall_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved for the wall by"),
+    )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -154,7 +177,14 @@ class Pledge(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["pledged", "partly_paid", "fulfilled", "cancelled", "lapsed"]
+                    status__in=[
+                        "pledged",
+                        "partly_paid",
+                        "fulfilled",
+                        "cancelled",
+                        "lapsed",
+                        "expired",
+                    ]
                 ),
                 name="fundraising_pledge_status_valid",
             ),
@@ -176,6 +206,15 @@ class Pledge(models.Model):
     def due_dates(self) -> list[dt.date]:
         """When each gift is expected: the pledge day, then the same day of each next month."""
         return [add_months(self.pledged_on, i) for i in range(self.months)]
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @staticmethod
+    def counted_q() -> Q:
+        """Pledges that count toward "pledged": open, and confirmed (a payment confirms too)."""
+        return Q(status__in=list(Pledge.OPEN_STATUSES), confirmed_at__isnull=False)
 
     def public_name(self) -> str:
         return str(_("Anonymous")) if self.is_anonymous else self.donor_name

@@ -78,15 +78,25 @@ def _money_sum(expression, **kwargs):
 
 
 def campaign_totals(campaign: Campaign) -> CampaignTotals:
-    """Two aggregate queries, whatever the number of pledges and payments."""
+    """Two aggregate queries, whatever the number of pledges and payments.
+
+    An unconfirmed pledge counts for nothing: neither "pledged" nor a donor (docs/fundraising.md).
+    """
     open_statuses = list(Pledge.OPEN_STATUSES)
     pledges = Pledge.objects.filter(campaign=campaign).aggregate(
-        open_total=_money_sum(F("amount") * F("months"), filter=Q(status__in=open_statuses)),
-        donors=Count("email", distinct=True, filter=~Q(status=Pledge.Status.CANCELLED)),
+        open_total=_money_sum(F("amount") * F("months"), filter=Pledge.counted_q()),
+        donors=Count(
+            "email",
+            distinct=True,
+            filter=Q(status__in=list(Pledge.COUNTED_STATUSES), confirmed_at__isnull=False),
+        ),
     )
     payments = Payment.objects.filter(campaign=campaign).aggregate(
         received=_money_sum("amount"),
-        received_on_open=_money_sum("amount", filter=Q(pledge__status__in=open_statuses)),
+        received_on_open=_money_sum(
+            "amount",
+            filter=Q(pledge__status__in=open_statuses, pledge__confirmed_at__isnull=False),
+        ),
         unpledged_donors=Count("id", filter=Q(pledge__isnull=True)),
     )
     cents = Decimal("0.01")
@@ -166,10 +176,17 @@ def campaigns_active() -> QuerySet[Campaign]:
 def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
     """Newest supporters, as plain dicts holding only what may be public.
 
-    An anonymous donor's name never leaves the database: it is not even selected.
+    Only confirmed (or paid) pledges whose entry staff approved. An anonymous donor's name
+    never leaves the database, and neither does their tribute: "Anonymous, in memory of <a
+    family name>" can say who gave.
     """
     rows = (
-        Pledge.objects.filter(campaign=campaign, status__in=list(Pledge.COUNTED_STATUSES))
+        Pledge.objects.filter(
+            campaign=campaign,
+            status__in=list(Pledge.COUNTED_STATUSES),
+            confirmed_at__isnull=False,
+            wall_approved_at__isnull=False,
+        )
         .order_by("-created_at")
         .values("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")[
             :limit
@@ -181,8 +198,8 @@ def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
             {
                 "name": None if row["is_anonymous"] else row["donor_name"],
                 "message": row["public_message"],
-                "tribute_kind": row["tribute_kind"],
-                "tribute_name": row["tribute_name"],
+                "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
+                "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
             }
         )
     return wall
@@ -193,8 +210,8 @@ def pledge_paid_total(pledge: Pledge) -> Decimal:
 
 
 def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
-    """Pledged but not (fully) received: open pledges with what is still owed."""
-    qs = Pledge.objects.filter(status__in=list(Pledge.OPEN_STATUSES))
+    """Pledged but not (fully) received: confirmed open pledges with what is still owed."""
+    qs = Pledge.objects.filter(Pledge.counted_q())
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
     # A correlated subquery, not a joined Sum: callers aggregate `owed` across pledges, and
@@ -209,6 +226,11 @@ def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
     return qs.annotate(
         paid=Coalesce(Subquery(paid, output_field=MONEY_FIELD), ZERO, output_field=MONEY_FIELD)
     ).annotate(owed=F("amount") * F("months") - F("paid"))
+
+
+def pledges_unconfirmed() -> QuerySet[Pledge]:
+    """Pledges waiting for the donor's confirmation: counted nowhere until confirmed or paid."""
+    return Pledge.objects.filter(status=Pledge.Status.PLEDGED, confirmed_at__isnull=True)
 
 
 def payments_not_receipted() -> QuerySet[Payment]:

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core import emails
 from core.roles import FUNDRAISING
-from fundraising import selectors
+from fundraising import rules, selectors
 from fundraising.models import (
     ZERO,
     Campaign,
@@ -49,6 +49,12 @@ EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
+CONFIRM_SALT = "fundraising.pledge-confirm"
+
+
+def confirm_days() -> int:
+    """Days a pledge waits for its confirmation before it expires (and the link with it)."""
+    return int(getattr(settings, "FUNDRAISING_PLEDGE_CONFIRM_DAYS", 7))
 
 
 # --- pledges -----------------------------------------------------------------------------
@@ -154,6 +160,113 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
     return pledge
 
 
+def pledge_confirm_token(pledge: Pledge) -> str:
+    return signing.dumps(str(pledge.public_id), salt=CONFIRM_SALT, compress=True)
+
+
+def pledge_confirm_url(pledge: Pledge) -> str:
+    return settings.SITE_URL + reverse(
+        "fundraising:pledge-confirm", args=[pledge_confirm_token(pledge)]
+    )
+
+
+class ConfirmationRefused(Exception):
+    """A confirmation link that cannot confirm: `reason` is "invalid", "expired" or "closed"."""
+
+    def __init__(self, reason: str, pledge: Pledge | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pledge = pledge
+
+
+def pledge_from_confirm_token(token: str) -> Pledge:
+    """The pledge a confirmation link names; ConfirmationRefused if it is bad or too old."""
+    max_age = dt.timedelta(days=confirm_days())
+    try:
+        public_id = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+        return Pledge.objects.select_related("campaign").get(public_id=uuid.UUID(public_id))
+    except signing.SignatureExpired as exc:
+        raise ConfirmationRefused("expired") from exc
+    except (signing.BadSignature, ValueError, TypeError, Pledge.DoesNotExist) as exc:
+        raise ConfirmationRefused("invalid") from exc
+
+
+def _wall_auto_approvable(pledge: Pledge) -> bool:
+    return (
+        pledge.campaign.auto_approve_wall
+        and not pledge.public_message
+        and not pledge.tribute_name
+        and pledge.wall_approved_at is None
+    )
+
+
+def _mark_confirmed(pledge: Pledge, now: dt.datetime) -> None:
+    """Set confirmed_at (and the wall's automatic approval when staff turned it on)."""
+    fields = ["confirmed_at"]
+    pledge.confirmed_at = now
+    if _wall_auto_approvable(pledge):
+        pledge.wall_approved_at = now
+        fields.append("wall_approved_at")
+    pledge.save(update_fields=fields)
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+
+
+@transaction.atomic
+def pledge_confirm(*, token: str) -> tuple[Pledge, bool]:
+    """Confirm the pledge named by an e-mailed link: (pledge, newly confirmed).
+
+    The link works once: a second use reports the pledge as already confirmed and changes
+    nothing. A link older than FUNDRAISING_PLEDGE_CONFIRM_DAYS, or for a pledge that expired
+    or was cancelled, is refused (ConfirmationRefused).
+    """
+    pledge = pledge_from_confirm_token(token)
+    pledge = Pledge.objects.select_for_update().select_related("campaign").get(pk=pledge.pk)
+    if pledge.confirmed_at is not None:
+        return pledge, False
+    if pledge.status not in Pledge.OPEN_STATUSES:
+        raise ConfirmationRefused("closed", pledge)
+    _mark_confirmed(pledge, timezone.now())
+    logger.info("pledge %s confirmed", pledge.reference)
+    return pledge, True
+
+
+def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
+    """Expire pledges not confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS (a beat task)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=confirm_days())
+    with transaction.atomic():
+        stale = selectors.pledges_unconfirmed().filter(created_at__lt=cutoff)
+        campaign_ids = set(stale.values_list("campaign_id", flat=True))
+        count = stale.update(status=Pledge.Status.EXPIRED)
+    for campaign_id in campaign_ids:
+        selectors.campaign_totals_invalidate(campaign_id)
+    logger.info("%s unconfirmed pledge(s) expired", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by) -> int:
+    """Show these pledges' name, message and tribute on the public wall."""
+    count = Pledge.objects.filter(
+        pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
+    ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    logger.info("%s wall entr(ies) approved", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
+    """Take these pledges off the public wall (the pledge itself is unchanged)."""
+    count = Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
+        wall_approved_at=None, wall_approved_by=None
+    )
+    for campaign_id in {p.campaign_id for p in pledges}:
+        transaction.on_commit(lambda cid=campaign_id: selectors.campaign_totals_invalidate(cid))
+    return count
+
+
 def _pledge_status_from_payments(pledge: Pledge) -> str:
     if pledge.status == Pledge.Status.CANCELLED:
         return pledge.status
@@ -225,6 +338,8 @@ def payment_record(
         if status != pledge.status:
             pledge.status = status
             pledge.save(update_fields=["status"])
+        if pledge.confirmed_at is None:  # money received is the surest confirmation
+            _mark_confirmed(pledge, timezone.now())
     transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
     logger.info("payment %s recorded (pledge %s)", payment.pk, pledge.reference if pledge else "-")
     return payment
@@ -233,10 +348,7 @@ def payment_record(
 # --- receipts ----------------------------------------------------------------------------
 
 
-def receipt_advantage(amount: Decimal, advantage: Decimal) -> Decimal:
-    """The advantage that counts (CRA): ignored when at or below the lesser of $75 or 10%."""
-    de_minimis = min(Decimal("75.00"), (amount * Decimal("0.10")).quantize(Decimal("0.01")))
-    return ZERO if advantage <= de_minimis else advantage
+receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests know
 
 
 def receipt_refusal(payment: Payment) -> str | None:
@@ -250,7 +362,7 @@ def receipt_refusal(payment: Payment) -> str | None:
         return _("The donor's postal address is missing: add it to the payment first.")
     if not payment.donor_name.strip():
         return _("The donor's full name is missing: add it to the payment first.")
-    if payment.advantage_amount > payment.amount * Decimal("0.80"):
+    if rules.advantage_too_large(payment.amount, payment.advantage_amount):
         return _(
             # xgettext:no-python-format
             "The advantage is more than 80% of the gift: CRA does not allow an official receipt."
@@ -270,9 +382,7 @@ def _next_serial(key: str) -> int:
 def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) -> Receipt:
     charity = settings.CHARITY
     key = charity["registration_number"]
-    amount = sum((p.amount for p in payments), ZERO)
-    raw_advantage = sum((p.advantage_amount for p in payments), ZERO)
-    if raw_advantage > amount * Decimal("0.80"):
+    if any(rules.advantage_too_large(p.amount, p.advantage_amount) for p in payments):
         raise ValidationError(
             _(
                 # xgettext:no-python-format
@@ -280,17 +390,23 @@ def _receipt_create(*, payments: list[Payment], kind: str, issued_by, **fields) 
                 "CRA does not allow an official receipt."
             )
         )
-    advantage = receipt_advantage(amount, raw_advantage)
-    descriptions = sorted({p.advantage_description for p in payments if p.advantage_description})
+    amounts = rules.receipt_amounts((p.amount, p.advantage_amount) for p in payments)
+    descriptions = sorted(
+        {
+            p.advantage_description
+            for p in payments
+            if p.advantage_description and rules.gift_advantage(p.amount, p.advantage_amount)
+        }
+    )
     receipt = Receipt(
         sequence_key=key,
         serial=_next_serial(key),
         kind=kind,
         payment=payments[0] if kind == Receipt.Kind.SINGLE else None,
-        amount=amount,
-        advantage_amount=advantage,
-        advantage_description="; ".join(descriptions) if advantage else "",
-        eligible_amount=amount - advantage,
+        amount=amounts.amount,
+        advantage_amount=amounts.advantage,
+        advantage_description="; ".join(descriptions) if amounts.advantage else "",
+        eligible_amount=amounts.eligible,
         charity_name=charity["name"],
         charity_address=charity["address"],
         charity_registration_number=key,
@@ -607,6 +723,9 @@ def _render_and_send(row: DonorEmail) -> None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
         )
+    if row.kind == DonorEmail.Kind.CONFIRMATION and pledge.confirmed_at is None:
+        context["confirm_url"] = pledge_confirm_url(pledge)
+        context["confirm_days"] = confirm_days()
     if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         stop_url = reminders_stop_url(pledge)
         context["stop_url"] = stop_url
@@ -701,9 +820,7 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
-        Pledge.objects.filter(
-            frequency=Pledge.Frequency.MONTHLY, status__in=list(Pledge.OPEN_STATUSES)
-        )
+        Pledge.objects.filter(Pledge.counted_q(), frequency=Pledge.Frequency.MONTHLY)
         .annotate(paid=selectors._money_sum("payments__amount"))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )

@@ -23,3 +23,9 @@ def run_donor_reminder_sweep() -> int:
 def reconcile_donor_emails() -> int:
     """Every 10 minutes: send rows the broker never delivered or a dead worker left claimed."""
     return services.donor_emails_reconcile()
+
+
+@shared_task
+def expire_unconfirmed_pledges() -> int:
+    """Hourly: pledges never confirmed within FUNDRAISING_PLEDGE_CONFIRM_DAYS expire."""
+    return services.pledges_expire_unconfirmed()

@@ -160,6 +160,27 @@ def pledge_thanks(request: HttpRequest, public_id) -> HttpResponse:
     )
 
 
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pledge_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The e-mailed confirmation link. GET asks (mail scanners follow links); POST confirms."""
+    try:
+        if request.method == "POST":
+            pledge, newly = services.pledge_confirm(token=token)
+            context = {"pledge": pledge, "state": "confirmed" if newly else "already"}
+        else:
+            pledge = services.pledge_from_confirm_token(token)
+            state = "already" if pledge.is_confirmed else "ask"
+            if state == "ask" and pledge.status not in Pledge.OPEN_STATUSES:
+                raise services.ConfirmationRefused("closed", pledge)
+            context = {"pledge": pledge, "state": state}
+    except services.ConfirmationRefused as refused:
+        status = 404 if refused.reason == "invalid" else 410
+        context = {"state": refused.reason, "pledge": refused.pledge}
+        return render(request, "fundraising/confirm.html", context, status=status)
+    return render(request, "fundraising/confirm.html", context)
+
+
 @require_GET
 @cache_control(public=True, max_age=selectors.TOTALS_CACHE_SECONDS)
 @cache_page(selectors.TOTALS_CACHE_SECONDS)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from core.dates import add_months, months_between
 from core.money import format_money
 from families.admin import (
@@ -56,7 +57,7 @@ from sponsorship.selectors import annotate_support, budget_for, period_summary
 # --- sponsor groups -----------------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     fields = ("user", "role", "joined_on")
     autocomplete_fields = ()
@@ -127,7 +128,7 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
 # --- sponsorships and their plan ----------------------------------------------------------
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(LabelledTabularInline):
     model = Milestone
     fields = ("title", "due_on", "completed_on", "notes", "waiver", "added_by_group")
     readonly_fields = ("waiver", "added_by_group")
@@ -203,7 +204,7 @@ class ReviewInline(admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class DisbursementInline(admin.TabularInline):
+class DisbursementInline(LabelledTabularInline):
     """Validated by Disbursement.clean() (amount > 0, month within the support period),
     the same rule the portal's `disbursement_record` uses."""
 
@@ -214,7 +215,7 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
 
 
-class FamilyIncomeInline(admin.TabularInline):
+class FamilyIncomeInline(LabelledTabularInline):
     """The family's own income by support month, validated by FamilyIncome.clean() (a month
     inside the sponsorship; employment income on the line of the member who earned it)."""
 
@@ -233,7 +234,7 @@ class FamilyIncomeInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class SupportReductionInline(admin.TabularInline):
+class SupportReductionInline(LabelledTabularInline):
     model = SupportReduction
     fields = ("month_number", "amount", "reason", "decided_by", "created_at")
     readonly_fields = fields
@@ -244,7 +245,7 @@ class SupportReductionInline(admin.TabularInline):
         return False  # through the "Reduce support in a month" action (the 50% rule)
 
 
-class ExtensionInline(admin.TabularInline):
+class ExtensionInline(LabelledTabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
     readonly_fields = fields
@@ -856,7 +857,7 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(MilestoneTemplate)
-class MilestoneTemplateAdmin(admin.ModelAdmin):
+class MilestoneTemplateAdmin(LabelledChangelistMixin, admin.ModelAdmin):
     list_display = ("title", "offset_days", "only_with_children", "basis", "is_active")
     list_editable = ("offset_days", "is_active")
     list_filter = ("is_active", "only_with_children")

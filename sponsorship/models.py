@@ -20,10 +20,10 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedTextField
 from simple_history.models import HistoricalRecords
 
 from core.dates import add_months, months_between
+from core.encryption import EncryptedTextField
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
 from sponsorship.kinds import KindRules, rules_for

@@ -9,6 +9,7 @@ summaries, never the case file.
 from __future__ import annotations
 
 import datetime
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -468,7 +469,8 @@ class ChartSeries:
     label: str
     css: str
     points: str  # SVG polyline points
-    dots: list[tuple[float, float, int, str]]  # x, y, score, review label
+    dots: list[tuple[float, float, int, str, str]]  # x, y, score, review label, marker points
+    marker: str = ""  # the series' marker shape around 0,0, for the legend
 
 
 @dataclass(frozen=True)
@@ -487,12 +489,41 @@ class ScoreChart:
     right: int
 
 
+# A marker shape per domain (circle, square, diamond, triangle up, triangle down, cross),
+# as unit polygons: the shape tells the series apart as well as the colour does.
+_MARKERS = [
+    [(math.cos(a * math.pi / 4), math.sin(a * math.pi / 4)) for a in range(8)],
+    [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)],
+    [(0, -1.1), (1.1, 0), (0, 1.1), (-1.1, 0)],
+    [(0, -1.1), (1, 0.8), (-1, 0.8)],
+    [(0, 1.1), (1, -0.8), (-1, -0.8)],
+    [
+        (-1, -0.3),
+        (-0.3, -0.3),
+        (-0.3, -1),
+        (0.3, -1),
+        (0.3, -0.3),
+        (1, -0.3),
+        (1, 0.3),
+        (0.3, 0.3),
+        (0.3, 1),
+        (-0.3, 1),
+        (-0.3, 0.3),
+        (-1, 0.3),
+    ],
+]
+
+
+def _marker(index: int, x: float, y: float, r: float = 4.5) -> str:
+    return " ".join(f"{x + dx * r:.1f},{y + dy * r:.1f}" for dx, dy in _MARKERS[index % 6])
+
+
 def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
 
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:
         return None
-    width, height, left, right, top, bottom = 340, 180, 34, 30, 12, 30
+    width, height, left, right, top, bottom = 600, 220, 90, 80, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(1, len(held) - 1)
 
@@ -504,10 +535,14 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
 
     series = []
     for index, name in enumerate(SCORE_FIELDS):
+        # Six domains often share a score: each is drawn a little to the side of the review's
+        # position (and with its own marker shape), so no series hides another.
+        dodge = (index - (len(SCORE_FIELDS) - 1) / 2) * 9
         dots = [
-            (x(i), y(r.scores[name]), r.scores[name], r.label)
+            (px, py, r.scores[name], r.label, _marker(index, px, py))
             for i, r in enumerate(held)
             if r.scores[name] is not None
+            for px, py in [(round(x(i) + dodge, 1), y(r.scores[name]))]
         ]
         if dots:
             series.append(
@@ -515,15 +550,16 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
                     field=name,
                     label=str(ReviewModel._meta.get_field(name).verbose_name),
                     css=f"series-{index}",
-                    points=" ".join(f"{px},{py}" for px, py, _, _ in dots),
+                    points=" ".join(f"{px},{py}" for px, py, *_ in dots),
                     dots=dots,
+                    marker=_marker(index, 0, 0, 6),
                 )
             )
     return ScoreChart(
         width=width,
         height=height,
         series=series,
-        x_labels=[(x(i), r.held_on.strftime("%Y-%m")) for i, r in enumerate(held)],
+        x_labels=[(x(i), r.label) for i, r in enumerate(held)],  # as the list names them
         y_ticks=[(y(s), s) for s in range(1, 6)],
         rows=held,
         table=[

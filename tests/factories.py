@@ -169,6 +169,8 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     frequency = Pledge.Frequency.ONE_TIME
     months = 1
     pledged_on = factory.LazyFunction(lambda: datetime.date.today())  # noqa: DTZ011
+    # A confirmed pledge (counts toward "pledged"); pass confirmed_at=None for one that waits.
+    confirmed_at = factory.LazyFunction(timezone.now)
 
 
 class MonthlyPledgeFactory(PledgeFactory):

@@ -91,6 +91,7 @@ MATRIX: dict[str, tuple] = {
     "fundraising:widget":            ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
     "portal:dashboard":              ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     "portal:inbox":                  ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
@@ -157,6 +158,7 @@ URL_KWARGS = {
     "fundraising:widget": lambda cast, role: {"slug": cast.campaign.slug},
     "fundraising:pledge-thanks": lambda cast, role: {"public_id": cast.pledge.public_id},
     "fundraising:reminders-stop": lambda cast, role: {"token": cast.stop_token},
+    "fundraising:pledge-confirm": lambda cast, role: {"token": cast.confirm_token},
     "portal:invitation-accept": lambda cast, role: {"token": cast.invitation_token},
     "portal:sponsorship": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:plan": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
@@ -257,6 +259,7 @@ class Cast:
     campaign: object
     pledge: object
     stop_token: str
+    confirm_token: str
     invitation_token: str
     totp_device: object
     receipt: object
@@ -355,6 +358,7 @@ def _build_cast() -> Cast:
         campaign=campaign,
         pledge=pledge,
         stop_token=fundraising_services.reminders_stop_token(pledge),
+        confirm_token=fundraising_services.pledge_confirm_token(pledge),
         invitation_token=token,
         totp_device=totp,
         receipt=Receipt.objects.first(),

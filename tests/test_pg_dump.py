@@ -2,7 +2,7 @@
 
 The demo data is committed (a transactional test), `pg_dump` reads the test database as an
 attacker with a stolen backup would, and no household member's name, date of birth or case
-narrative may appear in it: those columns are encrypted at rest (config/encryption.py).
+narrative may appear in it: those columns are encrypted at rest (core/encryption.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import encrypted_fields.fields
+import core.encryption
 import simple_history.models
 import uuid
 from decimal import Decimal
@@ -46,9 +46,9 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('visit', 'Visit'), ('call', 'Phone or video call'), ('message', 'Message')], default='visit', max_length=7, verbose_name='kind')),
                 ('who', models.CharField(max_length=200, verbose_name='who took part')),
                 ('wellbeing', models.CharField(choices=[('well', 'Doing well'), ('coping', 'Coping'), ('struggling', 'Struggling')], max_length=10, verbose_name='how the family is doing')),
-                ('summary', encrypted_fields.fields.EncryptedTextField(blank=True, null=True, verbose_name='summary')),
+                ('summary', core.encryption.EncryptedTextField(blank=True, null=True, verbose_name='summary')),
                 ('concern_level', models.CharField(choices=[('none', 'No concern'), ('concern', 'Concern for staff'), ('urgent', 'Urgent: needs the case worker now')], default='none', max_length=7, verbose_name='concern')),
-                ('concern', encrypted_fields.fields.EncryptedTextField(blank=True, null=True, verbose_name='concern for staff')),
+                ('concern', core.encryption.EncryptedTextField(blank=True, null=True, verbose_name='concern for staff')),
                 ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
                 ('request_token', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -339,7 +339,7 @@ class Migration(migrations.Migration):
                 ('health', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='health')),
                 ('social', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='social connection')),
                 ('outcome', models.CharField(blank=True, choices=[('on_track', 'On track'), ('self_sufficient', 'Self-sufficient'), ('extension', 'Extension recommended'), ('concern', 'Concern')], max_length=15, verbose_name='outcome')),
-                ('notes', encrypted_fields.fields.EncryptedTextField(blank=True, null=True, verbose_name='notes')),
+                ('notes', core.encryption.EncryptedTextField(blank=True, null=True, verbose_name='notes')),
                 ('group_input', models.TextField(blank=True, verbose_name="the sponsor group's input")),
                 ('group_input_at', models.DateTimeField(blank=True, null=True)),
                 ('group_input_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
@@ -402,7 +402,7 @@ class Migration(migrations.Migration):
                 ('health', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='health')),
                 ('social', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='social connection')),
                 ('outcome', models.CharField(blank=True, choices=[('on_track', 'On track'), ('self_sufficient', 'Self-sufficient'), ('extension', 'Extension recommended'), ('concern', 'Concern')], max_length=15, verbose_name='outcome')),
-                ('notes', encrypted_fields.fields.EncryptedTextField(blank=True, null=True, verbose_name='notes')),
+                ('notes', core.encryption.EncryptedTextField(blank=True, null=True, verbose_name='notes')),
                 ('group_input', models.TextField(blank=True, verbose_name="the sponsor group's input")),
                 ('group_input_at', models.DateTimeField(blank=True, null=True)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),

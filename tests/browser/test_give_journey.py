@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from core.roles import FUNDRAISING
@@ -31,7 +32,12 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     live_server, browser, artifacts_dir
 ):
     campaign = CampaignFactory()
-    PledgeFactory(campaign=campaign, donor_name="Vera Shown", public_message="Welcome home")
+    PledgeFactory(
+        campaign=campaign,
+        donor_name="Vera Shown",
+        public_message="Welcome home",
+        wall_approved_at=timezone.now(),
+    )
     PledgeFactory(campaign=campaign, donor_name="Hidden Person", is_anonymous=True)
 
     phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)

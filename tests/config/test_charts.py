@@ -20,7 +20,10 @@ def test_a_bar_chart_has_a_title_a_description_and_every_value():
         cid="status",
     )
     root = parse(svg)
-    assert root.get("role") == "img"
+    # Its bars are links, so it is a group of links (an img may not hold controls: axe's
+    # nested-interactive); without links it is an image.
+    assert root.get("role") == "group"
+    assert parse(charts.bar_chart([charts.Bar("A", 1)], title="t", cid="c")).get("role") == "img"
     assert "Families by status" in svg
     assert "Arrived: 2; Referred: 1" in svg
     assert 'href="/admin/?status=arrived"' in svg
@@ -79,3 +82,55 @@ def test_a_timeline_marks_reviews_overdue_items_and_today():
     assert "stroke-dasharray" in svg  # the extension is drawn differently, not only by colour
     titles = [el.text for el in root.iter("{http://www.w3.org/2000/svg}title")]
     assert "Overdue: Permanent housing" in titles
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(root):
+    return list(root.iter(f"{SVG}text"))
+
+
+def test_every_label_is_at_least_13_px_and_charts_are_drawn_at_natural_size():
+    span = charts.Span("NK-1", datetime.date(2026, 1, 10), datetime.date(2027, 1, 9))
+    svgs = [
+        charts.bar_chart([charts.Bar("Arrived in Canada", 2)], title="t", cid="a"),
+        charts.column_chart(
+            [charts.Bar("Nov 26", Decimal("12750"))], title="t", cid="b", money=True
+        ),
+        charts.meter(received=Decimal(1), pledged=Decimal(2), goal=Decimal(3), title="t", cid="c"),
+        charts.timeline(
+            [span], today=datetime.date(2026, 6, 1), title="t", cid="d", today_label="T"
+        ),
+    ]
+    for svg in svgs:
+        root = parse(svg)
+        # width in pixels equals the viewBox width: the browser never scales the text down
+        assert root.get("width") == root.get("viewBox").split()[2]
+        for text in _texts(root):
+            size = text.get("font-size")
+            if size is not None:
+                assert float(size) >= 13, ElementTree.tostring(text)
+
+
+def test_the_timeline_has_a_date_axis_and_a_legend_whose_entries_do_not_touch():
+    from django.utils import translation
+
+    span = charts.Span("NK-1", datetime.date(2026, 1, 10), datetime.date(2027, 1, 9))
+    with translation.override("ko"):
+        svg = charts.timeline(
+            [span],
+            today=datetime.date(2026, 6, 1),
+            title="t",
+            cid="d",
+            today_label="오늘",
+            legend={"support": "12개월 지원", "extension": "연장"},
+        )
+    root = parse(svg)
+    texts = [(float(t.get("x")), float(t.get("y")), t.text) for t in _texts(root)]
+    assert any(text == "2026년 7월" for _, _, text in texts), texts  # the axis, localised
+    support = next(t for t in texts if t[2] == "12개월 지원")
+    extension = next(t for t in texts if t[2] == "연장")
+    # Same line: the next entry starts after the Korean label's width (13 px a letter).
+    if support[1] == extension[1]:
+        assert extension[0] - support[0] >= charts.text_width("12개월 지원") + 14

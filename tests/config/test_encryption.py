@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from config.encryption import forget_cached_keys
 from families.models import HouseholdMember
 from tests.factories import FamilyFactory, HouseholdMemberFactory
 
@@ -18,11 +17,9 @@ NAME = "Soonhee Zzyzxdemo"
 @pytest.fixture
 def keys(settings):
     def use(*values: str) -> None:
-        settings.SALT_KEY = list(values)
-        forget_cached_keys()
+        settings.FIELD_ENCRYPTION_KEYS = list(values)
 
-    yield use
-    forget_cached_keys()
+    return use
 
 
 def raw(column: str, pk: int) -> str:

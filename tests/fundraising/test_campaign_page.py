@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from fundraising import selectors, services
 from fundraising.models import DonorEmail, Pledge
 from tests.factories import CampaignFactory, PledgeFactory
 
@@ -143,8 +145,19 @@ def test_it_needs_no_address_when_the_donor_declines_a_receipt(client, campaign)
 
 
 def test_it_hides_anonymous_donors_names_everywhere_in_the_html(client, campaign):
-    PledgeFactory(campaign=campaign, donor_name="Zelda Hiddenname", is_anonymous=True)
-    PledgeFactory(campaign=campaign, donor_name="Vera Shown", public_message="Bienvenue")
+    approved = timezone.now()
+    PledgeFactory(
+        campaign=campaign,
+        donor_name="Zelda Hiddenname",
+        is_anonymous=True,
+        wall_approved_at=approved,
+    )
+    PledgeFactory(
+        campaign=campaign,
+        donor_name="Vera Shown",
+        public_message="Bienvenue",
+        wall_approved_at=approved,
+    )
     html = client.get(url(campaign)).content.decode()
     assert "Hiddenname" not in html and "Zelda" not in html
     assert "Anonymous" in html
@@ -222,12 +235,18 @@ def test_it_reads_the_page_in_a_constant_number_of_queries(
         assert client.get(url(campaign)).status_code == 200
 
 
-def test_it_refreshes_the_cached_totals_when_a_pledge_arrives(
+def test_it_refreshes_the_cached_totals_when_a_pledge_is_confirmed(
     client, campaign, django_capture_on_commit_callbacks
 ):
     client.get(url(campaign))
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url(campaign), valid_data(amount_choice="250"))
+    # Not confirmed yet: the totals the page shows (cached) count nothing.
+    assert selectors.campaign_totals_cached(campaign).pledged_outstanding == 0
+    pledge = Pledge.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pledge_confirm(token=services.pledge_confirm_token(pledge))
+        services.pledges_wall_approve(pledges=[pledge], approved_by=None)
     body = client.get(reverse("fundraising:progress-json", args=[campaign.slug])).json()
     assert body["pledged_outstanding"] == "250.00"
     page = client.get(url(campaign)).content.decode()

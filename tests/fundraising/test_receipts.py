@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from pypdf import PdfReader
 
-from fundraising import services
+from fundraising import rules, services
 from fundraising.models import DonorEmail, Payment, Receipt
 from fundraising.pdf import receipt_pdf
 from tests.factories import CampaignFactory, PaymentFactory, PledgeFactory
@@ -197,3 +197,34 @@ def test_it_gives_50_concurrent_issues_50_distinct_consecutive_serials():
     assert errors == []
     serials = sorted(Receipt.objects.values_list("serial", flat=True))
     assert serials == list(range(1, 51))
+
+
+def test_a_yearly_receipt_applies_the_small_advantage_rule_gift_by_gift(campaign):
+    """100 with a 20 advantage (more than 10%: it counts) + 1,000 → eligible 1,080, not 1,100."""
+    pledge = PledgeFactory(campaign=campaign, email="ada@example.org")
+    PaymentFactory(
+        pledge=pledge,
+        amount=Decimal("100.00"),
+        advantage_amount=Decimal("20.00"),
+        advantage_description="Concert ticket",
+        received_on=dt.date(2025, 5, 1),
+    )
+    PaymentFactory(pledge=pledge, amount=Decimal("1000.00"), received_on=dt.date(2025, 9, 1))
+
+    receipt = services.receipt_issue_yearly(donor_email="ada@example.org", year=2025)
+
+    assert receipt.amount == Decimal("1100.00")
+    assert receipt.advantage_amount == Decimal("20.00")
+    assert receipt.eligible_amount == Decimal("1080.00")
+    assert "Eligible amount of gift for tax purposes: $1,080.00" in pdf_text(receipt)
+
+
+def test_the_one_rule_gives_the_same_amount_for_a_single_gift_receipt(campaign):
+    payment = PaymentFactory(
+        pledge__campaign=campaign, amount=Decimal("100.00"), advantage_amount=Decimal("20.00")
+    )
+    receipt = services.receipt_issue(payment=payment)
+    assert receipt.eligible_amount == Decimal("80.00")
+    assert rules.receipt_amounts([(Decimal("100.00"), Decimal("20.00"))]).eligible == Decimal(
+        "80.00"
+    )

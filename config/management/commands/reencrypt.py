@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from config.encryption import models_with_encrypted_fields, reencrypt_model
+from core.encryption import models_with_encrypted_fields, reencrypt_model
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('families', '0004_family_archived_on'),
-        ('sponsorship', '0003_language_preference'),
+        ('sponsorship', '0004_upgrade_field_encryption'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

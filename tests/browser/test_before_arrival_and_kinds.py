@@ -63,5 +63,7 @@ def test_staff_see_the_kind_rules_and_the_rap_floor(live_server, page, artifacts
     _shoot(page, artifacts_dir, "portal-family-income-refused")
     _sign_in(page, live_server, "manager@demo.hanvoice.test")
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{bvor.pk}/change/")
-    assert page.get_by_text("Below the RAP floor").is_visible()
+    assert page.get_by_text("Below the RAP floor", exact=True).is_visible()
+    assert page.get_by_text("Month 1 planned at $1,641.67").is_visible()
+    assert not page.get_by_text("Month 2 planned").count()  # the government pays month 2
     _shoot(page, artifacts_dir, "admin-sponsorship-bvor")

@@ -77,8 +77,10 @@ def staff_user():
 
 
 def _plan_rows(sponsorship, templates, review_templates, with_children: bool):
-    from core.dates import add_months
+    # The same rules as plan_generate(), in memory for bulk inserts.
     from sponsorship.models import Milestone, Review
+    from sponsorship.period import Period
+    from sponsorship.services import milestone_due_on, review_schedule
 
     arrival = sponsorship.arrival_date
     milestones = [
@@ -87,20 +89,15 @@ def _plan_rows(sponsorship, templates, review_templates, with_children: bool):
             template=t,
             title=t.title,
             description=t.description,
-            due_on=arrival + dt.timedelta(days=t.offset_days),
+            due_on=milestone_due_on(t, arrival),
         )
         for t in templates
         if with_children or not t.only_with_children
     ]
-    dates: dict[dt.date, str] = {}
-    for t in review_templates:  # as review_dates(): no extensions yet
-        if t.at_month:
-            if t.at_month < 12:
-                dates.setdefault(add_months(arrival, t.at_month), t.label)
-        else:
-            end = add_months(arrival, 12)
-            dates.setdefault(end - dt.timedelta(days=t.days_before_period_end), t.label)
-    reviews = [Review(sponsorship=sponsorship, label=b, scheduled_for=d) for d, b in dates.items()]
+    reviews = [
+        Review(sponsorship=sponsorship, label=label, scheduled_for=day)
+        for label, day in review_schedule(Period.of(arrival), review_templates)  # no extensions yet
+    ]
     return milestones, reviews
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from config.reports import reports_for
 from core import charts
-from core.dates import add_months, month_starts
+from core.dates import month_starts
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 from families.models import Family
 from families.selectors import families_by_status
@@ -36,7 +36,9 @@ from fundraising.selectors import (
     pledges_unpaid,
     received_by_month,
 )
+from sponsorship.kinds import base_months_sql
 from sponsorship.models import Milestone, Reminder, Review
+from sponsorship.period import month_13_sql
 from sponsorship.portal_selectors import urgent_checkins_unacknowledged
 from sponsorship.selectors import groups_at_risk, overdue_by_group, sponsorships_overview
 
@@ -138,14 +140,19 @@ def _statuses() -> list[StatusRow]:
 
 def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     """The active sponsorships that have arrived, most overdue items first (then the soonest
-    month 13), with their reviews and overdue milestones as marks. Four queries."""
+    month 13, extensions counted), with their reviews and overdue milestones as marks. Four
+    queries."""
 
     base = sponsorships_overview(today).filter(arrival_date__isnull=False)
     total = base.count()
     rows = list(
-        base.order_by(
-            "-overdue_milestones", "-overdue_reviews", "arrival_date", "pk"
-        ).prefetch_related(
+        base.annotate(
+            period_month_13_on=month_13_sql(
+                "arrival_date", F("approved_extension_months"), base_months_sql()
+            )
+        )
+        .order_by("-overdue_milestones", "-overdue_reviews", "period_month_13_on", "pk")
+        .prefetch_related(
             Prefetch(
                 "milestones",
                 queryset=Milestone.objects.overdue(today).order_by("due_on"),
@@ -158,7 +165,7 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     )
     spans = []
     for s in rows:
-        base_end = add_months(s.arrival_date, 12) - datetime.timedelta(days=1)
+        period = s.period
         marks = []
         for review in s.review_list:
             late = review.held_on is None and review.scheduled_for < today
@@ -174,13 +181,15 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
             (m.due_on, "overdue", _("Overdue: %(title)s") % {"title": m.title})
             for m in s.overdue_list
         ]
-        marks.append((s.month_13_on, "month13", _("Month 13: %(day)s") % {"day": s.month_13_on}))
+        marks.append(
+            (period.month_13_on, "month13", _("Month 13: %(day)s") % {"day": period.month_13_on})
+        )
         spans.append(
             charts.Span(
                 label=s.family.case_code,
-                start=s.arrival_date,
-                end=base_end,
-                extended_to=s.support_ends_on if s.extension_months else None,
+                start=period.starts_on,
+                end=period.base_ends_on,
+                extended_to=period.ends_on if period.extension_months else None,
                 marks=marks,
                 href=reverse("admin:sponsorship_sponsorship_change", args=[s.pk]),
             )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.dates import add_months
 from core.encryption import (
     EncryptedCharField,
     EncryptedDateField,
@@ -171,11 +172,10 @@ class FamilyStatusChange(models.Model):
 
 
 def one_year_window_closes(principal_arrived_on: datetime.date) -> datetime.date:
-    """The last day a dependant may arrive and still be part of the sponsorship (12 months)."""
-    try:
-        return principal_arrived_on.replace(year=principal_arrived_on.year + 1)
-    except ValueError:  # 29 February: the window closes on 28 February next year
-        return principal_arrived_on.replace(year=principal_arrived_on.year + 1, day=28)
+    """The last day a dependant may arrive and still join the sponsorship: the same calendar
+    day a year after the principal applicant arrived; after 29 February, 28 February (a
+    year never longer than twelve calendar months: docs/domain.md "The One-Year Window")."""
+    return add_months(principal_arrived_on, 12)
 
 
 class HouseholdMember(models.Model):

@@ -1,8 +1,12 @@
-"""Who may see and do what in the sponsor portal (one helper per object type).
+"""Who may see which sponsorship, and what they may do: one scope per object type.
 
-Only members of the sponsor group reach a sponsorship's pages: everyone else, staff
-included, gets 404, so a URL does not even confirm that a case exists. Staff work in the
-admin. Every successful look-up writes a `CaseFileAccess` row, so no view can forget it.
+Two sides see sponsorships. In the sponsor portal, a person sees the sponsorships of the
+groups they belong to, and nothing else: everyone else, staff included, gets 404, so a URL
+does not even confirm that a case exists. On the staff side (the admin, reminders, the
+digest), case-management staff see the sponsorships of the families in their case-file
+scope (`staff_families`). Every list, detail page, inbox, reminder and admin queryset asks
+the scope functions below (docs/domain.md "Who sees what"); every successful portal look-up
+writes a `CaseFileAccess` row, so no view can forget it.
 """
 
 from __future__ import annotations
@@ -11,13 +15,139 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from families.models import CaseFileAccess
-from sponsorship.models import Membership, Milestone, Review, Sponsorship
+from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from families.models import CaseFileAccess, Family
+from sponsorship.models import (
+    CheckIn,
+    Disbursement,
+    Extension,
+    GroupMessage,
+    Membership,
+    Milestone,
+    Reminder,
+    Review,
+    Sponsorship,
+)
 
 Role = Membership.Role
+PORTAL = "portal"
+STAFF = "staff"
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+
+def staff_families(user) -> QuerySet[Family] | None:
+    """The families a staff member may see on the sponsorship side; None means all of them.
+
+    The one hook for the case-file scope of families/ (which families a case worker is
+    assigned, break-the-glass access): when families/ defines that scope, this returns it,
+    and every staff-side list below follows. Until then, case-management staff see all
+    families and everyone else none.
+    """
+    if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
+        return None
+    return Family.objects.none()
+
+
+def _group_ids(user) -> QuerySet:
+    return Membership.objects.filter(user=user).values("group_id")
+
+
+def sponsorship_scope(user, *, side: str = PORTAL, via: str = "") -> Q:
+    """The condition "`user` may see this sponsorship" on a model reaching a sponsorship
+    through `via` (e.g. "sponsorship__" for a milestone; "" for the sponsorship itself)."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if side == PORTAL:
+        return Q(**{f"{via}group_id__in": _group_ids(user)})
+    families = staff_families(user)
+    if families is None:  # every sponsorship (not Q(), which vanishes when OR-ed)
+        return Q(**{f"{via}pk__isnull": False})
+    return Q(**{f"{via}family_id__in": families.values("pk")})
+
+
+def sponsorships_visible_to(user, *, side: str = PORTAL) -> QuerySet[Sponsorship]:
+    return Sponsorship.objects.filter(sponsorship_scope(user, side=side))
+
+
+def milestones_visible_to(user, *, side: str = PORTAL) -> QuerySet[Milestone]:
+    return Milestone.objects.filter(sponsorship_scope(user, side=side, via="sponsorship__"))
+
+
+def reviews_visible_to(user, *, side: str = PORTAL) -> QuerySet[Review]:
+    return Review.objects.filter(sponsorship_scope(user, side=side, via="sponsorship__"))
+
+
+def checkins_visible_to(user, *, side: str = PORTAL) -> QuerySet[CheckIn]:
+    return CheckIn.objects.filter(sponsorship_scope(user, side=side, via="sponsorship__"))
+
+
+def disbursements_visible_to(user, *, side: str = PORTAL) -> QuerySet[Disbursement]:
+    return Disbursement.objects.filter(sponsorship_scope(user, side=side, via="sponsorship__"))
+
+
+def extensions_visible_to(user, *, side: str = PORTAL) -> QuerySet[Extension]:
+    return Extension.objects.filter(sponsorship_scope(user, side=side, via="sponsorship__"))
+
+
+def group_messages_visible_to(user) -> QuerySet[GroupMessage]:
+    """Messages from staff to the groups `user` belongs to."""
+    if not getattr(user, "is_authenticated", False):
+        return GroupMessage.objects.none()
+    return GroupMessage.objects.filter(group_id__in=_group_ids(user))
+
+
+def admin_scope(request, queryset: QuerySet, *, via: str = "", also: Q | None = None) -> QuerySet:
+    """An admin queryset narrowed to the records the staff member may see. Someone the
+    admin's permissions already refuse keeps the unnarrowed queryset, so they get the
+    permission's 403 rather than a "no such record" redirect (roles decide actions, the
+    scope decides records)."""
+    opts = queryset.model._meta
+    user = request.user
+    if not (
+        user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+        or user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+    ):
+        return queryset
+    scope = sponsorship_scope(user, side=STAFF, via=via)
+    return queryset.filter(scope | also if also is not None else scope)
+
+
+def side_of(user) -> str:
+    """Where `user` sees sponsorships from: case-management staff on the staff side."""
+    return STAFF if has_role(user, PROGRAM_MANAGER, CASE_WORKER) else PORTAL
+
+
+def reminder_scope(user) -> Q:
+    """A reminder `user` may read: addressed to them, not withdrawn, about a sponsorship they
+    may still see (or about none, like the weekly digest of a staff member)."""
+    about = sponsorship_scope(user, side=side_of(user), via="sponsorship__")
+    return Q(recipient=user, cancelled_at__isnull=True) & (Q(sponsorship__isnull=True) | about)
+
+
+def reminders_visible_to(user) -> QuerySet[Reminder]:
+    if not getattr(user, "is_authenticated", False):
+        return Reminder.objects.none()
+    return Reminder.objects.filter(reminder_scope(user))
+
+
+def may_receive(reminder: Reminder) -> bool:
+    """Its recipient is still entitled to hear about it (checked again at send time): active,
+    and the reminder's sponsorship (or group) still in their scope."""
+    user = reminder.recipient
+    if not user.is_active:
+        return False
+    if side_of(user) == STAFF:
+        if reminder.sponsorship_id is None:
+            return True
+        return sponsorships_visible_to(user, side=STAFF).filter(pk=reminder.sponsorship_id).exists()
+    if reminder.kind == Reminder.Kind.WEEKLY_DIGEST or reminder.group_id is None:
+        return False
+    return Membership.objects.filter(user=user, group_id=reminder.group_id).exists()
 
 
 @dataclass(frozen=True)
@@ -72,7 +202,8 @@ def get_sponsorship_for_user(
         raise Http404
     role = Membership.objects.filter(user=user, group=OuterRef("group")).values("role")[:1]
     sponsorship = (
-        Sponsorship.objects.with_period()
+        sponsorships_visible_to(user)
+        .with_period()
         .select_related("family", "group")
         .annotate(portal_role=Subquery(role))
         .filter(public_id=public_id, portal_role__isnull=False)
@@ -88,7 +219,8 @@ def get_milestone_for_user(
     user, public_id: uuid.UUID, *, page: str = "portal", action: str = "view"
 ) -> tuple[Milestone, PortalAccess]:
     sponsorship_id = (
-        Milestone.objects.filter(public_id=public_id)
+        milestones_visible_to(user)
+        .filter(public_id=public_id)
         .values_list("sponsorship__public_id", flat=True)
         .first()
     )
@@ -106,7 +238,8 @@ def get_review_for_user(
     user, public_id: uuid.UUID, *, page: str = "portal", action: str = "view"
 ) -> tuple[Review, PortalAccess]:
     sponsorship_id = (
-        Review.objects.filter(public_id=public_id)
+        reviews_visible_to(user)
+        .filter(public_id=public_id)
         .values_list("sponsorship__public_id", flat=True)
         .first()
     )

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,8 @@ from families.admin import (
 from families.models import Family, HouseholdMember
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
+from sponsorship.access import admin_scope
+from sponsorship.budget import budget_for
 from sponsorship.models import (
     MAX_SUPPORT_MONTHS,
     ArrivalEstimate,
@@ -51,8 +54,9 @@ from sponsorship.models import (
     Sponsorship,
     SupportReduction,
 )
+from sponsorship.period import MAX_EXTENSION_MONTHS
 from sponsorship.rap import RapTable, family_income, sponsorship_floor_flags
-from sponsorship.selectors import annotate_support, budget_for, period_summary
+from sponsorship.selectors import annotate_support, period_summary
 
 # --- sponsor groups -----------------------------------------------------------------------
 
@@ -327,7 +331,7 @@ class EndForm(forms.Form):
 
 class ExtensionRequestForm(forms.Form):
     months = forms.IntegerField(
-        label=_("Months to add"), min_value=1, max_value=MAX_SUPPORT_MONTHS - 12
+        label=_("Months to add"), min_value=1, max_value=MAX_EXTENSION_MONTHS
     )
     reason = forms.CharField(label=_("Why the family needs more support"), widget=forms.Textarea)
 
@@ -428,7 +432,8 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         return False  # a sponsorship starts by matching a family (Families → "Match")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return annotate_support(super().get_queryset(request), timezone.localdate())
+        qs = admin_scope(request, super().get_queryset(request))
+        return annotate_support(qs, timezone.localdate())
 
     @admin.display(description=_("case code"), ordering="family__case_code")
     def case_code(self, obj: Sponsorship) -> str:
@@ -489,12 +494,12 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         return "-" if months is None else str(months)
 
     @admin.display(description=_("support ends on"))
-    def support_ends_on(self, obj: Sponsorship):
-        return obj.support_ends_on or "-"
+    def support_ends_on(self, obj: Sponsorship) -> str:
+        return date_format(obj.support_ends_on) if obj.support_ends_on else "-"
 
     @admin.display(description=_("month 13 begins"))
-    def month_13_on(self, obj: Sponsorship):
-        return obj.month_13_on or "-"
+    def month_13_on(self, obj: Sponsorship) -> str:
+        return date_format(obj.month_13_on) if obj.month_13_on else "-"
 
     @admin.display(description=_("next due"), ordering="next_due_on")
     def next_due(self, obj: Sponsorship) -> str:
@@ -511,13 +516,16 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         if obj.pk is None:
             return "-"
         b = budget_for(obj)
+        cad = format_money
 
-        def cad(amount) -> str:
-            return f"${amount:,.2f}"
-
+        # The portal's words and the portal's figures: both read the one Budget.
         rows = [
             (gettext("Family size"), b.family_size),
-            (gettext("Monthly income support (plan)"), cad(b.monthly_income_support)),
+            (gettext("Monthly income support (plan)"), cad(b.monthly)),
+            (gettext("Planned to date"), cad(b.planned_to_date)),
+            (gettext("Paid"), cad(b.paid_total)),
+            (gettext("Owed this month"), cad(b.owed_this_month)),
+            (gettext("Behind plan to date"), cad(b.behind_by)),
             (
                 gettext("Income support planned / paid"),
                 f"{cad(b.income_planned)} / {cad(b.income_paid)}",
@@ -526,8 +534,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 gettext("Start-up planned / paid"),
                 f"{cad(b.start_up_planned)} / {cad(b.start_up_paid)}",
             ),
-            (gettext("Behind plan to date"), cad(b.behind_by)),
-            (gettext("Still owed this month"), cad(b.owed_this_month)),
+            (gettext("Planned in all"), cad(b.planned_total)),
         ]
         table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
         return format_html(
@@ -731,6 +738,10 @@ class ExtensionAdmin(SimpleHistoryAdmin):
         "requested_by",
         "decided_by",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return admin_scope(request, super().get_queryset(request), via="sponsorship__")
+
     readonly_fields = (
         "sponsorship",
         "months",
@@ -816,6 +827,10 @@ class MilestoneAdmin(admin.ModelAdmin):
     )
     search_fields = ("sponsorship__family__case_code", "title")
     list_select_related = ("sponsorship__family", "sponsorship__group")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return admin_scope(request, super().get_queryset(request), via="sponsorship__")
+
     readonly_fields = (
         "sponsorship",
         "template",

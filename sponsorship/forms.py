@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sponsorship.models import CheckIn, Disbursement, FamilyIncome
+from sponsorship.period import BASE_SUPPORT_MONTHS
 
 
 class DateInput(forms.DateInput):
@@ -147,7 +148,11 @@ class DisbursementForm(RequestTokenForm):
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=300)
 
     def __init__(
-        self, *args, committed_months: int = 12, current_month: int | None = None, **kwargs
+        self,
+        *args,
+        committed_months: int = BASE_SUPPORT_MONTHS,
+        current_month: int | None = None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.fields["month_number"].choices = [

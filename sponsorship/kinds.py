@@ -1,6 +1,6 @@
 """What a sponsorship's kind changes in the money and the period: one object per kind.
 
-The rules are data in the `KINDS` table (docs/domain.md "Sponsorship kinds"): the base support
+The rules are data in the `KINDS` table (docs/domain.md "Kinds of sponsorship"): the base support
 period, the support months whose income support the government pays, and whether the sponsor
 owes the start-up costs. The budget, the disbursement check, the reminders and the reports read
 them through `rules_for`, never from the kind's name.
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-BASE_SUPPORT_MONTHS = 12
-MAX_SUPPORT_MONTHS = 36
+from sponsorship.period import BASE_SUPPORT_MONTHS, MAX_SUPPORT_MONTHS
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.dates import add_months, months_between
 from core.encryption import EncryptedTextField
-from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family
-from sponsorship.kinds import KindRules, rules_for
+from sponsorship.kinds import KindRules, base_months_sql, rules_for
+from sponsorship.period import (
+    BASE_SUPPORT_MONTHS,
+    MAX_EXTENSION_MONTHS,
+    MAX_SUPPORT_MONTHS,
+    Period,
+    committed_months,
+    month_13_sql,
+)
 
-MAX_SUPPORT_MONTHS = 36
-BASE_SUPPORT_MONTHS = 12
+__all__ = ["BASE_SUPPORT_MONTHS", "MAX_SUPPORT_MONTHS"]  # re-exported: the rule is in period.py
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -156,25 +162,26 @@ class Invitation(models.Model):
 
 class SponsorshipQuerySet(models.QuerySet):
     def with_period(self) -> SponsorshipQuerySet:
-        """Annotate approved extension months so period properties need no extra query."""
-        return self.annotate(
-            approved_extension_months=Coalesce(
-                models.Sum("extensions__months", filter=Q(extensions__status="approved")),
-                0,
+        """Annotate approved extension months (so `period` needs no extra query) and month
+        13 in SQL (`Period.month_13_on`, the same rule) for filtering and ordering."""
+        approved = Extension.objects.filter(
+            sponsorship=models.OuterRef("pk"), status=Extension.Status.APPROVED
+        )
+        months = Coalesce(
+            models.Subquery(
+                approved.values("sponsorship").annotate(t=models.Sum("months")).values("t"),
+                output_field=models.IntegerField(),
+            ),
+            models.Value(0),
+        )
+        return self.annotate(approved_extension_months=months).annotate(
+            period_month_13_on=month_13_sql(
+                "arrival_date", models.F("approved_extension_months"), base_months_sql()
             )
         )
 
     def active(self) -> SponsorshipQuerySet:
         return self.filter(outcome=Sponsorship.Outcome.ACTIVE)
-
-    def visible_to(self, user) -> SponsorshipQuerySet:
-        """Staff with a case-management role see all; a group member sees their group's only."""
-
-        if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
-            return self
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(group__memberships__user=user)
 
 
 class Sponsorship(models.Model):
@@ -310,38 +317,40 @@ class Sponsorship(models.Model):
         return rules_for(self.kind)
 
     @property
+    def period(self) -> Period | None:
+        """The support period (None before arrival): the one home of its dates."""
+        if not self.arrival_date:
+            return None
+        return Period.of(self.arrival_date, self.extension_months, self.kind_rules.base_months)
+
+    # Shortcuts to `period` for templates and lists.
+
+    @property
     def committed_months(self) -> int:
-        """The kind's base months (12; JAS 24) plus approved extensions, never more than 36."""
-        return min(MAX_SUPPORT_MONTHS, self.kind_rules.base_months + self.extension_months)
+        """Base months plus approved extensions, never more than the cap."""
+        return committed_months(self.extension_months, self.kind_rules.base_months)
 
     @property
     def month_13_on(self) -> datetime.date | None:
         """The first day without sponsor income support ("month 13", after extensions)."""
-        if not self.arrival_date:
-            return None
-        return add_months(self.arrival_date, self.committed_months)
+        return self.period.month_13_on if self.arrival_date else None
 
     @property
     def support_ends_on(self) -> datetime.date | None:
         """The last day of the committed support period."""
-        first_day_after = self.month_13_on
-        return first_day_after - datetime.timedelta(days=1) if first_day_after else None
+        return self.period.ends_on if self.arrival_date else None
 
     def current_month(self, today: datetime.date | None = None) -> int | None:
-        """Month N (1-based) of support on `today`; None before arrival; at most 36."""
+        """Month N (1-based) of support on `today`; None before arrival."""
         if not self.arrival_date:
             return None
-        today = today or timezone.localdate()
-        if today < self.arrival_date:
-            return None
-        return min(MAX_SUPPORT_MONTHS, months_between(self.arrival_date, today) + 1)
+        return self.period.month_on(today or timezone.localdate())
 
     def months_remaining(self, today: datetime.date | None = None) -> int | None:
         """Whole months of committed support after the current one."""
-        month = self.current_month(today)
-        if month is None:
-            return None if not self.arrival_date else self.committed_months
-        return max(0, self.committed_months - month)
+        if not self.arrival_date:
+            return None
+        return self.period.months_remaining(today or timezone.localdate())
 
     def days_to_month_13(self, today: datetime.date | None = None) -> int | None:
         if not self.month_13_on:
@@ -402,7 +411,7 @@ class Extension(models.Model):
         Sponsorship, on_delete=models.CASCADE, related_name="extensions"
     )
     months = models.PositiveSmallIntegerField(
-        _("months"), validators=[MinValueValidator(1), MaxValueValidator(24)]
+        _("months"), validators=[MinValueValidator(1), MaxValueValidator(MAX_EXTENSION_MONTHS)]
     )
     reason = models.TextField(_("reason"))
     status = models.CharField(
@@ -424,7 +433,7 @@ class Extension(models.Model):
         ordering = ["requested_on", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(months__gte=1, months__lte=MAX_SUPPORT_MONTHS - BASE_SUPPORT_MONTHS),
+                condition=Q(months__gte=1, months__lte=MAX_EXTENSION_MONTHS),
                 name="sponsorship_extension_months_1_to_24",
             ),
             models.CheckConstraint(
@@ -447,6 +456,14 @@ class MilestoneTemplate(models.Model):
         _("due (days after arrival)"), help_text=_("Negative: before arrival.")
     )
     only_with_children = models.BooleanField(_("only for families with children"), default=False)
+    due_at_one_year_window = models.BooleanField(
+        _("due when the One-Year Window closes"),
+        default=False,
+        help_text=_(
+            "Due on the same calendar day a year after arrival (the day the One-Year Window "
+            "closes) instead of a number of days after arrival."
+        ),
+    )
     basis = models.CharField(_("basis"), max_length=200, blank=True)
     is_active = models.BooleanField(_("in use"), default=True)
 

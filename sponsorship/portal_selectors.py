@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from families.models import CaseNote, Consent, Family, HouseholdMember
+from sponsorship.access import (
+    group_messages_visible_to,
+    reminders_visible_to,
+    sponsorships_visible_to,
+)
+from sponsorship.budget import Budget, budgets_for
 from sponsorship.catalogue_strings import catalogue_text
 from sponsorship.models import (
     SCORE_FIELDS,
     ArrivalEstimate,
     CheckIn,
-    CostTableEntry,
-    Disbursement,
     FamilyIncome,
-    GroupMessage,
     GroupMessageRead,
     Membership,
     Milestone,
@@ -42,149 +44,6 @@ from sponsorship.models import Review as ReviewModel
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 UPCOMING_COUNT = 5
-
-
-# --- the income-support plan (RSTP cost table) ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class BudgetPlan:
-    """The cost-table plan for a family of `family_size` (a planning estimate, DOMAIN.md)."""
-
-    family_size: int
-    yearly_income: Decimal
-    monthly: Decimal
-    start_up: Decimal
-
-
-def _cost_table() -> list[CostTableEntry]:
-    return list(CostTableEntry.objects.all())
-
-
-def budget_plan(
-    sponsorship: Sponsorship,
-    *,
-    family_size: int | None = None,
-    cost_table: list[CostTableEntry] | None = None,
-) -> BudgetPlan:
-    """Family size = household member count; monthly income support = the size's 12-month
-    amount / 12; start-up once. Sizes past the table add the "each extra person" row."""
-    if family_size is None:
-        family_size = sponsorship.family.members.count()
-    table = cost_table if cost_table is not None else _cost_table()
-    by_size = {e.family_size: e for e in table if not e.per_extra_person}
-    extra = next((e for e in table if e.per_extra_person), None)
-    size = max(family_size, 1)
-    if size in by_size:
-        income, start_up = by_size[size].income_support, by_size[size].start_up
-    elif by_size:
-        largest = max(by_size)
-        base = by_size[largest]
-        extra_people = max(0, size - largest) if extra else 0
-        income = base.income_support + (extra.income_support * extra_people if extra else 0)
-        start_up = base.start_up + (extra.start_up * extra_people if extra else 0)
-    else:
-        income, start_up = ZERO, ZERO
-    monthly = (Decimal(income) / 12).quantize(CENT, rounding=ROUND_HALF_UP)
-    return BudgetPlan(family_size, Decimal(income), monthly, Decimal(start_up))
-
-
-@dataclass(frozen=True)
-class BudgetMonth:
-    number: int
-    planned: Decimal
-    paid: Decimal
-    is_current: bool
-    is_past: bool
-
-    @property
-    def short(self) -> bool:
-        return self.is_past and self.paid < self.planned
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Plan vs paid. `owed_this_month` = planned through the current month − paid so far."""
-
-    plan: BudgetPlan
-    committed_months: int
-    current_month: int | None
-    months: list[BudgetMonth]
-    paid_income: Decimal
-    paid_start_up: Decimal
-
-    @property
-    def paid_total(self) -> Decimal:
-        return self.paid_income + self.paid_start_up
-
-    @property
-    def planned_total(self) -> Decimal:
-        return self.plan.start_up + self.plan.monthly * self.committed_months
-
-    @property
-    def planned_to_date(self) -> Decimal:
-        if self.current_month is None:
-            return ZERO
-        return self.plan.start_up + self.plan.monthly * self.current_month
-
-    @property
-    def owed_this_month(self) -> Decimal:
-        return max(ZERO, self.planned_to_date - self.paid_total)
-
-    @property
-    def ahead_by(self) -> Decimal:
-        return max(ZERO, self.paid_total - self.planned_to_date)
-
-
-def _budget(
-    sponsorship: Sponsorship,
-    *,
-    plan: BudgetPlan,
-    sums: Iterable[dict],
-    today: datetime.date,
-) -> Budget:
-    per_month: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    start_up = ZERO
-    for row in sums:
-        if row["kind"] == Disbursement.Kind.START_UP:
-            start_up += row["total"]
-        else:
-            per_month[row["month_number"]] += row["total"]
-    current = sponsorship.current_month(today)
-    months = [
-        BudgetMonth(
-            number=n,
-            planned=plan.monthly,
-            paid=per_month.get(n, ZERO),
-            is_current=n == current,
-            is_past=current is not None and n < current,
-        )
-        for n in range(1, sponsorship.committed_months + 1)
-    ]
-    return Budget(
-        plan=plan,
-        committed_months=sponsorship.committed_months,
-        current_month=min(current, sponsorship.committed_months) if current else None,
-        months=months,
-        paid_income=sum(per_month.values(), ZERO),
-        paid_start_up=start_up,
-    )
-
-
-def _disbursement_sums(sponsorship_ids: Iterable[int]) -> QuerySet:
-    return (
-        Disbursement.objects.filter(sponsorship_id__in=list(sponsorship_ids))
-        .values("sponsorship_id", "kind", "month_number")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-
-
-def budget_for_portal(sponsorship: Sponsorship, today: datetime.date | None = None) -> Budget:
-    """The income-support page: plan from the cost table, `Sum` of what was paid, per month."""
-    today = today or timezone.localdate()
-    plan = budget_plan(sponsorship)
-    return _budget(sponsorship, plan=plan, sums=_disbursement_sums([sponsorship.pk]), today=today)
 
 
 # --- what a group sees of the family --------------------------------------------------------
@@ -302,13 +161,7 @@ class Dashboard:
 
 def portal_sponsorships(user) -> QuerySet:
     """The sponsorships of the groups `user` belongs to (staff without a membership: none)."""
-    if not user.is_authenticated:
-        return Sponsorship.objects.none()
-    return (
-        Sponsorship.objects.filter(group__memberships__user=user)
-        .with_period()
-        .select_related("family", "group")
-    )
+    return sponsorships_visible_to(user).with_period().select_related("family", "group")
 
 
 def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
@@ -335,17 +188,13 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
     )
     roles = dict(Membership.objects.filter(user=user).values_list("group_id", "role"))
     role_labels = dict(Membership.Role.choices)
-    sums_by_sponsorship: dict[int, list[dict]] = defaultdict(list)
-    table: list[CostTableEntry] = []
-    if sponsorships:
-        for row in _disbursement_sums(s.pk for s in sponsorships):
-            sums_by_sponsorship[row["sponsorship_id"]].append(row)
-        table = _cost_table()
+    for s in sponsorships:
+        s.member_count = len(s.family.members.all())  # prefetched: no query for the size
+    budgets = budgets_for([s for s in sponsorships if s.arrival_date], today)
     summaries = []
     for s in sponsorships:
         members = list(s.family.members.all())
         opened = s.open_milestones
-        plan = budget_plan(s, family_size=len(members), cost_table=table)
         summaries.append(
             SponsorshipSummary(
                 sponsorship=s,
@@ -360,11 +209,7 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
                 upcoming=[m for m in opened if m.due_on >= today][:UPCOMING_COUNT],
                 open_count=len(opened),
                 next_reviews=s.pending_reviews[:2],
-                budget=(
-                    _budget(s, plan=plan, sums=sums_by_sponsorship[s.pk], today=today)
-                    if s.arrival_date
-                    else None
-                ),
+                budget=budgets.get(s.pk),
             )
         )
     unread = unread_count(user)
@@ -591,13 +436,12 @@ def urgent_checkins_unacknowledged() -> QuerySet:
 
 
 def _reminders(user) -> QuerySet:
-    return Reminder.objects.filter(recipient=user, cancelled_at__isnull=True)
+    return reminders_visible_to(user)
 
 
 def _messages(user) -> QuerySet:
-    group_ids = Membership.objects.filter(user=user).values("group_id")
     read = GroupMessageRead.objects.filter(message=OuterRef("pk"), user=user)
-    return GroupMessage.objects.filter(group_id__in=group_ids).annotate(is_read=Exists(read))
+    return group_messages_visible_to(user).annotate(is_read=Exists(read))
 
 
 def unread_count(user) -> int:
@@ -665,12 +509,8 @@ def inbox_for(user, *, unread_only: bool = False, limit: int = 100) -> list[Inbo
 
 
 __all__ = [
-    "Budget",
-    "BudgetPlan",
-    "budget_for_portal",
     "before_arrival_items",
     "family_income_for_group",
-    "budget_plan",
     "checkins_for",
     "dashboard_for",
     "family_for_group",

@@ -18,12 +18,14 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import emails
+from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from sponsorship.budget import budget_for
 from sponsorship.models import (
     CheckIn,
     Disbursement,
@@ -38,7 +40,6 @@ from sponsorship.models import (
     Sponsorship,
     government_month_refusal,
 )
-from sponsorship.portal_selectors import budget_plan
 from sponsorship.reminders import notify_urgent_concern
 from sponsorship.services import family_income_record as family_income_record  # staff's rule
 
@@ -300,24 +301,21 @@ def disbursement_record(
     if sponsorship.support_ends_on and paid_on > sponsorship.support_ends_on:
         raise ValidationError({"paid_on": _("This date is after the end of the support period.")})
 
-    plan = budget_plan(sponsorship)
+    budget = budget_for(sponsorship)
     if kind == Disbursement.Kind.START_UP:
-        already = sponsorship.disbursements.filter(kind=kind).aggregate(t=models.Sum("amount"))
-        planned = plan.start_up
+        already, planned = budget.start_up_paid, budget.start_up_planned
     else:
-        already = sponsorship.disbursements.filter(kind=kind, month_number=month_number).aggregate(
-            t=models.Sum("amount")
-        )
-        planned = plan.monthly
+        month = budget.months[month_number - 1]
+        already, planned = month.paid, month.planned
     bound = planned * DISBURSEMENT_SANITY_FACTOR
-    if (already["t"] or Decimal("0")) + amount > bound:
+    if already + amount > bound:
         raise ValidationError(
             {
                 "amount": _(
                     "That is more than twice the plan (%(planned)s). Check the amount; "
                     "for an exceptional payment, ask your case worker."
                 )
-                % {"planned": f"${planned:,.2f}"}
+                % {"planned": format_money(planned)}
             }
         )
     disbursement = Disbursement(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from sponsorship import reminders
+from sponsorship.access import admin_scope
 from sponsorship.models import NotificationPreference, Reminder, ReminderRule
 
 STATES = {
@@ -95,6 +96,16 @@ class ReminderAdmin(admin.ModelAdmin):
     date_hierarchy = "due_on"
     list_select_related = ("recipient", "group", "sponsorship__family")
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Reminders about no sponsorship (the weekly digest) are shown to whoever may see the list.
+        return admin_scope(
+            request,
+            super().get_queryset(request),
+            via="sponsorship__",
+            also=Q(sponsorship__isnull=True),
+        )
+
     actions = ("resend", "mark_read")
     fieldsets = (
         (None, {"fields": ("kind", "subject_key", "due_on", "recipient", "case_code", "group")}),

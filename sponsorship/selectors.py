@@ -7,8 +7,8 @@ one queryset never multiplies rows (a JOIN on milestones and reviews at once wou
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import (
     Count,
@@ -26,15 +26,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.dates import add_months, months_between
 from families.models import HouseholdMember
+from sponsorship.budget import budgets_for
 from sponsorship.models import (
-    BASE_SUPPORT_MONTHS,
-    MAX_SUPPORT_MONTHS,
     MONEY,
     CheckIn,
-    CostTableEntry,
-    Disbursement,
     Extension,
     Milestone,
     Review,
@@ -142,157 +138,6 @@ def overdue_by_group(today: datetime.date | None = None) -> QuerySet[SponsorGrou
     )
 
 
-# --- money ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CostTable:
-    """The RSTP cost table as loaded once: size → (12-month income support, start-up)."""
-
-    rows: dict[int, tuple[Decimal, Decimal]]
-    extra: tuple[Decimal, Decimal]
-
-    @classmethod
-    def load(cls) -> CostTable:
-        rows: dict[int, tuple[Decimal, Decimal]] = {}
-        extra = (Decimal("0"), Decimal("0"))
-        for entry in CostTableEntry.objects.all():
-            if entry.per_extra_person:
-                extra = (entry.income_support, entry.start_up)
-            else:
-                rows[entry.family_size] = (entry.income_support, entry.start_up)
-        return cls(rows=rows, extra=extra)
-
-    def for_size(self, size: int) -> tuple[Decimal, Decimal]:
-        """(12-month income support, start-up) for `size` people; beyond the largest row,
-        each extra person adds the per-extra-person row."""
-        if not self.rows:
-            return (Decimal("0"), Decimal("0"))
-        size = max(1, size)
-        largest = max(self.rows)
-        if size <= largest:
-            return self.rows.get(size) or self.rows[min(s for s in self.rows if s >= size)]
-        income, start_up = self.rows[largest]
-        extra = size - largest
-        return (income + extra * self.extra[0], start_up + extra * self.extra[1])
-
-
-@dataclass
-class BudgetMonth:
-    month: int
-    starts_on: datetime.date
-    planned: Decimal
-    paid: Decimal
-
-    @property
-    def balance(self) -> Decimal:
-        return self.planned - self.paid
-
-
-@dataclass
-class Budget:
-    """Planned vs paid for one sponsorship.
-
-    The plan is the RSTP cost table (a planning estimate): monthly income support =
-    12-month amount / 12 for the family's size, start-up once. After arrival the legal floor
-    is the RAP rate of the community of settlement, so the plan is a guide, not a ceiling.
-    Support may be reduced only once net employment income exceeds 50% of monthly support,
-    and the Canada Child Benefit may never reduce it (DOMAIN.md "Money").
-    """
-
-    family_size: int
-    monthly_income_support: Decimal
-    start_up_planned: Decimal
-    start_up_paid: Decimal
-    months: list[BudgetMonth] = field(default_factory=list)
-    current_month: int | None = None
-
-    @property
-    def income_planned(self) -> Decimal:
-        return sum((m.planned for m in self.months), Decimal("0"))
-
-    @property
-    def income_paid(self) -> Decimal:
-        return sum((m.paid for m in self.months), Decimal("0"))
-
-    @property
-    def planned_total(self) -> Decimal:
-        return self.income_planned + self.start_up_planned
-
-    @property
-    def paid_total(self) -> Decimal:
-        return self.income_paid + self.start_up_paid
-
-    @property
-    def planned_to_date(self) -> Decimal:
-        if not self.current_month:
-            return Decimal("0")
-        return sum((m.planned for m in self.months[: self.current_month]), Decimal("0"))
-
-    @property
-    def paid_to_date(self) -> Decimal:
-        return sum((m.paid for m in self.months), Decimal("0"))
-
-    @property
-    def behind_by(self) -> Decimal:
-        """Income support planned up to this month but not yet paid (0 when on track)."""
-        return max(Decimal("0"), self.planned_to_date - self.paid_to_date)
-
-    @property
-    def owed_this_month(self) -> Decimal:
-        if not self.current_month or self.current_month > len(self.months):
-            return Decimal("0")
-        return max(Decimal("0"), self.months[self.current_month - 1].balance)
-
-
-def _monthly(income_12: Decimal) -> Decimal:
-    return (income_12 / 12).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def budget_for(
-    sponsorship: Sponsorship,
-    today: datetime.date | None = None,
-    cost_table: CostTable | None = None,
-) -> Budget:
-    """The sponsorship's budget: four queries whatever the number of disbursements."""
-    today = today or timezone.localdate()
-    cost_table = cost_table or CostTable.load()
-    size = sponsorship.family.members.count()
-    income_12, start_up = cost_table.for_size(size)
-    monthly = _monthly(income_12)
-    paid_rows = (
-        Disbursement.objects.filter(sponsorship=sponsorship)
-        .values("kind", "month_number")
-        .annotate(total=Sum("amount"))
-    )
-    paid_income: dict[int, Decimal] = {}
-    start_up_paid = Decimal("0")
-    for row in paid_rows:
-        if row["kind"] == Disbursement.Kind.START_UP:
-            start_up_paid += row["total"]
-        else:
-            paid_income[row["month_number"]] = row["total"]
-    committed = sponsorship.committed_months
-    arrival = sponsorship.arrival_date
-    months = [
-        BudgetMonth(
-            month=n,
-            starts_on=add_months(arrival, n - 1) if arrival else None,
-            planned=monthly,
-            paid=paid_income.get(n, Decimal("0")),
-        )
-        for n in range(1, committed + 1)
-    ]
-    return Budget(
-        family_size=size,
-        monthly_income_support=monthly,
-        start_up_planned=start_up,
-        start_up_paid=start_up_paid,
-        months=months,
-        current_month=sponsorship.current_month(today) if sponsorship.is_active else None,
-    )
-
-
 # --- risk and program numbers ----------------------------------------------------------------
 
 
@@ -304,26 +149,19 @@ class GroupAtRisk:
 
 def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
     """Groups needing staff attention: several overdue items, no check-in for 30 days after
-    arrival, or income support behind plan. Four queries in all."""
+    arrival, or income support behind plan (`Budget.behind_by`). Five queries in all."""
     today = today or timezone.localdate()
     quiet_since = today - datetime.timedelta(days=AT_RISK_QUIET_DAYS)
-    rows = (
+    rows = list(
         sponsorships_overview(today)
         .filter(arrival_date__isnull=False)
         .annotate(
-            member_count=_count(
-                HouseholdMember.objects.filter(family=OuterRef("family")), "family"
-            ),
-            income_paid=_sum(
-                Disbursement.objects.filter(
-                    sponsorship=OuterRef("pk"), kind=Disbursement.Kind.INCOME_SUPPORT
-                ),
-                "sponsorship",
-                "amount",
-            ),
+            member_count=_count(HouseholdMember.objects.filter(family=OuterRef("family")), "family")
         )
+        .select_related(None)
+        .only("pk", "group_id", "family_id", "kind", "arrival_date", "ended_on")
     )
-    cost_table = CostTable.load()
+    budgets = budgets_for(rows, today)
     reasons: dict[int, list[str]] = {}
 
     def flag(group_id: int, reason: str) -> None:
@@ -331,29 +169,19 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         if reason not in found:
             found.append(reason)
 
-    # Plain values, not model instances: this scans every active sponsorship (thousands as
-    # the program grows), and only a few numbers per row are needed.
-    values = rows.values(
-        "group_id", "arrival_date", "overdue_milestones", "overdue_reviews",
-        "last_checkin_on", "member_count", "income_paid", "approved_extension_months",
-    )  # fmt: skip
-    for s in values:
-        overdue = s["overdue_milestones"] + s["overdue_reviews"]
+    for s in rows:
+        overdue = s.overdue_milestones + s.overdue_reviews
         if overdue >= AT_RISK_OVERDUE:
-            flag(s["group_id"], str(_("%(n)s items overdue") % {"n": overdue}))
-        quiet = s["last_checkin_on"] is None or s["last_checkin_on"] < quiet_since
-        if quiet and s["arrival_date"] < quiet_since:
+            flag(s.group_id, str(_("%(n)s items overdue") % {"n": overdue}))
+        quiet = s.last_checkin_on is None or s.last_checkin_on < quiet_since
+        if quiet and s.arrival_date < quiet_since:
             flag(
-                s["group_id"],
+                s.group_id,
                 str(_("no check-in for %(days)s days") % {"days": AT_RISK_QUIET_DAYS}),
             )
-        extension = s["approved_extension_months"] or 0
-        committed = min(MAX_SUPPORT_MONTHS, BASE_SUPPORT_MONTHS + extension)
-        month = min(committed, months_between(s["arrival_date"], today) + 1)
-        # Planned up to the month before this one: the current month's payment may be due.
-        planned = _monthly(cost_table.for_size(s["member_count"])[0]) * max(0, month - 1)
-        if s["income_paid"] < planned:
-            flag(s["group_id"], str(_("income support behind plan")))
+        # Months before this one unpaid: the current month's payment may still be on its way.
+        if budgets[s.pk].behind_by > 0:
+            flag(s.group_id, str(_("income support behind plan")))
     groups = SponsorGroup.objects.in_bulk(list(reasons))
     return sorted(
         (GroupAtRisk(group=groups[pk], reasons=found) for pk, found in reasons.items()),
@@ -367,9 +195,9 @@ def months_of_support_delivered(today: datetime.date | None = None) -> int:
     total = 0
     for s in Sponsorship.objects.with_period().filter(arrival_date__isnull=False):
         until = min(today, s.ended_on) if s.ended_on else today
-        if until < s.arrival_date:
-            continue
-        total += min(s.committed_months, months_between(s.arrival_date, until) + 1)
+        month = s.period.month_on(until)
+        if month is not None:
+            total += min(s.committed_months, month)
     return total
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,10 +17,10 @@ from django.utils.translation import gettext_noop
 from core.dates import add_months
 from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
-from families.models import Family, HouseholdMember
+from families.models import Family, HouseholdMember, one_year_window_closes
 from families.services import family_transition
+from sponsorship.budget import budget_for
 from sponsorship.models import (
-    MAX_SUPPORT_MONTHS,
     ArrivalEstimate,
     Extension,
     FamilyIncome,
@@ -32,8 +33,8 @@ from sponsorship.models import (
     Sponsorship,
     SupportReduction,
 )
+from sponsorship.period import MAX_SUPPORT_MONTHS, Period
 from sponsorship.rap import EMPLOYMENT_SHARE, family_income, reduction_allowed
-from sponsorship.selectors import budget_for
 
 
 def _has_children(sponsorship: Sponsorship, on: datetime.date) -> bool:
@@ -41,28 +42,43 @@ def _has_children(sponsorship: Sponsorship, on: datetime.date) -> bool:
     return any(m.relationship == "child" or ((m.age_on(on) or 99) < 18) for m in members)
 
 
-def review_dates(sponsorship: Sponsorship) -> list[tuple[str, datetime.date]]:
-    """The review schedule from the ReviewTemplate catalogue and the current support period:
-    at month N (the end of month N after arrival), and N days before each period end (the
-    original 12 months and the end after each approved extension)."""
-    arrival = sponsorship.arrival_date
-    if arrival is None:
-        return []
-    period_ends = [add_months(arrival, 12)]
-    running = 12
-    for extension in sponsorship.extensions.filter(status="approved").order_by("requested_on"):
-        running = min(36, running + extension.months)
-        period_ends.append(add_months(arrival, running))
+def milestone_due_on(template: MilestoneTemplate, arrival: datetime.date) -> datetime.date:
+    """When a catalogue item falls due for a family that arrived on `arrival`: `offset_days`
+    after arrival, or the day the One-Year Window closes (a calendar rule, not a day count:
+    docs/domain.md "The One-Year Window")."""
+    if template.due_at_one_year_window:
+        return one_year_window_closes(arrival)
+    return arrival + datetime.timedelta(days=template.offset_days)
+
+
+def review_schedule(
+    period: Period, templates: Iterable[ReviewTemplate]
+) -> list[tuple[str, datetime.date]]:
+    """Review dates from the catalogue: at the end of month N, and N days before each period
+    end (the base period and the end after each approved extension)."""
     dates: dict[datetime.date, str] = {}
-    for template in ReviewTemplate.objects.filter(is_active=True):
+    for template in templates:
         if template.at_month:
-            if template.at_month < sponsorship.committed_months:
-                dates.setdefault(add_months(arrival, template.at_month), template.label)
+            if template.at_month < period.committed_months:
+                dates.setdefault(period.month_starts_on(template.at_month + 1), template.label)
         else:
-            for end in period_ends:
+            for end in period.period_ends():
                 day = end - datetime.timedelta(days=template.days_before_period_end)
                 dates.setdefault(day, template.label)
     return sorted(((label, day) for day, label in dates.items()), key=lambda pair: pair[1])
+
+
+def review_dates(sponsorship: Sponsorship) -> list[tuple[str, datetime.date]]:
+    """The review schedule of `sponsorship`'s current support period."""
+    if sponsorship.arrival_date is None:
+        return []
+    approved = sponsorship.extensions.filter(status=Extension.Status.APPROVED)
+    period = Period(
+        sponsorship.arrival_date,
+        tuple(approved.order_by("requested_on", "pk").values_list("months", flat=True)),
+        sponsorship.kind_rules.base_months,
+    )
+    return review_schedule(period, ReviewTemplate.objects.filter(is_active=True))
 
 
 @transaction.atomic
@@ -91,7 +107,7 @@ def plan_generate(*, sponsorship: Sponsorship) -> tuple[int, int]:
             template=template,
             title=template.title,
             description=template.description,
-            due_on=arrival + datetime.timedelta(days=template.offset_days),
+            due_on=milestone_due_on(template, arrival),
         )
         for template in MilestoneTemplate.objects.filter(is_active=True, offset_days__gte=0)
         if template.pk not in existing_templates
@@ -698,7 +714,7 @@ def extension_request(
 
 
 def _refuse_past_cap(sponsorship: Sponsorship, more_months: int) -> None:
-    current = sponsorship.kind_rules.base_months + sponsorship.extension_months
+    current = sponsorship.committed_months
     if current + more_months > MAX_SUPPORT_MONTHS:
         raise ValidationError(
             _(

@@ -31,6 +31,7 @@ from sponsorship.access import (
     get_sponsorship_for_user,
     log_case_file_access,
 )
+from sponsorship.budget import budget_for
 from sponsorship.forms import (
     CheckInForm,
     DisbursementForm,
@@ -298,7 +299,7 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     access = get_sponsorship_for_user(request.user, public_id, page=_page(request))
     sponsorship = access.sponsorship
     payments = sponsorship.disbursements.select_related("recorded_by").order_by("-paid_on", "-pk")
-    budget = selectors.budget_for_portal(sponsorship) if sponsorship.arrival_date else None
+    budget = budget_for(sponsorship) if sponsorship.arrival_date else None
     return _render(
         request,
         "sponsorship/portal/income_support.html",
@@ -342,7 +343,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             "access": access,
             "sponsorship": sponsorship,
             "form": form,
-            "plan": selectors.budget_plan(sponsorship),
+            "budget": budget_for(sponsorship),
             "section": "money",
         },
     )

@@ -9,7 +9,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.dates import add_months
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -107,18 +106,12 @@ class Report:
         return _("For HanVoice staff only: contains case codes.")
 
 
-def months_in(arrival: datetime.date, months: int, start: datetime.date, end: datetime.date):
-    """Support months (1..months) whose first day falls within [start, end]."""
-
-    return [n for n in range(1, months + 1) if start <= add_months(arrival, n - 1) <= end]
-
-
 def delivered_months(s, date_from: datetime.date, date_to: datetime.date) -> list[int]:
     """The support months of sponsorship `s` that began in the period (and before it ended)."""
     if not s.arrival_date:
         return []
     last = min(date_to, s.ended_on) if s.ended_on else date_to
-    return months_in(s.arrival_date, s.committed_months, date_from, last)
+    return s.period.months_begun_between(date_from, last)
 
 
 # --- program report -------------------------------------------------------------------------------

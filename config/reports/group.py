@@ -17,15 +17,15 @@ from config.reports.base import (
     ChartData,
     Report,
     Table,
-    delivered_months,
     group_letter,
     money_text,
     percent,
     suppress,
 )
 from families.models import HouseholdMember
+from sponsorship.budget import budgets_for
 from sponsorship.models import CheckIn, Disbursement, Milestone, Sponsorship
-from sponsorship.selectors import CostTable, _count, _monthly
+from sponsorship.selectors import _count
 
 # --- group monitoring report ----------------------------------------------------------------------
 
@@ -38,7 +38,7 @@ def group_report(
     group=None,
 ) -> Report:
     """Per sponsor group: settlement plan due vs done, income support planned vs paid,
-    check-ins, for the period. Seven queries whatever the number of groups or families."""
+    check-ins, for the period. Eight queries whatever the number of groups or families."""
 
     title = str(REPORTS["groups"][0])
     report = Report("groups", title, date_from, date_to, audience)
@@ -91,7 +91,7 @@ def group_report(
         .annotate(n=Count("pk"), concerns=Count("pk", filter=~Q(concern_level="none")))
         .order_by()
     }
-    cost_table = CostTable.load()
+    budgets = budgets_for(sponsorships, date_to)
 
     groups: dict[int, dict] = {}
     zero = Decimal("0")
@@ -113,7 +113,6 @@ def group_report(
             },
         )
         m = milestones.get(s.pk, {"due": 0, "done": 0, "on_time": 0})
-        monthly = _monthly(cost_table.for_size(s.member_count)[0])
         c = checkins.get(s.pk, {"n": 0, "concerns": 0})
         g["families"] += 1
         if len(g["codes"]) < CODES_PER_GROUP:
@@ -122,7 +121,8 @@ def group_report(
         g["due"] += m["due"]
         g["done"] += m["done"]
         g["on_time"] += m["on_time"]
-        g["planned"] += monthly * len(delivered_months(s, date_from, date_to))
+        last = min(date_to, s.ended_on) if s.ended_on else date_to
+        g["planned"] += budgets[s.pk].planned_between(date_from, last)
         g["paid"] += paid.get((s.pk, Disbursement.Kind.INCOME_SUPPORT), zero)
         g["start_up"] += paid.get((s.pk, Disbursement.Kind.START_UP), zero)
         g["checkins"] += c["n"]

@@ -8,11 +8,9 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
-from sponsorship.models import (
-    MAX_SUPPORT_MONTHS,
-    Milestone,
-    Reminder,
-)
+from sponsorship.budget import budget_for
+from sponsorship.models import Milestone, Reminder
+from sponsorship.period import MAX_SUPPORT_MONTHS
 from sponsorship.reminders.rules import Kind
 
 
@@ -84,6 +82,7 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
             committed_months=sponsorship.committed_months,
             days_left=(sponsorship.month_13_on - today).days,
             can_extend=sponsorship.committed_months < MAX_SUPPORT_MONTHS,
+            owed=budget_for(sponsorship, today).owed_this_month,
         )
     if reminder.extension_id:
         ext = reminder.extension

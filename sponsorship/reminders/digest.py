@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from core.roles import PROGRAM_MANAGER, has_role
+from sponsorship.access import STAFF, sponsorship_scope
 from sponsorship.models import (
     Extension,
     Milestone,
@@ -25,8 +26,9 @@ def digest_context(user, today: datetime.date) -> dict:
     assigned to them. A constant number of queries, whatever the program's size.
     """
     week_end = today + datetime.timedelta(days=7)
-    scope = Q(sponsorship__outcome=Sponsorship.Outcome.ACTIVE)
-    if not has_role(user, PROGRAM_MANAGER):
+    scope = sponsorship_scope(user, side=STAFF, via="sponsorship__")
+    scope &= Q(sponsorship__outcome=Sponsorship.Outcome.ACTIVE)
+    if not has_role(user, PROGRAM_MANAGER):  # what is theirs to act on, within what they see
         scope &= Q(sponsorship__family__case_worker=user)
     related = ("sponsorship__group", "sponsorship__family")
     items: dict[tuple[str, str], list[dict]] = defaultdict(list)

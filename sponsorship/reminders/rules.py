@@ -6,13 +6,9 @@ import datetime
 import logging
 from collections.abc import Sequence
 
-from core.dates import add_months
-from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from sponsorship.access import may_receive
 from sponsorship.models import (
-    BASE_SUPPORT_MONTHS,
-    MAX_SUPPORT_MONTHS,
     Extension,
-    Membership,
     Reminder,
     ReminderRule,
 )
@@ -80,13 +76,6 @@ def base_range(offsets: Sequence[int], today: datetime.date) -> tuple[datetime.d
     return low, high
 
 
-def month_13_for(
-    arrival: datetime.date, extension_months: int, base_months: int = BASE_SUPPORT_MONTHS
-) -> datetime.date:
-    """The first day without sponsor support: the kind's base months (JAS 24) + extensions."""
-    return add_months(arrival, min(MAX_SUPPORT_MONTHS, base_months + extension_months))
-
-
 def period_key(sponsorship_id: int, month_13_on: datetime.date) -> str:
     """The support period is identified by its end: an approved extension makes a new one."""
     return f"period:{sponsorship_id}:{month_13_on.isoformat()}"
@@ -97,21 +86,9 @@ def digest_key(monday: datetime.date) -> str:
     return f"digest:{year}-W{week:02d}"
 
 
-def _recipient_may_know(reminder: Reminder) -> bool:
-    """Still entitled to hear about it: a member of the group, or case-management staff."""
-    user = reminder.recipient
-    if not user.is_active:
-        return False
-    if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
-        return True
-    if reminder.kind == Kind.WEEKLY_DIGEST or reminder.group_id is None:
-        return False
-    return Membership.objects.filter(user=user, group_id=reminder.group_id).exists()
-
-
 def why_not_relevant(reminder: Reminder, today: datetime.date) -> str:
     """Why the reminder no longer matters (empty when it does). Checked at send time."""
-    if not _recipient_may_know(reminder):
+    if not may_receive(reminder):
         return "Recipient no longer in the group or on staff."
     sponsorship = reminder.sponsorship
     if sponsorship is not None and not sponsorship.is_active:

@@ -24,6 +24,7 @@ from sponsorship.models import (
     Review,
     Sponsorship,
 )
+from sponsorship.period import Period
 from sponsorship.reminders.rules import (
     BEFORE_KINDS,
     GROUP_ROLES,
@@ -33,7 +34,6 @@ from sponsorship.reminders.rules import (
     base_range,
     digest_key,
     latest_fire_date,
-    month_13_for,
     period_key,
     rule_offsets,
 )
@@ -121,28 +121,29 @@ def _period_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]
     kinds = [k for k in (Kind.PERIOD_ENDING, Kind.MONTH_13) if rules.get(k)]
     if not kinds:
         return
-    # Month 13 is at least 12 months (≥ 365 days) after arrival: a cheap SQL pre-filter.
-    lead = max(0, -min(min(rules[k]) for k in kinds))
+    # Only periods whose month 13 (the SQL form of `Period.month_13_on`) is near enough for a
+    # rule to fire today or within the catch-up window.
+    low, high = base_range(sorted({o for k in kinds for o in rules[k]}), today)
     rows = (
         Sponsorship.objects.active()
         .filter(arrival_date__isnull=False)
-        .filter(arrival_date__lte=today + datetime.timedelta(days=lead - 365))
         .with_period()
+        .filter(period_month_13_on__range=(low, high))
         .values(
             "pk",
+            "kind",
             "arrival_date",
             "approved_extension_months",
             "group_id",
             "family__case_worker_id",
-            "kind",
         )  # fmt: skip
     )
     for row in rows:
-        month_13 = month_13_for(
+        month_13 = Period.of(
             row["arrival_date"],
             int(row["approved_extension_months"] or 0),
             rules_for(row["kind"]).base_months,
-        )
+        ).month_13_on
         for kind in kinds:
             if kind in BEFORE_KINDS and today >= month_13:
                 continue  # the period has ended: the month-13 reminder takes over

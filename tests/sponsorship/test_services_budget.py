@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from sponsorship.budget import CostTable, budget_for, planned_by_month
+from sponsorship.kinds import PRIVATE
 from sponsorship.models import CostTableEntry, Disbursement
 from sponsorship.selectors import (
-    CostTable,
-    budget_for,
     groups_at_risk,
     months_of_support_delivered,
     overdue_by_group,
@@ -49,13 +49,29 @@ def test_budget_shows_planned_vs_paid_and_what_is_owed(sponsorship, treasurer):
     _pay(sponsorship, treasurer, 1, "5100", kind=Disbursement.Kind.START_UP)
     b = budget_for(sponsorship)
     assert b.family_size == 2
-    assert b.monthly_income_support == Decimal("1641.67")  # 19,700 / 12
+    assert b.monthly == Decimal("1641.67")  # 19,700 / 12
     assert b.start_up_planned == Decimal("5100") and b.start_up_paid == Decimal("5100")
     assert b.current_month == 4
     assert b.income_paid == Decimal("3283.34")
-    assert b.behind_by == Decimal("1641.67") * 2  # months 3 and 4 unpaid
-    assert b.owed_this_month == Decimal("1641.67")
+    assert b.behind_by == Decimal("1641.67")  # month 3 unpaid
+    assert b.due_this_month == Decimal("1641.67")  # month 4 unpaid
+    # Owed now: month 3 (still owed: a missed month does not lapse) and month 4.
+    assert b.owed_this_month == Decimal("3283.34")
+    assert b.planned_to_date == Decimal("5100") + 4 * Decimal("1641.67")
     assert len(b.months) == 12
+    # The first year adds up to the cost table's figure: month 12 takes the reconciling cents.
+    assert b.income_planned == Decimal("19700.00")
+    assert b.months[11].planned == Decimal("1641.63")
+    assert b.planned_total == Decimal("24800.00")
+
+
+@pytest.mark.parametrize("yearly", ["13200", "19700", "20400", "21200", "23700", "25700", "0.05"])
+@pytest.mark.parametrize("months", [12, 13, 24, 36])
+def test_the_monthly_plan_adds_up_to_the_yearly_figure_to_the_cent(yearly, months):
+    plan = planned_by_month(Decimal(yearly), months, PRIVATE)
+    assert sum(plan[:12]) == Decimal(yearly)
+    assert all(m == plan[0] for m in plan[:11] + plan[12:])
+    assert len(plan) == months
 
 
 def test_budget_needs_few_queries(sponsorship, treasurer, django_assert_max_num_queries):

@@ -536,6 +536,19 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             ),
             (gettext("Planned in all"), cad(b.planned_total)),
         ]
+        rules = b.kind_rules
+        if rules.government_months:
+            what = (
+                gettext("income support in months %(months)s (%(source)s)")
+                if rules.sponsor_owes_start_up
+                else gettext("income support in months %(months)s and start-up (%(source)s)")
+            )
+            rows.append(
+                (
+                    gettext("Paid by the government"),
+                    what % {"months": rules.government_months_text, "source": rules.source},
+                )
+            )
         table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
         return format_html(
             "<table>{}</table>{}<p class='help'>{}</p>",

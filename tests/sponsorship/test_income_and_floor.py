@@ -13,6 +13,7 @@ from django.urls import reverse
 from sponsorship import services
 from sponsorship.models import FamilyIncome, RapRate, SupportReduction
 from sponsorship.rap import MonthLike, RapTable, floor_flags
+from sponsorship.selectors import groups_at_risk
 from tests.factories import HouseholdMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +302,17 @@ def test_the_admin_sponsorship_page_flags_months_below_the_rap_floor(
     html = client.get(url).content.decode()
     assert "Below the RAP floor" in html
     assert "Month 1 planned at $1,100.00, below the RAP floor of $1,200.00" in html
+
+
+def test_the_dashboard_at_risk_panel_flags_a_group_below_the_rap_floor(
+    client, program_manager, sponsorship, other_sponsorship
+):
+    def reasons() -> dict[str, list[str]]:
+        return {r.group.name: r.reasons for r in groups_at_risk()}
+
+    assert "income support below the RAP floor" not in reasons().get("Maple Circle", [])
+    _rate(household_size=1, monthly_amount=D("1200.00"))  # Toronto; the plan is 1,100 a month
+    assert "income support below the RAP floor" in reasons()["Maple Circle"]
+    client.force_login(program_manager)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "income support below the RAP floor" in html

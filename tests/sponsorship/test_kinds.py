@@ -12,11 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.dates import add_months
+from families.models import HouseholdMember
 from sponsorship import portal_services
+from sponsorship.budget import budget_for
 from sponsorship.kinds import KINDS, PRIVATE, rules_for
 from sponsorship.models import Disbursement, Sponsorship
 from sponsorship.reminders import reminder_sweep
-from tests.factories import SponsorGroupFactory, SponsorshipFactory
+from tests.factories import HouseholdMemberFactory, SponsorGroupFactory, SponsorshipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,81 @@ def test_month_13_reminders_follow_the_kind(group, coordinator):
     assert not jas.reminders.filter(kind="month_13").exists()
     reminder_sweep(today=add_months(jas.arrival_date, 24))
     assert jas.reminders.filter(kind="month_13").exists()
+
+
+# --- the budget follows the kind ---------------------------------------------------------------
+
+
+def _budget(kind: str, group, size: int = 2, days_ago: int = 100):
+    s = _arrived(group, kind, days_ago=days_ago)
+    for _ in range(size - 1):
+        HouseholdMemberFactory(family=s.family)
+    return s, budget_for(s)
+
+
+def test_a_psr_budget_plans_every_month_and_start_up_to_the_cent(group):
+    _s, b = _budget(K.PSR, group, size=4)
+    planned = [m.planned for m in b.months]
+    assert planned[:11] == [Decimal("1766.67")] * 11 and planned[11] == Decimal("1766.63")
+    assert sum(planned) == Decimal("21200.00") and b.start_up_planned == Decimal("7500")
+    assert b.planned_total == Decimal("28700.00")
+
+
+def test_a_bvor_budget_plans_nothing_in_months_2_to_7(group):
+    _s, b = _budget(K.BVOR, group, size=2)
+    assert [m.number for m in b.months if m.paid_by_government] == [2, 3, 4, 5, 6, 7]
+    assert all(m.planned == 0 for m in b.months if m.paid_by_government)
+    # Six sponsor months: half the 12-month amount, to the cent, reconciled in month 12.
+    assert sum(m.planned for m in b.months) == Decimal("9850.00")
+    assert b.start_up_planned == Decimal("5100")
+    # Day 100 is month 4: only month 1 and start-up are owed so far.
+    assert b.planned_to_date == Decimal("5100") + Decimal("1641.67")
+
+
+def test_a_jas_budget_has_24_months_no_sponsor_income_and_no_start_up(group):
+    _s, b = _budget(K.JAS, group, size=3)
+    assert len(b.months) == 24
+    assert all(m.planned == 0 and m.paid_by_government for m in b.months)
+    assert (b.start_up_planned, b.planned_total, b.owed_this_month) == (0, 0, 0)
+
+
+def test_the_portal_and_the_admin_show_the_government_months(client, group, treasurer, case_worker):
+    s, _b = _budget(K.BVOR, group, size=2)
+    client.force_login(treasurer)
+    html = client.get(reverse("portal:income-support", args=[s.public_id])).content.decode()
+    assert "the government pays the family's income support in months 2-7" in html
+    assert html.count("paid by the government") == 6
+    client.force_login(case_worker)
+    admin = client.get(reverse("admin:sponsorship_sponsorship_change", args=[s.pk]))
+    assert "Paid by the government" in admin.content.decode()
+    assert "income support in months 2-7 (IRCC BVOR program" in admin.content.decode()
+
+
+# --- the One-Year Window across 29 February ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arrival", "closes"),
+    [
+        (datetime.date(2024, 2, 29), datetime.date(2025, 2, 28)),
+        (datetime.date(2023, 3, 1), datetime.date(2024, 3, 1)),  # not 29 Feb 2024 (365 days)
+        (datetime.date(2024, 3, 1), datetime.date(2025, 3, 1)),
+    ],
+)
+def test_the_one_year_window_closes_on_the_same_day_in_the_plan_and_the_member_check(
+    group, arrival, closes
+):
+    s = SponsorshipFactory(group=group, arrival_date=arrival, matched_on=arrival)
+    HouseholdMember.objects.filter(family=s.family, is_principal_applicant=True).update(
+        arrived_on=arrival
+    )
+    milestone = s.milestones.get(title__startswith="One-Year Window closes")
+    assert milestone.due_on == closes
+    on_the_day = HouseholdMemberFactory.build(family=s.family, arrived_on=closes)
+    on_the_day.full_clean()  # within the window
+    late = HouseholdMemberFactory.build(
+        family=s.family, arrived_on=closes + datetime.timedelta(days=1)
+    )
+    with pytest.raises(ValidationError) as refused:
+        late.full_clean()
+    assert f"closed on {closes}" in refused.value.message_dict["arrived_on"][0]

@@ -181,6 +181,7 @@ def clear_mail() -> None:
 
 
 def fault_redis_down(give: str) -> dict:
+    from core import outbox
     from fundraising import services
     from fundraising.models import DonorEmail, Pledge
 
@@ -195,7 +196,7 @@ def fault_redis_down(give: str) -> dict:
     redis_start()
     time.sleep(3)  # the worker reconnects by itself
     # Beat runs the reconciler every 10 minutes; run it as it would then (after the grace).
-    later = dt.datetime.now(dt.UTC) + services.EMAIL_QUEUE_GRACE + dt.timedelta(seconds=5)
+    later = dt.datetime.now(dt.UTC) + outbox.QUEUE_GRACE + dt.timedelta(seconds=5)
     sent = services.donor_emails_reconcile(now=later)
     again = services.donor_emails_reconcile(now=later + dt.timedelta(minutes=20))
     mine = [m for m in mail_messages() if m[0].startswith(prefix)]
@@ -218,6 +219,7 @@ def fault_redis_down(give: str) -> dict:
 
 
 def fault_worker_killed(stack: Stack) -> dict:
+    from core import outbox
     from fundraising import services
     from fundraising.models import DonorEmail
     from fundraising.tasks import run_donor_reminder_sweep
@@ -252,7 +254,7 @@ def fault_worker_killed(stack: Stack) -> dict:
         time.sleep(0.3)
     drained_by_worker = rows.filter(sent_at__isnull=False).count() - sent_at_kill
     # Rows the dead worker had claimed: the reconciler resends them after the claim timeout.
-    later = dt.datetime.now(dt.UTC) + services.EMAIL_CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    later = dt.datetime.now(dt.UTC) + outbox.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
     reconciled = services.donor_emails_reconcile(now=later)
     services.donor_reminder_sweep()  # the next day's beat run, or an operator's re-run
     time.sleep(3)
@@ -285,6 +287,7 @@ def fault_family_worker_killed(stack: Stack) -> dict:
     worker dies mid-delivery; the restarted worker and the reconciler finish the job."""
     from django.db.models import F
 
+    from core import outbox
     from sponsorship import reminders
     from sponsorship.models import Reminder
     from sponsorship.tasks import run_reminder_sweep
@@ -316,7 +319,7 @@ def fault_family_worker_killed(stack: Stack) -> dict:
     drained_by_worker = rows.filter(sent_at__isnull=False).count() - sent_at_kill
     # Let the claim timeout pass (as the 10-minute reconcile would see it 16 minutes later):
     # move the dead worker's claims and the queue times back rather than sleeping.
-    past = reminders.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    past = outbox.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
     rows.filter(sent_at__isnull=True).update(
         created_at=F("created_at") - past,
         claimed_at=F("claimed_at") - past,

@@ -150,7 +150,12 @@ def _chart_svg(report: reports.Report):
             bars, title=chart.title, cid="report-chart", money=chart.money, empty_text=empty
         )
     if chart.money:
-        bars = [charts.Bar(b.label, b.value, text=b.text or f"${b.value:,.2f}") for b in bars]
+        bars = [
+            charts.Bar(
+                b.label, b.value, text=b.text or charts.value_text(b.value, money=True, places=2)
+            )
+            for b in bars
+        ]
     return charts.bar_chart(bars, title=chart.title, cid="report-chart")
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config import report_views
 from config.dashboard import dashboard_for
-from config.forms import AdminEmailAuthenticationForm
+from core.auth_forms import AdminEmailAuthenticationForm
 
 
 def needs_second_factor(request: HttpRequest) -> bool:

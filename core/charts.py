@@ -1,17 +1,26 @@
-"""Charts drawn on the server as SVG: no chart library, no CDN, no script.
+"""Every chart of the project: one palette, one way to print a value, one accessible pattern.
 
-Each chart is an `<svg role="img">` with a `<title>` and `<desc>` (its text alternative), and
-the caller shows the same numbers as a table. Colours are the Okabe-Ito palette, which stays
+Charts are drawn on the server as SVG: no chart library, no CDN, no script. Each chart is an
+`<svg role="img">` with a `<title>` and `<desc>` (its text alternative), and the caller shows
+the same numbers as text or a table. Colours are the Okabe-Ito palette, which stays
 distinguishable with the common colour-vision deficiencies; shapes and labels carry the
 meaning too, never colour alone. Every piece of text goes through `format_html` (escaped).
+
+Charts drawn elsewhere take their data and style from here: the portal's score chart
+(`line_chart` and `MARKERS`, drawn by its template), the public campaign meter
+(`meter_shares`, drawn by its template) and the PDF reports' reportlab charts (`value_text`,
+`PALETTE`). The stylesheets colour `.series-N` with `SERIES_COLOURS` and the public meter
+with `METER_COLOURS`; tests/config/test_charts.py checks that they agree
+(docs/architecture.md, "Charts").
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -32,6 +41,11 @@ PALETTE = {
     "grey": "#6E6E6E",
     "ink": "#1A1A1A",
 }
+# Line series in this order (the portal's score chart): each at least 3:1 against white, and
+# each series also has its own marker shape (MARKERS), so colour is never the only cue.
+SERIES_COLOURS = ("#0b5394", "#a4161a", "#2b8a3e", "#8e5b00", "#6f42c1", "#343a40")
+# The campaign meter, in SVG (`meter`) and on the public page: received, then pledged.
+METER_COLOURS = {"received": PALETTE["blue"], "pledged": PALETTE["orange"]}
 # A constant attribute, trusted once here rather than at every call site.
 FONT = mark_safe("font-family='system-ui, sans-serif'")  # noqa: S308
 FONT_SIZE = 13  # every chart label; charts are drawn at natural size, so 13 px on screen
@@ -213,8 +227,9 @@ def meter(
     width, bar_h = 520, 26
     # Shares of the goal stay Decimal; only the pixel widths become floats.
     goal = goal or Decimal(1)
-    rec_w = min(width, float(received / goal * width))
-    pledged_w = min(width - rec_w, float(pledged / goal * width))
+    received_share, pledged_share = meter_shares(received, pledged, goal)
+    rec_w = float(received_share) / 100 * width
+    pledged_w = float(pledged_share) / 100 * width
     # The second legend entry follows the first, or goes on its own line when they'd touch.
     first_w = 18 + text_width(f"{labels[0]}: {_money(received)}") + 24
     second_w = 18 + text_width(f"{labels[1]}: {_money(pledged)}")
@@ -235,8 +250,8 @@ def meter(
         ink=PALETTE["ink"],
         rw=_f(rec_w),
         pw=_f(pledged_w),
-        blue=PALETTE["blue"],
-        orange=PALETTE["orange"],
+        blue=METER_COLOURS["received"],
+        orange=METER_COLOURS["pledged"],
         font=FONT,
         l1=labels[0],
         l2=labels[1],
@@ -492,3 +507,131 @@ def _number(value: float | Decimal | int) -> str:
 
 def _money(value: Decimal) -> str:
     return format_money(value, places=0)  # whole dollars, in the active language
+
+
+def value_text(value: float | Decimal | int, *, money: bool = False, places: int = 0) -> str:
+    """A chart's printed value: money in the active language (core.money), else a number."""
+    return format_money(Decimal(str(value)), places=places) if money else _number(value)
+
+
+def meter_shares(received: Decimal, pledged: Decimal, goal: Decimal) -> tuple[Decimal, Decimal]:
+    """Percent of the goal received, and pledged-not-received capped so both fit in 100%
+    (to 0.1, rounded down: a meter never overstates)."""
+
+    def percent(part: Decimal) -> Decimal:
+        if goal <= 0:
+            return Decimal("0.0")
+        return min(Decimal(100), (part * 100 / goal).quantize(Decimal("0.1"), ROUND_DOWN))
+
+    received_share = percent(received)
+    return received_share, min(percent(pledged), 100 - received_share)
+
+
+# A marker shape per series (circle, square, diamond, triangle up, triangle down, cross), as
+# unit polygons: the shape tells the series apart as well as the colour does.
+MARKERS = [
+    [(math.cos(a * math.pi / 4), math.sin(a * math.pi / 4)) for a in range(8)],
+    [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)],
+    [(0, -1.1), (1.1, 0), (0, 1.1), (-1.1, 0)],
+    [(0, -1.1), (1, 0.8), (-1, 0.8)],
+    [(0, 1.1), (1, -0.8), (-1, -0.8)],
+    [
+        (-1, -0.3),
+        (-0.3, -0.3),
+        (-0.3, -1),
+        (0.3, -1),
+        (0.3, -0.3),
+        (1, -0.3),
+        (1, 0.3),
+        (0.3, 0.3),
+        (0.3, 1),
+        (-0.3, 1),
+        (-0.3, 0.3),
+        (-1, 0.3),
+    ],
+]
+
+
+def marker_points(index: int, x: float, y: float, r: float = 4.5) -> str:
+    """The polygon points of series `index`'s marker centred on (x, y)."""
+    return " ".join(
+        f"{x + dx * r:.1f},{y + dy * r:.1f}" for dx, dy in MARKERS[index % len(MARKERS)]
+    )
+
+
+@dataclass(frozen=True)
+class LineSeries:
+    key: str
+    label: str
+    css: str  # `series-N`: coloured by SERIES_COLOURS in the stylesheets
+    points: str  # SVG polyline points
+    dots: list[tuple[float, float, int | float, str, str]]  # x, y, value, point label, marker
+    marker: str = ""  # the series' marker around 0,0, for the legend
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """The geometry of a line chart; a template draws it (no inline style or script: CSP)."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    series: list[LineSeries]
+    x_labels: list[tuple[float, str]]
+    y_ticks: list[tuple[float, int]]
+
+
+def line_chart(
+    series: Sequence[tuple[str, str, Sequence[tuple[int, int | float, str]]]],
+    *,
+    x_labels: Sequence[str],
+    y_min: int,
+    y_max: int,
+    width: int = 600,
+    height: int = 220,
+    dodge: float = 9,
+) -> LineChart:
+    """Lay out `series` (key, label, [(x index, value, point label)]) over `x_labels`, with
+    whole-number ticks from `y_min` to `y_max`. Series often share a value: each is drawn
+    `dodge` px to the side of the position, so no series hides another. A series without
+    points is left out (its colour and marker stay those of its place)."""
+    left, right, top, bottom = 90, 80, 14, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = len(x_labels)
+    step = plot_w / max(1, count - 1)
+
+    def x(i: int) -> float:
+        return round(left + (i * step if count > 1 else plot_w / 2), 1)
+
+    def y(value: float) -> float:
+        return round(top + (y_max - value) / max(1, y_max - y_min) * plot_h, 1)
+
+    drawn = []
+    for index, (key, label, values) in enumerate(series):
+        offset = (index - (len(series) - 1) / 2) * dodge
+        dots = [
+            (px, py, value, text, marker_points(index, px, py))
+            for i, value, text in values
+            for px, py in [(round(x(i) + offset, 1), y(value))]
+        ]
+        if dots:
+            drawn.append(
+                LineSeries(
+                    key=key,
+                    label=label,
+                    css=f"series-{index % len(SERIES_COLOURS)}",
+                    points=" ".join(f"{px},{py}" for px, py, *_ in dots),
+                    dots=dots,
+                    marker=marker_points(index, 0, 0, 6),
+                )
+            )
+    return LineChart(
+        width=width,
+        height=height,
+        left=left,
+        right=width - right,
+        series=drawn,
+        x_labels=[(x(i), text) for i, text in enumerate(x_labels)],
+        y_ticks=[(y(v), v) for v in range(y_min, y_max + 1)],
+    )

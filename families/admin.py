@@ -1,28 +1,25 @@
 """Staff admin for families and their case files.
 
-Privacy (DESIGN.md): the family list shows the case code, never a name; names, dates of birth
+Privacy (docs/domain.md): the family list shows the case code, never a name; names, dates of birth
 and the narrative appear only on a family's change page, and every view of that page (and of
 its history) is written to CaseFileAccess. Status moves only through the services (admin
 actions), so every move is logged with who, when and why.
 
-The list joins the family's active sponsorship (group, month N of M, what is due): the admin
-is where staff views join apps (DESIGN.md), so the sponsorship side is imported lazily and
-`families` itself still imports neither of the other apps at module level.
+The case file is the base layer: this module imports no other app. The sponsorship side
+(the list's group, month N of M and what is due, and the "Match" action) is added by
+sponsorship/admin.py, which registers a subclass of `FamilyAdmin` (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -30,6 +27,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
 from core.admin_forms import LabelledTabularInline
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
@@ -41,111 +39,6 @@ from families.models import (
     FamilyStatusChange,
     HouseholdMember,
 )
-from sponsorship.models import SponsorGroup, Sponsorship
-from sponsorship.selectors import annotate_support, period_summary
-from sponsorship.services import sponsorship_match
-
-# --- intermediate forms for admin actions (shared with sponsorship/admin.py) -----------------
-
-
-def action_with_form(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    *,
-    form_class: type[forms.Form],
-    title: str,
-    apply: Callable[[object, dict], None],
-    submit_label: str,
-    initial: dict | None = None,
-    explanation: str = "",
-) -> HttpResponse | None:
-    """Show `form_class` for the selected rows; on a valid submit call `apply(obj, data)`
-    for each, reporting each refusal in the service's own words. With one row selected, a
-    refusal is shown next to the field it names and the form stays open (nothing stored)."""
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid() and len(queryset) == 1:
-            try:
-                apply(queryset[0], form.cleaned_data)
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                modeladmin.message_user(
-                    request,
-                    gettext("%(title)s: done for %(n)s.") % {"title": title, "n": 1},
-                    messages.SUCCESS,
-                )
-                return None
-        elif form.is_valid():
-            done = 0
-            for obj in queryset:
-                try:
-                    apply(obj, form.cleaned_data)
-                    done += 1
-                except ValidationError as exc:
-                    modeladmin.message_user(
-                        request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR
-                    )
-            if done:
-                modeladmin.message_user(
-                    request,
-                    gettext("%(title)s: done for %(n)s.") % {"title": title, "n": done},
-                    messages.SUCCESS,
-                )
-            return None
-    else:
-        form = form_class(initial=initial)
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "action": request.POST.get("action", ""),
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "opts": modeladmin.model._meta,
-        "submit_label": submit_label,
-        "explanation": explanation,
-        "media": modeladmin.media + form.media,
-    }
-    return TemplateResponse(request, "admin/hanvoice/action_form.html", context)
-
-
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's refusal next to the field it names (or at the top of the form)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
-def run_service(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    service: Callable[[object], None],
-    done_message: str,
-) -> None:
-    """Call a form-less service for each selected row; refusals are reported, not raised."""
-    done = 0
-    for obj in queryset:
-        try:
-            service(obj)
-            done += 1
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-def not_in_future(day: datetime.date) -> None:
-    if day and day > timezone.localdate():
-        raise ValidationError(_("This date cannot be in the future."))
 
 
 class ApproveForm(forms.Form):
@@ -165,28 +58,6 @@ class ApproveForm(forms.Form):
 
 class CloseForm(forms.Form):
     reason = forms.CharField(label=_("Why is the case file closed?"), widget=forms.Textarea)
-
-
-def _match_form_class() -> type[forms.Form]:
-
-    class MatchForm(forms.Form):
-        group = forms.ModelChoiceField(
-            label=_("Sponsor group"),
-            queryset=SponsorGroup.objects.filter(
-                status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
-            ),
-            help_text=_("Only approved or active groups with an approved settlement plan."),
-        )
-        kind = forms.ChoiceField(
-            label=_("Kind of sponsorship"),
-            choices=Sponsorship.Kind.choices,
-            initial=Sponsorship.Kind.PSR,
-        )
-        matched_on = forms.DateField(
-            label=_("Matched on"), widget=DateInput, validators=[not_in_future]
-        )
-
-    return MatchForm
 
 
 # --- inlines --------------------------------------------------------------------------------
@@ -328,16 +199,7 @@ class LogsCaseFileViews:
 @admin.register(Family)
 class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     form = FamilyForm
-    list_display = (
-        "case_code",
-        "status",
-        "group_name",
-        "support_month",
-        "next_due",
-        "overdue",
-        "flags",
-        "case_worker",
-    )
+    list_display: tuple[str, ...] = ("case_code", "status", "flags", "case_worker")
     list_filter = (
         "status",
         "sgbv_survivor",
@@ -351,7 +213,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     list_per_page = 50
     readonly_fields = ("case_code", "status", "created_at", "who_viewed")
     inlines = (HouseholdMemberInline, ConsentInline, CaseNoteInline, StatusChangeInline)
-    actions = ("start_vetting", "approve", "match", "book_travel", "close")
+    actions: tuple[str, ...] = ("start_vetting", "approve", "book_travel", "close")
     fieldsets = (
         (None, {"fields": ("case_code", "status", "case_worker", "created_at")}),
         (_("IRCC vetting"), {"fields": ("ircc_reference", "vetted_on")}),
@@ -413,44 +275,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         if not _case_management_staff(request):
             return {}
         return actions
-
-    # --- the list: constant queries whatever the number of families -----------------------
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-
-        today = timezone.localdate()
-        active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
-        qs = super().get_queryset(request)
-        qs = annotate_support(qs, today, families=True)
-        return qs.annotate(
-            active_group_name=Subquery(active.values("group__name")[:1]),
-            active_arrival=Subquery(active.values("arrival_date")[:1], output_field=DateField()),
-            active_sponsorship_pk=Subquery(active.values("pk")[:1], output_field=IntegerField()),
-        )
-
-    @admin.display(description=_("sponsor group"), ordering="active_group_name")
-    def group_name(self, obj: Family) -> str:
-        return getattr(obj, "active_group_name", None) or "-"
-
-    @admin.display(description=_("support"))
-    def support_month(self, obj: Family) -> str:
-
-        if not getattr(obj, "active_sponsorship_pk", None):
-            return "-"
-        # A transient sponsorship carrying the annotations: the period rules stay in one place.
-        transient = Sponsorship(arrival_date=obj.active_arrival)
-        transient.approved_extension_months = obj.approved_extension_months
-        return period_summary(transient)
-
-    @admin.display(description=_("next due"), ordering="next_due_on")
-    def next_due(self, obj: Family) -> str:
-        if not getattr(obj, "next_due_on", None):
-            return "-"
-        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
-
-    @admin.display(description=_("overdue"))
-    def overdue(self, obj: Family) -> int:
-        return getattr(obj, "overdue_milestones", 0) + getattr(obj, "overdue_reviews", 0)
 
     @admin.display(description=_("flags"))
     def flags(self, obj: Family) -> str:
@@ -528,26 +352,6 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 changed_by=request.user,
                 ircc_reference=data["ircc_reference"] or None,
                 vetted_on=data["vetted_on"],
-            ),
-        )
-
-    @admin.action(description=_("Match with a sponsor group"))
-    def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-
-        return action_with_form(
-            self,
-            request,
-            queryset,
-            form_class=_match_form_class(),
-            title=gettext("Match with a sponsor group"),
-            submit_label=gettext("Match"),
-            initial={"matched_on": timezone.localdate()},
-            apply=lambda f, data: sponsorship_match(
-                family=f,
-                group=data["group"],
-                kind=data["kind"],
-                matched_on=data["matched_on"],
-                matched_by=request.user,
             ),
         )
 

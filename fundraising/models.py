@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
+from core.outbox import OutboxRow
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -384,12 +385,15 @@ class Receipt(models.Model):
         return self.cancelled_at is not None
 
 
-class DonorEmail(models.Model):
+class DonorEmail(OutboxRow):
     """An e-mail to a donor (or to fundraising staff about a pledge): a row first, then sent.
 
     The unique constraints say what each row is for, so a sweep that runs twice, or two
-    workers, cannot send the same thing twice; a conditional UPDATE claims a row.
+    workers, cannot send the same thing twice; the delivery fields and the claim come from
+    `core.outbox.OutboxRow` (docs/architecture.md, "The outbox").
     """
+
+    MESSAGE_KEY_PREFIX = "donor-email"
 
     class Kind(models.TextChoices):
         CONFIRMATION = "pledge-confirmation", _("Pledge confirmation")
@@ -406,14 +410,6 @@ class DonorEmail(models.Model):
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
     )
     due_on = models.DateField(_("for date"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    failed_at = models.DateTimeField(
-        _("gave up at"), null=True, blank=True, help_text=_("Permanent failure: not retried.")
-    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -15,6 +15,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from core.money import format_money
+
 LATIN = "Helvetica"
 LATIN_BOLD = "Helvetica-Bold"
 CJK = "HYSMyeongJo-Medium"  # built into reportlab: Korean names need no font file
@@ -32,7 +34,8 @@ def _font_for(text: str, bold: bool = False) -> str:
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    # The receipt's wording is English (the CRA's terms), so its amounts are written in English.
+    return format_money(value, "en")
 
 
 def receipt_pdf(receipt) -> bytes:

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
@@ -50,12 +51,12 @@ class CampaignTotals:
 
     @property
     def received_percent(self) -> Decimal:
-        return _percent(self.received, self.goal)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[0]
 
     @property
     def pledged_percent(self) -> Decimal:
         """Share of the goal pledged but not received, capped so both fit in 100%."""
-        return min(_percent(self.pledged_outstanding, self.goal), 100 - self.received_percent)
+        return charts.meter_shares(self.received, self.pledged_outstanding, self.goal)[1]
 
     def as_json(self) -> dict:
         data = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
@@ -63,12 +64,6 @@ class CampaignTotals:
         data["received_percent"] = str(self.received_percent)
         data["pledged_percent"] = str(self.pledged_percent)
         return data
-
-
-def _percent(part: Decimal, whole: Decimal) -> Decimal:
-    if whole <= 0:
-        return Decimal("0.0")
-    return min(Decimal(100), (part * 100 / whole).quantize(Decimal("0.1"), ROUND_DOWN))
 
 
 def _money_sum(expression, **kwargs):

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import emails
+from core import emails, outbox
 from core.roles import FUNDRAISING
 from fundraising import rules, selectors
 from fundraising.models import (
@@ -38,14 +38,11 @@ from fundraising.models import (
     new_reference,
 )
 from fundraising.pdf import receipt_pdf
-from fundraising.tasks import send_donor_email
 
 logger = logging.getLogger(__name__)
 
-EMAIL_MAX_ATTEMPTS = 5
-EMAIL_CLAIM_TIMEOUT = dt.timedelta(minutes=15)
-# An unclaimed row younger than this is probably still on its way through the broker.
-EMAIL_QUEUE_GRACE = dt.timedelta(minutes=2)
+# By name, so the services never import the tasks module (which imports the services).
+SEND_TASK = "fundraising.tasks.send_donor_email"
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
@@ -684,22 +681,8 @@ def reminders_stop(*, token: str) -> Pledge | None:
 
 def _queue_emails(ids: list[int]) -> None:
     """After commit, hand each row to Celery; a broker outage leaves it for the reconciler."""
-    if not ids:
-        return
-
-    def queue() -> None:
-
-        for pk in ids:
-            try:
-                send_donor_email.delay(pk)
-            except Exception as exc:  # noqa: BLE001 - any broker failure: the row waits
-                logger.warning(
-                    "donor e-mail %s not queued (%s): the reconciler will send it",
-                    pk,
-                    type(exc).__name__,
-                )
-
-    transaction.on_commit(queue)
+    if ids:
+        transaction.on_commit(lambda: outbox.enqueue(SEND_TASK, ids, label="donor e-mail"))
 
 
 def _recipients(row: DonorEmail) -> list[str]:
@@ -752,7 +735,7 @@ def _render_and_send(row: DonorEmail) -> None:
         language=language,
         headers=headers,
         attachments=attachments,
-        message_key=f"donor-email-{row.pk}",
+        message_key=row.message_key,
     )
 
 
@@ -768,46 +751,30 @@ def _obsolete_reason(row: DonorEmail) -> str:
 
 
 def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
-    """Claim the row (conditional UPDATE: only one worker wins) and send it. True if sent."""
+    """Claim the row (core.outbox: only one worker wins) and send it. True if sent."""
     now = now or timezone.now()
-    stale_before = now - EMAIL_CLAIM_TIMEOUT
-    claimed = (
-        DonorEmail.objects.filter(pk=email_id, sent_at__isnull=True, failed_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before))
-        .update(claimed_at=now)
-    )
-    if not claimed:
+    if not outbox.claim(DonorEmail, email_id, now=now):
         return False
     row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
-        DonorEmail.objects.filter(pk=email_id).update(failed_at=now, last_error=obsolete)
+        outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)
         return False
-    row.attempts += 1
     try:
         _render_and_send(row)
     except Exception as exc:  # noqa: BLE001 - recorded on the row, retried, then shown in admin
-        error = f"{type(exc).__name__}: {exc}"[:300]
-        failed_at = now if row.attempts >= EMAIL_MAX_ATTEMPTS else None
-        DonorEmail.objects.filter(pk=email_id).update(
-            attempts=row.attempts, last_error=error, claimed_at=None, failed_at=failed_at
-        )
-        logger.warning("donor e-mail %s (%s) failed, attempt %s", row.pk, row.kind, row.attempts)
+        outbox.record_failure(DonorEmail, email_id, attempts=row.attempts, exc=exc, now=now)
         return False
-    DonorEmail.objects.filter(pk=email_id).update(
-        attempts=row.attempts, sent_at=timezone.now(), last_error=""
-    )
+    outbox.mark_sent(DonorEmail, email_id)
     return True
 
 
 def donor_emails_reconcile(*, now: dt.datetime | None = None) -> int:
-    """Send rows never queued (broker down) or claimed but not sent (worker died)."""
+    """Send rows never queued (broker down), claimed but not sent (worker died), or due for
+    a retry (core.outbox.reconcile). Returns how many were sent."""
     now = now or timezone.now()
-    pending = DonorEmail.objects.filter(sent_at__isnull=True, failed_at__isnull=True).filter(
-        Q(claimed_at__isnull=True, created_at__lt=now - EMAIL_QUEUE_GRACE)
-        | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
-    )
-    return sum(donor_email_send(pk, now=now) for pk in pending.values_list("pk", flat=True))
+    outcomes = outbox.reconcile(DonorEmail, lambda pk: donor_email_send(pk, now=now), now=now)
+    return outcomes[True]
 
 
 def donor_reminder_sweep(today: dt.date | None = None) -> int:

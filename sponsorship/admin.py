@@ -13,7 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -22,16 +22,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_actions import DateInput, action_with_form, not_in_future, run_service
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
 from core.dates import add_months, months_between
 from core.money import format_money
-from families.admin import (
-    DateInput,
-    LogsCaseFileViews,
-    action_with_form,
-    not_in_future,
-    run_service,
-)
+from families.admin import FamilyAdmin, LogsCaseFileViews
 from families.models import Family, HouseholdMember
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
@@ -57,6 +52,104 @@ from sponsorship.models import (
 from sponsorship.period import MAX_EXTENSION_MONTHS
 from sponsorship.rap import RapTable, family_income, sponsorship_floor_flags
 from sponsorship.selectors import annotate_support, period_summary
+
+# --- the family list's sponsorship side -----------------------------------------------------
+
+
+class MatchForm(forms.Form):
+    group = forms.ModelChoiceField(
+        label=_("Sponsor group"),
+        queryset=SponsorGroup.objects.filter(
+            status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
+        ),
+        help_text=_("Only approved or active groups with an approved settlement plan."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind of sponsorship"),
+        choices=Sponsorship.Kind.choices,
+        initial=Sponsorship.Kind.PSR,
+    )
+    matched_on = forms.DateField(
+        label=_("Matched on"), widget=DateInput, validators=[not_in_future]
+    )
+
+
+class SponsoredFamilyAdmin(FamilyAdmin):
+    """The family admin with what only the sponsorship side knows: the active sponsorship's
+    group, month N of M and what is due, and the "Match" action. Registered in place of
+    families' own `FamilyAdmin`, so the case-file app imports no other app."""
+
+    list_display = (
+        "case_code",
+        "status",
+        "group_name",
+        "support_month",
+        "next_due",
+        "overdue",
+        "flags",
+        "case_worker",
+    )
+    actions = ("start_vetting", "approve", "match", "book_travel", "close")
+
+    # --- the list: constant queries whatever the number of families -----------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        today = timezone.localdate()
+        active = Sponsorship.objects.filter(family=OuterRef("pk"), outcome="active")
+        qs = super().get_queryset(request)
+        qs = annotate_support(qs, today, families=True)
+        return qs.annotate(
+            active_group_name=Subquery(active.values("group__name")[:1]),
+            active_arrival=Subquery(active.values("arrival_date")[:1], output_field=DateField()),
+            active_sponsorship_pk=Subquery(active.values("pk")[:1], output_field=IntegerField()),
+        )
+
+    @admin.display(description=_("sponsor group"), ordering="active_group_name")
+    def group_name(self, obj: Family) -> str:
+        return getattr(obj, "active_group_name", None) or "-"
+
+    @admin.display(description=_("support"))
+    def support_month(self, obj: Family) -> str:
+        if not getattr(obj, "active_sponsorship_pk", None):
+            return "-"
+        # A transient sponsorship carrying the annotations: the period rules stay in one place.
+        transient = Sponsorship(arrival_date=obj.active_arrival)
+        transient.approved_extension_months = obj.approved_extension_months
+        return period_summary(transient)
+
+    @admin.display(description=_("next due"), ordering="next_due_on")
+    def next_due(self, obj: Family) -> str:
+        if not getattr(obj, "next_due_on", None):
+            return "-"
+        return f"{obj.next_due_on:%Y-%m-%d} · {obj.next_due_title}"
+
+    @admin.display(description=_("overdue"))
+    def overdue(self, obj: Family) -> int:
+        return getattr(obj, "overdue_milestones", 0) + getattr(obj, "overdue_reviews", 0)
+
+    @admin.action(description=_("Match with a sponsor group"))
+    def match(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=MatchForm,
+            title=gettext("Match with a sponsor group"),
+            submit_label=gettext("Match"),
+            initial={"matched_on": timezone.localdate()},
+            apply=lambda f, data: sponsorship_services.sponsorship_match(
+                family=f,
+                group=data["group"],
+                kind=data["kind"],
+                matched_on=data["matched_on"],
+                matched_by=request.user,
+            ),
+        )
+
+
+admin.site.unregister(Family)
+admin.site.register(Family, SponsoredFamilyAdmin)
+
 
 # --- sponsor groups -----------------------------------------------------------------------
 

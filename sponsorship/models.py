@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.encryption import EncryptedTextField
+from core.outbox import OutboxRow
 from families.models import Family
 from sponsorship.kinds import KindRules, base_months_sql, rules_for
 from sponsorship.period import (
@@ -687,7 +688,7 @@ class Review(models.Model):
 
 
 class CostTableEntry(models.Model):
-    """The RSTP Sponsorship Cost Table (planning estimate; data, not code: DOMAIN.md)."""
+    """The RSTP Sponsorship Cost Table (a planning estimate, data not code: docs/domain.md)."""
 
     family_size = models.PositiveSmallIntegerField(_("family size"), null=True, blank=True)
     per_extra_person = models.BooleanField(_("each extra person"), default=False)
@@ -911,13 +912,15 @@ class GroupMessageRead(models.Model):
         return f"{self.message_id} read by {self.user_id}"
 
 
-class Reminder(models.Model):
-    """One thing to tell one person, claimed and sent exactly once (STYLE.md rule 13).
+class Reminder(OutboxRow):
+    """One thing to tell one person, claimed and sent exactly once (docs/architecture.md,
+    "The outbox": the delivery fields and their rules come from `core.outbox.OutboxRow`).
 
     The sweep writes rows under `sponsorship_reminder_once`; creating an existing row is a
-    no-op. A sender claims a row with a conditional UPDATE on `claimed_at`; a row claimed
-    but not sent within a timeout is claimed again by the next reconcile.
+    no-op. A cancelled row (no longer relevant) is closed like a sent one.
     """
+
+    MESSAGE_KEY_PREFIX = "reminder"
 
     class Kind(models.TextChoices):
         MILESTONE_DUE = "milestone_due", _("Milestone due soon")
@@ -956,14 +959,7 @@ class Reminder(models.Model):
     checkin = models.ForeignKey(
         CheckIn, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     emailed = models.BooleanField(_("e-mailed"), default=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(_("gave up at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -991,6 +987,10 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.subject_key} · {self.due_on}"
+
+    @classmethod
+    def open_q(cls) -> Q:
+        return super().open_q() & Q(cancelled_at__isnull=True)
 
 
 class ReminderRule(models.Model):

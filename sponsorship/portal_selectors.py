@@ -9,7 +9,6 @@ summaries, never the case file.
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,6 +17,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import charts
 from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship.access import (
     group_messages_visible_to,
@@ -309,23 +309,13 @@ def reviews_for(sponsorship: Sponsorship) -> list[Review]:
 
 
 @dataclass(frozen=True)
-class ChartSeries:
-    field: str
-    label: str
-    css: str
-    points: str  # SVG polyline points
-    dots: list[tuple[float, float, int, str, str]]  # x, y, score, review label, marker points
-    marker: str = ""  # the series' marker shape around 0,0, for the legend
-
-
-@dataclass(frozen=True)
 class ScoreChart:
-    """A small server-rendered SVG line chart of review scores (1-5) over time; no inline
-    style or script (CSP), with the same numbers in a table for screen readers."""
+    """Review scores (1-5) over time: the geometry from core.charts.line_chart, drawn by the
+    portal template, with the same numbers in a table for screen readers."""
 
     width: int
     height: int
-    series: list[ChartSeries]
+    series: list[charts.LineSeries]
     x_labels: list[tuple[float, str]]
     y_ticks: list[tuple[float, int]]
     rows: list[Review]
@@ -334,85 +324,38 @@ class ScoreChart:
     right: int
 
 
-# A marker shape per domain (circle, square, diamond, triangle up, triangle down, cross),
-# as unit polygons: the shape tells the series apart as well as the colour does.
-_MARKERS = [
-    [(math.cos(a * math.pi / 4), math.sin(a * math.pi / 4)) for a in range(8)],
-    [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)],
-    [(0, -1.1), (1.1, 0), (0, 1.1), (-1.1, 0)],
-    [(0, -1.1), (1, 0.8), (-1, 0.8)],
-    [(0, 1.1), (1, -0.8), (-1, -0.8)],
-    [
-        (-1, -0.3),
-        (-0.3, -0.3),
-        (-0.3, -1),
-        (0.3, -1),
-        (0.3, -0.3),
-        (1, -0.3),
-        (1, 0.3),
-        (0.3, 0.3),
-        (0.3, 1),
-        (-0.3, 1),
-        (-0.3, 0.3),
-        (-1, 0.3),
-    ],
-]
-
-
-def _marker(index: int, x: float, y: float, r: float = 4.5) -> str:
-    return " ".join(f"{x + dx * r:.1f},{y + dy * r:.1f}" for dx, dy in _MARKERS[index % 6])
-
-
 def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
-
     held = [r for r in reviews if r.held_on and any(v is not None for v in r.scores.values())]
     if not held:
         return None
-    width, height, left, right, top, bottom = 600, 220, 90, 80, 14, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(1, len(held) - 1)
-
-    def x(i: int) -> float:
-        return round(left + (i * step if len(held) > 1 else plot_w / 2), 1)
-
-    def y(score: int) -> float:
-        return round(top + (5 - score) / 4 * plot_h, 1)
-
-    series = []
-    for index, name in enumerate(SCORE_FIELDS):
-        # Six domains often share a score: each is drawn a little to the side of the review's
-        # position (and with its own marker shape), so no series hides another.
-        dodge = (index - (len(SCORE_FIELDS) - 1) / 2) * 9
-        dots = [
-            (px, py, r.scores[name], r.label, _marker(index, px, py))
-            for i, r in enumerate(held)
-            if r.scores[name] is not None
-            for px, py in [(round(x(i) + dodge, 1), y(r.scores[name]))]
-        ]
-        if dots:
-            series.append(
-                ChartSeries(
-                    field=name,
-                    label=str(ReviewModel._meta.get_field(name).verbose_name),
-                    css=f"series-{index}",
-                    points=" ".join(f"{px},{py}" for px, py, *_ in dots),
-                    dots=dots,
-                    marker=_marker(index, 0, 0, 6),
-                )
+    labels = {name: str(ReviewModel._meta.get_field(name).verbose_name) for name in SCORE_FIELDS}
+    plot = charts.line_chart(
+        [
+            (
+                name,
+                labels[name],
+                [
+                    (i, r.scores[name], r.label)
+                    for i, r in enumerate(held)
+                    if r.scores[name] is not None
+                ],
             )
-    return ScoreChart(
-        width=width,
-        height=height,
-        series=series,
-        x_labels=[(x(i), r.label) for i, r in enumerate(held)],  # as the list names them
-        y_ticks=[(y(s), s) for s in range(1, 6)],
-        rows=held,
-        table=[
-            (str(ReviewModel._meta.get_field(name).verbose_name), [r.scores[name] for r in held])
             for name in SCORE_FIELDS
         ],
-        left=left,
-        right=width - right,
+        x_labels=[r.label for r in held],  # as the list names them
+        y_min=1,
+        y_max=5,
+    )
+    return ScoreChart(
+        width=plot.width,
+        height=plot.height,
+        series=plot.series,
+        x_labels=plot.x_labels,
+        y_ticks=plot.y_ticks,
+        rows=held,
+        table=[(labels[name], [r.scores[name] for r in held]) for name in SCORE_FIELDS],
+        left=plot.left,
+        right=plot.right,
     )
 
 

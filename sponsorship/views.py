@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
-from config.forms import EmailAuthenticationForm
+from core.auth_forms import EmailAuthenticationForm
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
 from sponsorship.access import (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.money import format_money
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -59,7 +60,8 @@ def percent(part: int, whole: int, audience: str) -> str:
 
 
 def money_text(value: Decimal) -> str:
-    return f"${value.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
+    """An amount as a person reads it in the active language (pages, CSV and PDF alike)."""
+    return format_money(value)
 
 
 # --- the report as data ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import io
 from django.utils.translation import gettext as _
 
 from config.reports.base import ChartData, Report
+from core import charts
 from core.charts import PALETTE
 
 
@@ -181,7 +182,7 @@ def _pdf_chart(chart: ChartData, font: str):
     bars.valueAxis.labels.fontSize = 7
     bars.valueAxis.valueMin = 0
     bars.bars[0].fillColor = colors.HexColor(PALETTE["blue"])
-    bars.barLabelFormat = (lambda v: f"${v:,.0f}") if chart.money else (lambda v: f"{v:,.0f}")
+    bars.barLabelFormat = lambda v: charts.value_text(v, money=chart.money)
     bars.barLabels.fontName = font
     bars.barLabels.fontSize = 7
     bars.barLabels.nudge = 8

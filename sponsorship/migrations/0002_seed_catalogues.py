@@ -1,11 +1,11 @@
-"""Seed the catalogues staff edit later: settlement milestones (DOMAIN.md "Settlement timeline"),
+"""Seed the catalogues staff edit later: settlement milestones (docs/domain.md),
 the review schedule, the RSTP cost table (2018, unverified: data, not code) and reminder rules."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-# (day, title, description, only with children, basis) — DOMAIN.md's table wins over examples.
+# (day, title, description, only with children, basis) (docs/domain.md).
 MILESTONES = [
     (-14, "Notice of Arrival received: final preparations",
      "Housing, seasonal clothing and an interpreter ready for arrival.", False, "S: NAT ≥ 10 working days before"),

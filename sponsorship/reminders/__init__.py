@@ -1,5 +1,6 @@
 """Reminders: the sweep that writes what is due as rows, and the delivery that claims and
-sends each row exactly once (STYLE.md rule 13).
+sends each row exactly once through the project's one outbox (core/outbox.py,
+docs/architecture.md).
 
 How a reminder travels
 ----------------------
@@ -16,10 +17,10 @@ How a reminder travels
    still matters (milestone done, review held, sponsorship ended... → cancelled, no
    e-mail), e-mails it unless the recipient turned e-mail off for that kind, and marks it
    sent. A failure is recorded on the row and retried with exponential back-off; after
-   `MAX_ATTEMPTS` the row is marked failed and shows in the admin.
+   `core.outbox.MAX_ATTEMPTS` the row is marked failed and shows in the admin.
 4. `reminder_reconcile()` (every 10 minutes) delivers rows never claimed (broker outage),
-   claimed longer than `CLAIM_TIMEOUT` ago without being sent (a worker killed mid-send),
-   and failed attempts whose back-off has passed.
+   claimed longer than `core.outbox.CLAIM_TIMEOUT` ago without being sent (a worker killed
+   mid-send), and failed attempts whose back-off has passed.
 
 Catch-up: for each object the sweep picks the *latest* fire date on or before today, as long
 as it is at most `CATCH_UP_DAYS` old. A sweep after a long weekend therefore sends every
@@ -28,12 +29,12 @@ nags) gets only the newest one rather than a burst of stale ones.
 
 Exactly once, and its one honest exception: a worker that dies after the mail server accepted
 a message but before `sent_at` is written leaves a claimed, unsent row, and the reconciler
-sends it again after `CLAIM_TIMEOUT`. That window is the few milliseconds between SMTP's
+sends it again after `core.outbox.CLAIM_TIMEOUT`. That window is the few milliseconds between SMTP's
 "250 OK" and one UPDATE; every system that sends e-mail has this at-least-once edge, since
 SMTP and the database cannot commit together.
 
 Privacy: e-mails and log lines carry case codes and group names only, never a family
-member's name, date of birth, narrative or location (DOMAIN.md).
+member's name, date of birth, narrative or location (docs/domain.md, "Privacy").
 """
 
 from sponsorship.reminders.content import ADMIN_LINKS, email_context
@@ -54,15 +55,10 @@ from sponsorship.reminders.preferences import (
     notification_preferences_set,
 )
 from sponsorship.reminders.rules import (
-    BACKOFF_BASE,
     BEFORE_KINDS,
     CATCH_UP_DAYS,
-    CLAIM_TIMEOUT,
     GROUP_ROLES,
     INSERT_BATCH,
-    MAX_ATTEMPTS,
-    QUEUE_GRACE,
-    RECONCILE_LIMIT,
     Kind,
     R,
     digest_key,
@@ -76,17 +72,12 @@ from sponsorship.reminders.urgent import notify_urgent_concern
 
 __all__ = [
     "ADMIN_LINKS",
-    "BACKOFF_BASE",
     "BEFORE_KINDS",
     "CATCH_UP_DAYS",
-    "CLAIM_TIMEOUT",
     "GROUP_ROLES",
     "INSERT_BATCH",
     "Kind",
-    "MAX_ATTEMPTS",
-    "QUEUE_GRACE",
     "R",
-    "RECONCILE_LIMIT",
     "SWEPT_KINDS",
     "SweepResult",
     "digest_context",

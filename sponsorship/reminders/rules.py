@@ -18,21 +18,11 @@ logger = logging.getLogger(__name__)
 Kind = Reminder.Kind
 R = ReminderRule.Recipient
 
-# A claimed row not marked sent after this long is presumed lost (worker killed) and re-sent.
-CLAIM_TIMEOUT = datetime.timedelta(minutes=15)
-# Rows younger than this were just queued by the sweep: the reconciler leaves them alone.
-QUEUE_GRACE = datetime.timedelta(minutes=2)
-# A permanently failing address stops after this many attempts (then `failed_at`).
-MAX_ATTEMPTS = 5
-# Back-off after failed attempt n: BACKOFF_BASE * 2 ** (n - 1): 5, 10, 20, 40 minutes.
-BACKOFF_BASE = datetime.timedelta(minutes=5)
 # How far back a missed sweep is caught up; older fire dates are no longer useful news
 # (the weekly digest still lists everything overdue).
 CATCH_UP_DAYS = 14
 # Rows per INSERT; SQLite caps this lower by itself (999 parameters per statement).
 INSERT_BATCH = 1000
-# At most this many rows per reconcile run, so one run stays well under ten minutes.
-RECONCILE_LIMIT = 500
 
 # "Before" kinds announce something coming; they stop mattering once it is due.
 BEFORE_KINDS = {Kind.MILESTONE_DUE, Kind.REVIEW_DUE, Kind.PERIOD_ENDING}

@@ -8,11 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
+from core import outbox
 from core.roles import CASE_WORKER, PROGRAM_MANAGER
 from sponsorship.kinds import rules_for
 from sponsorship.models import (
@@ -37,9 +37,11 @@ from sponsorship.reminders.rules import (
     period_key,
     rule_offsets,
 )
-from sponsorship.tasks import deliver_reminder
 
 logger = logging.getLogger(__name__)
+
+# By name, so the sweep never imports the tasks module (which imports the reminders).
+DELIVER_TASK = "sponsorship.tasks.deliver_reminder"
 
 
 @dataclass
@@ -333,17 +335,4 @@ def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
 
 def enqueue_delivery(ids: Sequence[int]) -> int:
     """Queue one delivery task per row; on a broker outage leave the rest to the reconciler."""
-
-    for done, pk in enumerate(ids):
-        try:
-            deliver_reminder.delay(pk)
-        except Exception as exc:  # kombu raises OperationalError, redis ConnectionError...
-            if settings.CELERY_TASK_ALWAYS_EAGER or deliver_reminder.app.conf.task_always_eager:
-                raise  # in-process delivery: a bug, not an outage
-            logger.warning(
-                "Broker unavailable (%s): %d reminder(s) left for the reconciler",
-                type(exc).__name__,
-                len(ids) - done,
-            )
-            return done
-    return len(ids)
+    return outbox.enqueue(DELIVER_TASK, ids, label="reminder")

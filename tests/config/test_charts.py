@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
+from pathlib import Path
 from xml.etree import ElementTree
+
+from django.utils import translation
 
 from core import charts
 
@@ -134,3 +138,54 @@ def test_the_timeline_has_a_date_axis_and_a_legend_whose_entries_do_not_touch():
     # Same line: the next entry starts after the Korean label's width (13 px a letter).
     if support[1] == extension[1]:
         assert extension[0] - support[0] >= charts.text_width("12개월 지원") + 14
+
+
+def test_the_stylesheets_draw_with_the_charts_colours():
+    """One style: the portal's line series and the public meter use core.charts' colours."""
+    static = Path(__file__).resolve().parents[2] / "static"
+    portal = (static / "sponsorship" / "portal.css").read_text()
+    for index, colour in enumerate(charts.SERIES_COLOURS):
+        assert re.search(rf"\.series-{index} polyline {{ stroke: {colour};", portal, re.I)
+    for sheet in ("give.css", "widget.css"):
+        css = (static / "fundraising" / sheet).read_text()
+        for part, colour in charts.METER_COLOURS.items():
+            assert f".hv-meter-{part} {{ fill: {colour}; }}" in css
+            assert f".hv-key-{part} {{ background: {colour}; }}" in css
+
+
+def test_meter_shares_never_overstate_and_fit_in_the_bar():
+    assert charts.meter_shares(Decimal("1"), Decimal("0"), Decimal("3")) == (
+        Decimal("33.3"),
+        Decimal("0.0"),
+    )
+    assert charts.meter_shares(Decimal("90"), Decimal("50"), Decimal("100")) == (
+        Decimal("90.0"),
+        Decimal("10.0"),
+    )
+    assert charts.meter_shares(Decimal("5"), Decimal("5"), Decimal("0")) == (
+        Decimal("0.0"),
+        Decimal("0.0"),
+    )
+
+
+def test_chart_values_are_money_in_the_active_language():
+    with translation.override("fr"):
+        assert charts.value_text(Decimal("1641.67"), money=True, places=2) == "1\u00a0641,67\u00a0$"
+    with translation.override("en"):
+        assert charts.value_text(1641.67, money=True, places=2) == "$1,641.67"
+        assert charts.value_text(1641, money=False) == "1,641"
+
+
+def test_a_line_chart_gives_each_series_its_colour_class_and_marker():
+    chart = charts.line_chart(
+        [("a", "A", [(0, 3, "r1"), (1, 4, "r2")]), ("b", "B", []), ("c", "C", [(1, 1, "r2")])],
+        x_labels=["r1", "r2"],
+        y_min=1,
+        y_max=5,
+    )
+    assert [s.key for s in chart.series] == ["a", "c"]  # no points, not drawn
+    assert [s.css for s in chart.series] == ["series-0", "series-2"]  # colour kept by place
+    assert chart.series[0].marker != chart.series[1].marker
+    assert [v for _, v in chart.y_ticks] == [1, 2, 3, 4, 5]
+    top_y = {v: y for y, v in chart.y_ticks}
+    assert chart.series[0].dots[1][1] == top_y[4]

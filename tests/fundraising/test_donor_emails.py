@@ -15,6 +15,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from config.celery import app as celery_app
+from core import outbox
 from fundraising import services
 from fundraising.models import DonorEmail, Pledge
 from tests.factories import MonthlyPledgeFactory, PaymentFactory
@@ -79,13 +80,19 @@ def test_it_resends_a_row_claimed_by_a_worker_that_died(campaign, mailoutbox):
 def test_it_gives_up_after_repeated_failures_and_shows_why(campaign, mailoutbox):
     create_pledge(campaign)
     row = DonorEmail.objects.get()
+    now = timezone.now()
     with mock.patch("core.emails.send", side_effect=ConnectionRefusedError("smtp down")):
-        for _ in range(services.EMAIL_MAX_ATTEMPTS):
-            services.donor_email_send(row.pk)
+        for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+            if attempt > 1:  # back-off: no new attempt until the wait after the last is over
+                early = now - dt.timedelta(seconds=1)
+                assert services.donor_email_send(row.pk, now=early) is False
+                assert DonorEmail.objects.get(pk=row.pk).attempts == attempt - 1
+            services.donor_email_send(row.pk, now=now)
+            now += outbox.backoff(attempt)
     row.refresh_from_db()
-    assert row.failed_at is not None and row.attempts == services.EMAIL_MAX_ATTEMPTS
+    assert row.failed_at is not None and row.attempts == outbox.MAX_ATTEMPTS
     assert "smtp down" in row.last_error
-    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(days=1)) == 0
+    assert services.donor_emails_reconcile(now=now + dt.timedelta(days=1)) == 0
     assert mailoutbox == []
 
 

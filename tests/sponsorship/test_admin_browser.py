@@ -52,3 +52,24 @@ def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir)
     page.get_by_text("done for 1").wait_for()
     approved.refresh_from_db()
     assert approved.status == Family.Status.APPROVED
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_staff_page_and_the_portal_show_the_same_money(live_server, page, artifacts_dir, width):
+    demo.seed()
+    s = Sponsorship.objects.filter(arrival_date__isnull=False, outcome="active").first()
+    treasurer = s.group.memberships.filter(role="treasurer").first() or s.group.memberships.first()
+    page.set_viewport_size({"width": width, "height": 900})
+
+    _sign_in(page, live_server, "caseworker@demo.hanvoice.test")
+    page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
+    staff_row = page.locator("tr", has_text="Owed this month").first
+    staff_owed = staff_row.locator("td").inner_text()
+    page.screenshot(path=artifacts_dir / f"budget-admin-{width}.png", full_page=True)
+
+    page.context.clear_cookies()
+    _sign_in(page, live_server, treasurer.user.email)
+    page.goto(f"{live_server.url}/portal/{s.public_id}/income-support/")
+    box = page.get_by_text("Owed this month", exact=True).locator("xpath=..")
+    assert staff_owed in box.inner_text()
+    page.screenshot(path=artifacts_dir / f"budget-portal-{width}.png", full_page=True)

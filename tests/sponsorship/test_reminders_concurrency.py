@@ -84,7 +84,8 @@ def test_it_writes_no_duplicate_when_two_sweeps_run_at_once(many_due):
 
 
 def test_it_sends_each_row_once_when_four_senders_race(many_due, monkeypatch):
-    monkeypatch.setattr(reminders, "enqueue_delivery", lambda ids: 0)  # rows only, no tasks
+    # Rows only, no tasks: patched where the sweep looks it up.
+    monkeypatch.setattr(reminders.sweep, "enqueue_delivery", lambda ids: 0)
     reminders.reminder_sweep()
     assert Reminder.objects.filter(sent_at=None).count() == 28
     outcomes = _race(lambda: reminders.reminder_reconcile(include_fresh=True), 4)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('families', '0004_family_archived_on'),
-        ('sponsorship', '0006_expected_arrival_and_outcomes'),
+        ('sponsorship', '0007_expected_arrival_and_outcomes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

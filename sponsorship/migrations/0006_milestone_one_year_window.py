@@ -25,7 +25,7 @@ def flag_and_redate(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sponsorship", "0004_upgrade_field_encryption"),
+        ("sponsorship", "0005_outbox_row"),
     ]
 
     operations = [

@@ -1,0 +1,247 @@
+"""One outbox: e-mails (and anything else sent to the outside world) are rows first.
+
+A service writes a row in its own transaction and, after commit, queues one task per row
+by the task's *name* (`enqueue`), so no service imports a tasks module. The task calls the
+app's deliver function, which:
+
+1. `claim`s the row with one conditional UPDATE (not sent, not given up, back-off over, and
+   nobody holding a fresh claim): exactly one worker wins; the attempt is counted here, so a
+   worker that dies mid-send still uses up an attempt and a crash loop ends in "failed";
+2. sends it (with `message_key` as the stable Message-ID, so a resend is the same message);
+3. `mark_sent`s it, or `record_failure`s it: exponential back-off (`BACKOFF_BASE` doubled
+   per attempt), and after `MAX_ATTEMPTS` the row is failed for good and shown in the admin.
+
+`reconcile` (beat, every 10 minutes) delivers what the queue lost: rows never claimed after
+`QUEUE_GRACE` (broker down), claims older than `CLAIM_TIMEOUT` (worker killed), and failed
+attempts whose back-off is over; at most `RECONCILE_LIMIT` rows per run.
+
+The one honest exception to "exactly once": a worker that dies between the mail server's
+"250 OK" and `mark_sent` leaves a claimed, unsent row that is sent again after
+`CLAIM_TIMEOUT` (SMTP and the database cannot commit together). See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, ClassVar
+
+from celery import current_app
+from django.conf import settings
+from django.db import OperationalError, models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# Back-off after failed attempt n: BACKOFF_BASE * 2 ** (n - 1): 5, 10, 20, 40 minutes.
+BACKOFF_BASE = dt.timedelta(minutes=5)
+# A claim older than this without `sent_at` belongs to a worker that died: claim it again.
+CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+# An unclaimed row younger than this is probably still on its way through the broker.
+QUEUE_GRACE = dt.timedelta(minutes=2)
+# Rows one reconcile run delivers at most (the next run, 10 minutes later, takes the rest).
+RECONCILE_LIMIT = 500
+ERROR_LENGTH = 300
+
+# What a broker outage looks like from `.delay()`: kombu wraps most of them, redis-py and
+# the socket layer raise their own.
+BROKER_DOWN: tuple[type[Exception], ...] = (
+    BrokerError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+)
+
+
+class OutboxRow(models.Model):
+    """The delivery state every outbox row carries; the concrete model adds what it is about.
+
+    A subclass sets `MESSAGE_KEY_PREFIX` (the stable Message-ID is derived from it and the
+    primary key) and may narrow `open_q` (e.g. a cancelled reminder is not open).
+    """
+
+    MESSAGE_KEY_PREFIX: ClassVar[str] = "outbox"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=ERROR_LENGTH, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(
+        _("gave up at"), null=True, blank=True, help_text=_("Permanent failure: not retried.")
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def open_q(cls) -> Q:
+        """Rows that may still be sent."""
+        return Q(sent_at__isnull=True, failed_at__isnull=True)
+
+    @property
+    def message_key(self) -> str:
+        """Stable across attempts: a resend after a crash is the same message."""
+        return f"{self.MESSAGE_KEY_PREFIX}-{self.pk}"
+
+
+Row = type[OutboxRow]
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long to wait after the `attempts`-th failed attempt."""
+    return BACKOFF_BASE * 2 ** max(attempts - 1, 0)
+
+
+def claim(model: Row, pk: int, *, now: dt.datetime) -> bool:
+    """Take the row for one delivery attempt; False if it is not ours to send."""
+    return (
+        model._default_manager.filter(model.open_q(), pk=pk)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def release(model: Row, pk: int, *, claimed_at: dt.datetime) -> None:
+    """Give a claim back without counting the attempt (nothing was sent: a database error
+    before sending), so the task's own retry can take the row at once."""
+    model._default_manager.filter(pk=pk, claimed_at=claimed_at).update(
+        claimed_at=None, attempts=F("attempts") - 1
+    )
+
+
+def give_up(model: Row, pk: int, *, reason: str, now: dt.datetime | None = None) -> None:
+    """The row must never be sent (its reason is gone): failed for good, with why."""
+    model._default_manager.filter(pk=pk).update(
+        failed_at=now or timezone.now(),
+        next_attempt_at=None,
+        claimed_at=None,
+        last_error=reason[:ERROR_LENGTH],
+    )
+
+
+def mark_sent(model: Row, pk: int, **extra: Any) -> None:
+    """Record the delivery, retrying a transient database error (a lock, a failover) for a
+    few seconds: giving up here is what would let the reconciler send it twice."""
+    for pause in (0.05, 0.2, 0.5, 1.0, 2.0, None):
+        try:
+            model._default_manager.filter(pk=pk).update(
+                sent_at=timezone.now(), last_error="", next_attempt_at=None, **extra
+            )
+            return
+        except OperationalError:
+            if pause is None:
+                raise
+            logger.warning("%s %s sent; recording it failed, trying again", model.__name__, pk)
+            time.sleep(pause)
+
+
+def record_failure(
+    model: Row, pk: int, *, attempts: int, exc: Exception, now: dt.datetime | None = None
+) -> str:
+    """Record a failed attempt: "retry" after a back-off, or "failed" after MAX_ATTEMPTS."""
+    now = now or timezone.now()
+    error = f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+    changes: dict[str, Any]
+    if attempts >= MAX_ATTEMPTS:
+        changes = {"failed_at": now, "next_attempt_at": None}
+        outcome = "failed"
+    else:
+        changes = {"next_attempt_at": now + backoff(attempts)}
+        outcome = "retry"
+    model._default_manager.filter(pk=pk).update(claimed_at=None, last_error=error, **changes)
+    # The class name and the row's id only: never a recipient or what the message says.
+    logger.warning(
+        "%s %s: delivery attempt %d failed (%s); %s",
+        model.__name__,
+        pk,
+        attempts,
+        type(exc).__name__,
+        "giving up" if outcome == "failed" else "will retry",
+    )
+    return outcome
+
+
+def due(
+    model: Row, *, now: dt.datetime, grace: dt.timedelta = QUEUE_GRACE, limit: int = RECONCILE_LIMIT
+) -> list[int]:
+    """Rows the queue lost, oldest first: never claimed after `grace`, claimed longer than
+    CLAIM_TIMEOUT ago, or failed attempts whose back-off is over."""
+    pks = (
+        model._default_manager.filter(model.open_q())
+        .filter(
+            Q(claimed_at__isnull=True, next_attempt_at__isnull=True, created_at__lte=now - grace)
+            | Q(claimed_at__isnull=True, next_attempt_at__lte=now)
+            | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return list(pks)
+
+
+def reconcile(
+    model: Row,
+    deliver: Callable[[int], Hashable],
+    *,
+    now: dt.datetime | None = None,
+    grace: dt.timedelta = QUEUE_GRACE,
+    limit: int = RECONCILE_LIMIT,
+) -> Counter[Hashable]:
+    """Deliver what `due` finds; returns how many of each outcome `deliver` reported."""
+    outcomes: Counter[Hashable] = Counter(
+        deliver(pk) for pk in due(model, now=now or timezone.now(), grace=grace, limit=limit)
+    )
+    if outcomes:
+        logger.info("%s reconcile: %s", model.__name__, dict(outcomes))
+    return outcomes
+
+
+def _task(name: str) -> Any:
+    if name not in current_app.tasks:
+        # Celery's autodiscovery of every app's tasks module runs when a worker starts; in a
+        # web process nothing has imported them yet.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def enqueue(task_name: str, ids: Sequence[int], *, label: str) -> int:
+    """Queue one `task_name(pk)` per row; returns how many were queued.
+
+    The task is found by name in the Celery app's registry (so a service never imports its
+    tasks module, and eager mode still runs it in-process, which `send_task` would not). On a
+    broker outage the rest is left to `reconcile`: the row is the promise, not the task.
+    """
+    if not ids:
+        return 0
+    task = _task(task_name)
+    eager = settings.CELERY_TASK_ALWAYS_EAGER or current_app.conf.task_always_eager
+    for done, pk in enumerate(ids):
+        try:
+            task.delay(pk)
+        except BROKER_DOWN as exc:
+            logger.warning(
+                "Broker unavailable (%s): %d %s(s) left for the reconciler",
+                type(exc).__name__,
+                len(ids) - done,
+                label,
+            )
+            return done
+        except Exception:
+            if eager:
+                raise  # in-process delivery: a bug, not an outage
+            logger.exception("%d %s(s) not queued: left for the reconciler", len(ids) - done, label)
+            return done
+    return len(ids)

@@ -1,6 +1,8 @@
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class ConfigConfig(AppConfig):
@@ -22,3 +24,9 @@ class HanVoiceAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "config.sites.HanVoiceAdminSite"
+
+
+class LockoutsConfig(AxesAppConfig):
+    """django-axes under a name staff read in their language ("Axes" is the library's)."""
+
+    verbose_name = _("Sign-in lockouts")

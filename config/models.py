@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.encryption import EncryptedTextField
+
 
 class BreachRecord(models.Model):
     """The privacy breach register (PIPEDA: record every breach of security safeguards).
@@ -28,13 +30,13 @@ class BreachRecord(models.Model):
     occurred_on = models.DateField(_("occurred on"))
     discovered_on = models.DateField(_("discovered on"), default=timezone.localdate)
     data_affected = models.CharField(_("data affected"), max_length=10, choices=Data.choices)
-    what_happened = models.TextField(
+    what_happened = EncryptedTextField(
         _("what happened"), help_text=_("Use case codes and references, never names.")
     )
     people_affected = models.PositiveIntegerField(_("people affected"), default=0)
     risk = models.CharField(_("risk assessment"), max_length=10, choices=Risk.choices)
-    containment = models.TextField(_("what was done to contain it"), blank=True)
-    who_was_told = models.TextField(
+    containment = EncryptedTextField(_("what was done to contain it"), blank=True)
+    who_was_told = EncryptedTextField(
         _("who was told"),
         blank=True,
         help_text=_("Individuals, the Privacy Commissioner, IRCC, the board; and when."),

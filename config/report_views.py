@@ -185,6 +185,7 @@ def report_view(request: HttpRequest, *, site: AdminSite, key: str) -> HttpRespo
         response["Content-Disposition"] = f'attachment; filename="{_filename(report, "pdf")}"'
         _log_download(request, report, "download")
         return response
+    _log_download(request, report, "view")  # a page of case codes is a view of each file
     query = request.GET.copy()
     query.pop("format", None)
     context.update(

@@ -106,7 +106,8 @@ def can_decrypt(token: str) -> bool:
 
 
 class EncryptedFieldMixin:
-    """Stores `str(value)` encrypted in a text column; an empty value is stored as NULL."""
+    """Stores `str(value)` encrypted in a text column. An empty value is stored as NULL when
+    the field is `null=True`, otherwise encrypted like any other (so it reads back as "")."""
 
     def get_internal_type(self) -> str:
         return "TextField"
@@ -116,7 +117,7 @@ class EncryptedFieldMixin:
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)  # type: ignore[misc]
-        if value is None or value == "":
+        if value is None or (value == "" and self.null):  # type: ignore[attr-defined]
             return None
         return encrypt_text(self._serialize(value))
 

@@ -90,8 +90,13 @@ def upgrade_columns(
     legacy: bool,
     pk: str = "id",
     batch: int = 200,
+    empty_to_null: Sequence[str] = (),
 ) -> int:
-    """Rewrite `columns` of `table` into the current format; returns the values rewritten."""
+    """Rewrite `columns` of `table` into the current format; returns the values rewritten.
+
+    An empty string becomes NULL in `empty_to_null` columns (fields declared `null=True`)
+    and in legacy columns (the old library never stored one); otherwise it is encrypted.
+    """
     q = connection.ops.quote_name
     select = (
         f"SELECT {q(pk)}, {', '.join(q(c) for c in columns)} FROM {q(table)} "
@@ -110,8 +115,8 @@ def upgrade_columns(
                 for column, value in zip(columns, row[1:], strict=True):
                     if value is None:
                         continue
-                    if value == "":
-                        changes[column] = None  # encrypted fields store empty as NULL
+                    if value == "" and (legacy or column in empty_to_null):
+                        changes[column] = None
                         continue
                     new = _upgraded(value, legacy=legacy, where=f"{table}.{column}")
                     if new is not None:

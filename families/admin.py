@@ -15,14 +15,18 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -31,6 +35,7 @@ from core.admin_actions import DateInput, action_with_form, not_in_future, run_s
 from core.admin_forms import LabelledTabularInline
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
+from families.access import families_visible_to, may_break_glass
 from families.models import (
     CaseFileAccess,
     CaseNote,
@@ -162,11 +167,59 @@ def _case_management_staff(request: HttpRequest) -> bool:
 
 
 class LogsCaseFileViews:
-    """For a ModelAdmin whose change page shows a family's case file: every view of the page
-    (and of its history) is written to CaseFileAccess, only when the page was served."""
+    """For a ModelAdmin whose pages show a family's case file (docs/security.md,
+    "Need-to-know"):
+
+    - its queryset holds only the families `families_visible_to` the user (the one scope);
+    - a case worker asking for an object of a family not assigned to them is sent to "open
+      another family's file", where they state why (break the glass), instead of a 404;
+    - every view of a change page, its history or an old version, and every family listed on
+      a changelist page, is written to CaseFileAccess (only when the page was served; one
+      INSERT per page, whatever the number of rows).
+
+    `family_lookup` is the path from the model to its family ("" for Family itself).
+    """
+
+    family_lookup = ""
+
+    def _family_field(self, suffix: str = "") -> str:
+        return f"{self.family_lookup}__{suffix}" if self.family_lookup else suffix
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        visible = families_visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(**{self._family_field("pk__in"): visible})
 
     def case_file_family(self, object_id: str) -> Family | None:
-        return Family.objects.filter(pk=object_id).only("pk").first()
+        """The family of `object_id`, whoever asks (None when there is no such object)."""
+        try:
+            family_id = (
+                self.model._base_manager.filter(pk=object_id)
+                .values_list(self._family_field("pk"), flat=True)
+                .first()
+            )
+        except (ValueError, TypeError, ValidationError):
+            return None
+        if family_id is None:
+            return None
+        return Family.objects.filter(pk=family_id).only("pk", "case_code").first()
+
+    def _family_id_of(self, obj) -> int | None:
+        if not self.family_lookup:
+            return obj.pk
+        *hops, last = self.family_lookup.split("__")
+        for part in hops:
+            obj = getattr(obj, part)
+        return getattr(obj, f"{last}_id")
+
+    def _glass_redirect(self, request: HttpRequest, object_id: str) -> HttpResponse | None:
+        """A case worker asking for a file not assigned to them: state a reason first."""
+        if not may_break_glass(request.user) or not self.has_view_permission(request):
+            return None
+        family = self.case_file_family(object_id)
+        if family is None or families_visible_to(request.user).filter(pk=family.pk).exists():
+            return None
+        query = urlencode({"case_code": family.case_code, "next": request.get_full_path()})
+        return redirect(f"{reverse('admin:families_family_open')}?{query}")
 
     def _log(self, request: HttpRequest, object_id: str, action: str) -> None:
         family = self.case_file_family(object_id)
@@ -176,6 +229,8 @@ class LogsCaseFileViews:
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if glass := self._glass_redirect(request, object_id):
+            return glass
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "POST" and response.status_code == 302:
             self._log(request, object_id, CaseFileAccess.Action.CHANGE)
@@ -184,16 +239,60 @@ class LogsCaseFileViews:
         return response
 
     def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # before the look-up: no "does not exist" for outsiders
+        if glass := self._glass_redirect(request, object_id):
+            return glass
         response = super().history_view(request, object_id, extra_context)
         if response.status_code == 200:
             self._log(request, object_id, CaseFileAccess.Action.VIEW)
         return response
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if glass := self._glass_redirect(request, object_id):
+            return glass
         response = super().history_form_view(request, object_id, version_id, extra_context)
         if response.status_code == 200:
             self._log(request, object_id, CaseFileAccess.Action.VIEW)
         return response
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if response.status_code == 200 and changelist is not None:
+            # The page's rows are evaluated here once and reused by the template.
+            family_ids = [self._family_id_of(obj) for obj in changelist.result_list]
+            now = timezone.now()
+            CaseFileAccess.objects.bulk_create(
+                [
+                    CaseFileAccess(
+                        family_id=family_id,
+                        user=request.user,
+                        page=request.path[:200],
+                        action=CaseFileAccess.Action.LIST,
+                        at=now,
+                    )
+                    for family_id in dict.fromkeys(family_ids)
+                ]
+            )
+        return response
+
+
+class BreakGlassForm(forms.Form):
+    case_code = forms.CharField(label=_("Case code"), max_length=20)
+    reason = forms.CharField(
+        label=_("Why do you need this family's file?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text=_(
+            "This family is not assigned to you. Your reason is recorded in the access log and "
+            "shown to program managers; the file stays open to you for %(hours)s hours."
+        ),
+    )
+
+    def __init__(self, *args, hours: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = self.fields["reason"].help_text % {"hours": hours}
 
 
 @admin.register(Family)
@@ -248,6 +347,59 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 
     # --- access -------------------------------------------------------------------------
 
+    def get_urls(self):
+        opened = path(
+            "open/",
+            self.admin_site.admin_view(self.open_view),
+            name="families_family_open",
+        )
+        return [opened, *super().get_urls()]
+
+    def open_view(self, request: HttpRequest) -> HttpResponse:
+        """Open a family's file that is not assigned to you, stating why (break the glass)."""
+        if not may_break_glass(request.user):
+            raise PermissionDenied
+        hours = settings.CASE_FILE_BREAK_GLASS_HOURS
+        initial = {"case_code": request.GET.get("case_code", "")}
+        form = BreakGlassForm(request.POST or None, initial=initial, hours=hours)
+        wanted = request.POST.get("next") or request.GET.get("next") or ""
+        if request.method == "POST" and form.is_valid():
+            code = form.cleaned_data["case_code"].strip().upper()
+            family = Family.objects.filter(case_code=code).first()
+            if family is None:
+                form.add_error("case_code", _("No family has this case code."))
+            else:
+                target = reverse("admin:families_family_change", args=[family.pk])
+                safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()})
+                if safe and wanted.startswith(reverse("admin:index")):
+                    target = wanted
+                if families_visible_to(request.user).filter(pk=family.pk).exists():
+                    return redirect(target)
+                try:
+                    services.case_file_break_glass(
+                        family=family,
+                        user=request.user,
+                        reason=form.cleaned_data["reason"],
+                        page=request.path,
+                    )
+                except ValidationError as exc:
+                    form.add_error(None, exc)  # a dict of field errors lands on its fields
+                else:
+                    return redirect(target)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Open another family's file"),
+            "form": form,
+            "next": wanted,
+            "opts": self.model._meta,
+        }
+        status = 400 if form.is_bound and form.errors else 200
+        return TemplateResponse(request, "admin/families/family/open.html", context, status=status)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_break_glass": may_break_glass(request.user)}
+        return super().changelist_view(request, extra_context)
+
     def get_fieldsets(self, request: HttpRequest, obj: Family | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and has_role(request.user, PROGRAM_MANAGER):
@@ -291,7 +443,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     def who_viewed(self, obj: Family) -> str:
         if obj.pk is None:
             return "-"
-        recent = obj.accesses.select_related("user")[:10]
+        recent = obj.accesses.exclude(action=CaseFileAccess.Action.LIST).select_related("user")[:10]
         url = reverse("admin:families_casefileaccess_changelist") + f"?q={obj.case_code}"
         rows = format_html_join(
             "",
@@ -300,7 +452,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 (
                     timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M"),
                     a.user.get_full_name() or a.user.email,
-                    a.get_action_display(),
+                    f"{a.get_action_display()}: {a.reason}" if a.reason else a.get_action_display(),
                 )
                 for a in recent
             ),
@@ -384,7 +536,7 @@ class FamilyAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
 class CaseFileAccessAdmin(admin.ModelAdmin):
     """The access log: program managers read it; nobody edits or deletes it."""
 
-    list_display = ("at", "family", "user", "action", "page")
+    list_display = ("at", "family", "user", "action", "reason", "page")
     list_filter = ("action",)
     search_fields = ("family__case_code", "user__email")
     list_select_related = ("family", "user")

@@ -35,6 +35,10 @@ class CaseCodeSequence(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("case code sequence")
+        verbose_name_plural = _("case code sequences")
+
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
 
@@ -161,11 +165,12 @@ class FamilyStatusChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     changed_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
         verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
 
     def __str__(self) -> str:
         return f"{self.family} {self.from_status} → {self.to_status}"
@@ -205,6 +210,7 @@ class HouseholdMember(models.Model):
 
     class Meta:
         verbose_name = _("household member")
+        verbose_name_plural = _("household members")
         ordering = ["-is_principal_applicant", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -310,6 +316,7 @@ class Consent(models.Model):
 
     class Meta:
         verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["-given_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -362,6 +369,7 @@ class CaseNote(models.Model):
 
     class Meta:
         verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
         ordering = ["-written_on", "-pk"]
 
     def __str__(self) -> str:
@@ -369,13 +377,16 @@ class CaseNote(models.Model):
 
 
 class CaseFileAccess(models.Model):
-    """Who viewed, changed, exported or downloaded a case file: when and on which page."""
+    """Who viewed, listed, changed, exported or downloaded a case file: when, on which page,
+    and, for a file not assigned to them, the reason they gave ("break the glass")."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
+        LIST = "list", _("Listed")
         CHANGE = "change", _("Changed")
         EXPORT = "export", _("Exported")
         DOWNLOAD = "download", _("Downloaded")
+        BREAK_GLASS = "glass", _("Opened without being assigned")
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(
@@ -384,6 +395,7 @@ class CaseFileAccess(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.VIEW)
     page = models.CharField(max_length=200)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = EncryptedTextField(_("reason given"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case file access")

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from families.access import may_break_glass
 from families.models import (
     CaseCodeSequence,
     CaseFileAccess,
@@ -290,3 +291,37 @@ def case_file_access_log(
 ) -> CaseFileAccess:
     """Record that `user` viewed/changed/exported/downloaded the family's case file."""
     return CaseFileAccess.objects.create(family=family, user=user, page=page[:200], action=action)
+
+
+BREAK_GLASS_MIN_REASON = 10
+
+
+@transaction.atomic
+def case_file_break_glass(
+    *, family: Family, user: AbstractBaseUser, reason: str, page: str
+) -> CaseFileAccess:
+    """Open a family's file that is not assigned to `user`: the reason is recorded in the
+    access log and shown to program managers (docs/security.md, "Need-to-know")."""
+    reason = (reason or "").strip()
+    if not may_break_glass(user):
+        raise ValidationError(_("Only case workers open a file this way."))
+    if len(reason) < BREAK_GLASS_MIN_REASON:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "Say why you need this family's file (at least %(n)s characters): "
+                    "program managers read it."
+                )
+                % {"n": BREAK_GLASS_MIN_REASON}
+            }
+        )
+    access = CaseFileAccess(
+        family=family,
+        user=user,
+        page=page[:200],
+        action=CaseFileAccess.Action.BREAK_GLASS,
+        reason=reason,
+    )
+    access.full_clean()
+    access.save()
+    return access

@@ -26,7 +26,7 @@ from fundraising.forms import (
     RecordPaymentForm,
     YearlyReceiptForm,
 )
-from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt
+from fundraising.models import Campaign, DonorEmail, Payment, Pledge, Receipt, StripeEvent
 
 
 def _errors(exc: ValidationError) -> str:
@@ -44,6 +44,30 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "goal",
+                    "cost_per_family",
+                    "families_goal",
+                    "starts_on",
+                    "ends_on",
+                    "suggested_amounts",
+                    "is_active",
+                    "auto_approve_wall",
+                ]
+            },
+        ),
+        (
+            _("English (shown when a translation is missing)"),
+            {"fields": ["name", "summary", "story", "thanks_text"]},
+        ),
+        (_("French"), {"fields": ["name_fr", "summary_fr", "story_fr", "thanks_text_fr"]}),
+        (_("Korean"), {"fields": ["name_ko", "summary_ko", "story_ko", "thanks_text_ko"]}),
+    ]
 
     def save_model(self, request, obj: Campaign, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -153,8 +177,10 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "campaign",
         "is_anonymous",
         "wants_receipt",
+        "pays_by_card",
+        ("renewal_failed_at", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["reference", "donor_name", "email"]
+    search_fields = ["reference", "donor_name", "email", "stripe_subscription_id"]
     date_hierarchy = "pledged_on"
     list_select_related = ["campaign"]
     readonly_fields = [
@@ -166,6 +192,11 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "wall_approved_at",
         "wall_approved_by",
         "anonymised_at",
+        "pays_by_card",
+        "cover_fee",
+        "stripe_subscription_id",
+        "renewal_failed_at",
+        "paused_at",
     ]
     inlines = [PaymentInline]
     actions = [
@@ -326,6 +357,14 @@ class PaymentAdminForm(forms.ModelForm):
             self.add_error("campaign", _("The pledge belongs to another campaign."))
         if received_on and received_on > timezone.localdate():
             self.add_error("received_on", _("A payment cannot be received in the future."))
+        if cleaned.get("method") == Payment.Method.CARD:
+            self.add_error(
+                "method",
+                _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                ),
+            )
         return cleaned
 
 
@@ -627,3 +666,22 @@ class DonorEmailAdmin(NoDeleteMixin, admin.ModelAdmin):
         DonorEmail.objects.filter(pk__in=ids).update(failed_at=None, claimed_at=None, attempts=0)
         sent = sum(services.donor_email_send(pk) for pk in ids)
         self.message_user(request, _("%d e-mail(s) sent.") % sent)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """Every card event Stripe sent, as received: "unmatched" ones need a staff member."""
+
+    list_display = ["received_at", "type", "outcome", "pledge", "detail"]
+    list_filter = ["outcome", "type"]
+    search_fields = ["event_id", "pledge__reference", "detail"]
+    list_select_related = ["pledge"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]

@@ -80,7 +80,7 @@ def seed() -> Campaign:
                     pledge=pledge,
                     amount=pledge.amount,
                     received_on=min(today, pledged_on + dt.timedelta(days=3 + 30 * i)),
-                    method=rng.choice(list(Payment.Method.values)),
+                    method=rng.choice(["cheque", "etransfer", "cash"]),
                 )
         if n % 8 != 7:  # most confirmed their pledge by e-mail; a few still have to
             services.pledge_confirm(token=services.pledge_confirm_token(pledge))

@@ -134,6 +134,13 @@ gettext_noop(
 )
 
 
+PAY_LATER_NOTE = (
+    '<p class="small" id="pay-later-note">{% load i18n %}'
+    "{% translate 'You pay after pledging, by Interac e-Transfer or cheque: the next page and "
+    "your confirmation e-mail explain how.' %}</p>"
+)
+
+
 class PledgeForm(forms.Form):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     # A honeypot: hidden from people (CSS, aria-hidden, no tab stop), filled by bots.
@@ -220,9 +227,34 @@ class PledgeForm(forms.Form):
     consent_to_contact = forms.BooleanField(
         label=_("HanVoice may contact me about this program"), required=False
     )
+    # Only when card gifts are on (fundraising.card.card_enabled): see __init__.
+    payment = forms.ChoiceField(
+        label=_("How you will pay"),
+        choices=[
+            ("card", _("By card, now (secure payment page by Stripe)")),
+            ("later", _("Later, by Interac e-Transfer or cheque")),
+        ],
+        initial="card",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    cover_fee = forms.BooleanField(
+        label=_("Add the card processing fee so that HanVoice receives my whole gift"),
+        required=False,
+    )
 
-    def __init__(self, *args, campaign: Campaign, language: str | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        campaign: Campaign,
+        language: str | None = None,
+        card: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.card = card
+        if not card:
+            del self.fields["payment"], self.fields["cover_fee"]
         self.campaign = campaign
         self.language = language or get_language() or settings.LANGUAGE_CODE
         self.suggested = campaign.suggested_amount_list()
@@ -248,6 +280,7 @@ class PledgeForm(forms.Form):
                 Field("other_amount", inputmode="decimal", autocomplete="off"),
                 InlineRadios("frequency"),
                 Div("months", css_id="months-wrapper"),
+                *(["payment", "cover_fee"] if card else [HTML(PAY_LATER_NOTE)]),
             ),
             Fieldset(_("About you"), "donor_name", "email", "wants_receipt", "address"),
             Fieldset(
@@ -303,6 +336,7 @@ class PledgeForm(forms.Form):
                 "address",
                 _("A postal address is needed for a tax receipt. Or untick the receipt box."),
             )
+        cleaned["pays_by_card"] = self.card and (cleaned.get("payment") or "card") != "later"
         if cleaned.get("tribute_kind") and not (cleaned.get("tribute_name") or "").strip():
             self.add_error("tribute_name", _("Whom is your gift in honour or in memory of?"))
         return cleaned
@@ -312,12 +346,16 @@ class PledgeForm(forms.Form):
         return bool(self.data.get("website"))
 
 
+# Card payments come from Stripe's notifications only (docs/fundraising.md).
+OFFLINE_METHODS = [(v, label) for v, label in Payment.Method.choices if v != Payment.Method.CARD]
+
+
 class RecordPaymentForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
     received_on = forms.DateField(label=_("Received on"), initial=timezone.localdate)
-    method = forms.ChoiceField(label=_("Method"), choices=Payment.Method.choices)
+    method = forms.ChoiceField(label=_("Method"), choices=OFFLINE_METHODS)
     method_reference = forms.CharField(
         label=_("Cheque no. / transfer reference"), required=False, max_length=60
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from uuid import uuid4
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import add_months
@@ -32,8 +34,28 @@ def new_reference() -> str:
     return f"HV-{chars[:4]}-{chars[4:]}"
 
 
+@dataclass(frozen=True)
+class LocalText:
+    """A campaign text in the page's language, or the English one with `lang` = "en"."""
+
+    text: str
+    lang: str
+    is_fallback: bool
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# Campaign texts are written by staff in English, French and Korean (plain per-language
+# fields, no translation library: four texts, three languages). A missing French or Korean
+# text falls back to English, marked lang="en" on the page (docs/fundraising.md).
+CONTENT_LANGUAGES = ("fr", "ko")
+
+
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=120)
+    name_fr = models.CharField(_("name (French)"), max_length=120, blank=True)
+    name_ko = models.CharField(_("name (Korean)"), max_length=120, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     goal = models.DecimalField(_("goal"), **MONEY)
     cost_per_family = models.DecimalField(
@@ -43,9 +65,18 @@ class Campaign(models.Model):
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     summary = models.CharField(_("one-line summary"), max_length=300, blank=True)
+    summary_fr = models.CharField(_("one-line summary (French)"), max_length=300, blank=True)
+    summary_ko = models.CharField(_("one-line summary (Korean)"), max_length=300, blank=True)
     story = models.TextField(
         _("story"), blank=True, help_text=_("Paragraphs, separated by a blank line.")
     )
+    story_fr = models.TextField(_("story (French)"), blank=True)
+    story_ko = models.TextField(_("story (Korean)"), blank=True)
+    thanks_text = models.TextField(
+        _("thank-you text"), blank=True, help_text=_("Shown to donors after they pledge.")
+    )
+    thanks_text_fr = models.TextField(_("thank-you text (French)"), blank=True)
+    thanks_text_ko = models.TextField(_("thank-you text (Korean)"), blank=True)
     suggested_amounts = models.CharField(
         _("suggested amounts"),
         max_length=100,
@@ -88,8 +119,35 @@ class Campaign(models.Model):
     def suggested_amount_list(self) -> list[int]:
         return [int(part) for part in self.suggested_amounts.split(",") if part.strip().isdigit()]
 
+    def local(self, field: str, language: str | None = None) -> LocalText:
+        """`field` ("name", "summary", "story", "thanks_text") in `language` (default: the
+        active one), falling back to English."""
+        language = (language or get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        if language in CONTENT_LANGUAGES:
+            text = getattr(self, f"{field}_{language}")
+            if text.strip():
+                return LocalText(text, language, False)
+        return LocalText(getattr(self, field), "en", language != "en")
+
+    @property
+    def title_local(self) -> LocalText:
+        return self.local("name")
+
+    @property
+    def summary_local(self) -> LocalText:
+        return self.local("summary")
+
+    @property
+    def thanks_local(self) -> LocalText:
+        return self.local("thanks_text")
+
+    @property
+    def story_local(self) -> LocalText:
+        return self.local("story")
+
     def story_paragraphs(self) -> list[str]:
-        return [p.strip() for p in self.story.split("\n\n") if p.strip()]
+        story = self.local("story").text
+        return [p.strip() for p in story.split("\n\n") if p.strip()]
 
 
 class Pledge(models.Model):
@@ -156,6 +214,19 @@ class Pledge(models.Model):
         verbose_name=_("approved for the wall by"),
     )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Card gifts (Stripe Checkout / Billing; docs/fundraising.md). The ids tie webhook events
+    # back to the pledge; money enters the books only from those events.
+    pays_by_card = models.BooleanField(_("pays by card"), default=False)
+    cover_fee = models.BooleanField(_("adds the card processing fee"), default=False)
+    stripe_checkout_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_subscription_id = models.CharField(
+        _("Stripe subscription"), max_length=255, blank=True, db_index=True
+    )
+    stripe_customer_id = models.CharField(max_length=255, blank=True, editable=False)
+    renewal_failed_at = models.DateTimeField(
+        _("last card renewal failed at"), null=True, blank=True
+    )
+    paused_at = models.DateTimeField(_("paused by the donor at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -257,6 +328,11 @@ class Payment(models.Model):
         help_text=_("Gifts directed to a named person or family cannot be receipted (CRA)."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    # The payment's id at its source (a Stripe invoice or payment intent, a bank transaction):
+    # the same money arriving twice is refused by the unique constraint.
+    external_id = models.CharField(_("id at the source"), max_length=255, blank=True)
+    refunded_amount = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
+    disputed_at = models.DateTimeField(_("disputed at"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -267,6 +343,15 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="fundraising_payment_external_id_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="fundraising_payment_refund_within_amount",
+            ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="fundraising_payment_amount_positive"
             ),
@@ -283,6 +368,47 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{self.received_on} {self.amount} ({self.get_method_display()})"
 
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.refunded_amount
+
+
+class StripeEvent(models.Model):
+    """Each Stripe webhook event, once: the unique event id makes a replay change nothing."""
+
+    class Outcome(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        IGNORED = "ignored", _("Nothing to do")
+        UNMATCHED = "unmatched", _("No matching pledge or payment: for staff")
+
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=80)
+    created = models.DateTimeField(_("created at Stripe"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    pledge = models.ForeignKey(
+        Pledge, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+    )
+    payload = models.JSONField(_("payload"))
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["recorded", "ignored", "unmatched"]),
+                name="fundraising_stripeevent_outcome_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
 
 class ReceiptSequence(models.Model):
     """One counter row per charity numbering: locked (SELECT ... FOR UPDATE) to hand out serials.
@@ -292,6 +418,10 @@ class ReceiptSequence(models.Model):
 
     key = models.CharField(max_length=40, unique=True)
     last_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("receipt sequence")
+        verbose_name_plural = _("receipt sequences")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.last_serial}"
@@ -385,6 +515,25 @@ class Receipt(models.Model):
         return self.cancelled_at is not None
 
 
+class DonorLink(models.Model):
+    """A sign-in link e-mailed to a donor: signed (the token is never stored), short-lived,
+    used once (docs/fundraising.md). A row is written for every request, known address or
+    not, so that both cost the same."""
+
+    email = models.EmailField(_("e-mail"), max_length=254)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("donor sign-in link")
+        verbose_name_plural = _("donor sign-in links")
+
+    def __str__(self) -> str:
+        return f"link {self.pk}"
+
+
 class DonorEmail(OutboxRow):
     """An e-mail to a donor (or to fundraising staff about a pledge): a row first, then sent.
 
@@ -401,6 +550,7 @@ class DonorEmail(OutboxRow):
         INSTALMENT_DUE = "pledge-instalment-due", _("Instalment due")
         LAPSED = "pledge-lapsed", _("Pledge lapsed (donor)")
         LAPSED_STAFF = "pledge-lapsed-staff", _("Pledge lapsed (staff)")
+        SIGN_IN = "donor-sign-in", _("Donor sign-in link")
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     pledge = models.ForeignKey(
@@ -408,6 +558,9 @@ class DonorEmail(OutboxRow):
     )
     receipt = models.ForeignKey(
         Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    link = models.OneToOneField(
+        DonorLink, on_delete=models.PROTECT, null=True, blank=True, related_name="email_row"
     )
     due_on = models.DateField(_("for date"))
 
@@ -418,7 +571,7 @@ class DonorEmail(OutboxRow):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "pledge", "due_on"],
-                condition=Q(receipt__isnull=True),
+                condition=Q(receipt__isnull=True, link__isnull=True),
                 name="fundraising_donoremail_once_per_pledge_and_date",
             ),
             models.UniqueConstraint(
@@ -427,7 +580,9 @@ class DonorEmail(OutboxRow):
                 name="fundraising_donoremail_once_per_receipt",
             ),
             models.CheckConstraint(
-                condition=Q(pledge__isnull=False) | Q(receipt__isnull=False),
+                condition=Q(pledge__isnull=False)
+                | Q(receipt__isnull=False)
+                | Q(link__isnull=False),
                 name="fundraising_donoremail_has_subject",
             ),
         ]

@@ -32,6 +32,9 @@ from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+# Money kept: a refund (or a lost dispute) takes its part out of every total.
+NET = F("amount") - F("refunded_amount")
+NET_VIA_PLEDGE = F("payments__amount") - F("payments__refunded_amount")
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,9 @@ def campaign_totals(campaign: Campaign) -> CampaignTotals:
         ),
     )
     payments = Payment.objects.filter(campaign=campaign).aggregate(
-        received=_money_sum("amount"),
+        received=_money_sum(NET),
         received_on_open=_money_sum(
-            "amount",
+            NET,
             filter=Q(pledge__status__in=open_statuses, pledge__confirmed_at__isnull=False),
         ),
         unpledged_donors=Count("id", filter=Q(pledge__isnull=True)),
@@ -122,10 +125,12 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
-def campaign_totals_invalidate(campaign_id: int) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language)."""
+def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
+    """Forget the cached totals and the public page's cached fragments (every language).
+    Callers holding the campaign pass its slug and save a query."""
     keys = [_totals_key(campaign_id)]
-    slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
+    if slug is None:
+        slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:
         keys.append(campaign_page_key(slug, language))
         for fragment in PAGE_FRAGMENTS:
@@ -201,7 +206,7 @@ def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
 
 
 def pledge_paid_total(pledge: Pledge) -> Decimal:
-    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum("amount"))["total"]
+    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum(NET))["total"]
 
 
 def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
@@ -215,7 +220,7 @@ def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
         Payment.objects.filter(pledge=OuterRef("pk"))
         .order_by()
         .values("pledge")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(NET))
         .values("total")
     )
     return qs.annotate(
@@ -229,9 +234,14 @@ def pledges_unconfirmed() -> QuerySet[Pledge]:
 
 
 def payments_not_receipted() -> QuerySet[Payment]:
-    """Receiptable payments without an active receipt (the admin's "to receipt" report)."""
+    """Receiptable payments without an active receipt (the admin's "to receipt" report).
+
+    Refunded or disputed card payments are not gifts (yet): they wait, or are never receipted.
+    """
     active = Receipt.objects.filter(payments=OuterRef("pk"), cancelled_at__isnull=True)
-    return Payment.objects.filter(is_private_benevolence=False).exclude(Exists(active))
+    return Payment.objects.filter(
+        is_private_benevolence=False, refunded_amount=ZERO, disputed_at__isnull=True
+    ).exclude(Exists(active))
 
 
 def receipt_counts(year: int | None = None) -> dict[str, int | Decimal]:
@@ -257,7 +267,7 @@ def received_by_month(campaign: Campaign | None = None, since: dt.date | None = 
     return list(
         qs.annotate(month=TruncMonth("received_on"))
         .values("month")
-        .annotate(total=_money_sum("amount"))
+        .annotate(total=_money_sum(NET))
         .order_by("month")
     )
 

@@ -31,11 +31,11 @@ from fundraising.models import (
     ZERO,
     Campaign,
     DonorEmail,
+    DonorLink,
     Payment,
     Pledge,
     Receipt,
     ReceiptSequence,
-    new_reference,
 )
 from fundraising.pdf import receipt_pdf
 
@@ -46,6 +46,9 @@ SEND_TASK = "fundraising.tasks.send_donor_email"
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
+SOURCE_STAFF = "staff"
+SOURCE_STRIPE = "stripe"
+SOURCE_IMPORT = "import"
 CONFIRM_SALT = "fundraising.pledge-confirm"
 
 
@@ -77,6 +80,8 @@ def pledge_create(
     idempotency_key: uuid.UUID | None = None,
     pledged_on: dt.date | None = None,
     send_confirmation: bool = True,
+    pays_by_card: bool = False,
+    cover_fee: bool = False,
 ) -> Pledge:
     """Record a pledge and queue its confirmation e-mail (sent after commit)."""
     today = timezone.localdate()
@@ -105,9 +110,9 @@ def pledge_create(
         language=language,
         idempotency_key=idempotency_key,
         pledged_on=pledged_on or today,
+        pays_by_card=pays_by_card,
+        cover_fee=pays_by_card and cover_fee,
     )
-    while Pledge.objects.filter(reference=pledge.reference).exists():
-        pledge.reference = new_reference()  # 29^8 codes: a collision is rare, not impossible
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("Enter an amount above zero.")})
     if not 1 <= months <= 36:
@@ -116,14 +121,18 @@ def pledge_create(
     # clean_fields) and are enforced again by the database at INSERT; validating them through
     # full_clean costs five queries and five savepoints per pledge (a third of a pledge's time
     # under load, measured by `make bench`), so they are checked here in Python instead.
-    pledge.full_clean(validate_unique=False, validate_constraints=False)
+    # The unique reference and token are left to the database too (see pledge_create_once),
+    # and the campaign, an instance in hand, is not looked up again.
+    pledge.full_clean(exclude=["campaign"], validate_unique=False, validate_constraints=False)
     pledge.save()
     if send_confirmation and pledge.email:
         email_row = DonorEmail.objects.create(
             kind=DonorEmail.Kind.CONFIRMATION, pledge=pledge, due_on=pledge.pledged_on
         )
         _queue_emails([email_row.pk])
-    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(campaign.pk))
+    transaction.on_commit(
+        lambda: selectors.campaign_totals_invalidate(campaign.pk, slug=campaign.slug)
+    )
     logger.info("pledge %s created", pledge.reference)
     return pledge
 
@@ -131,19 +140,20 @@ def pledge_create(
 def pledge_create_once(*, idempotency_key: uuid.UUID, **kwargs) -> tuple[Pledge, bool]:
     """`pledge_create` unless a pledge with this form token exists: (pledge, created).
 
-    A double click or a reloaded POST carries the same token; the unique constraint decides
-    which of two simultaneous requests wins, the other gets the winner's pledge.
+    A double click or a reloaded POST carries the same token: the unique constraint refuses
+    the second INSERT (whether it comes a second or a millisecond later) and the caller gets
+    the first pledge. The INSERT is tried first, so a new pledge (nearly every POST) costs no
+    look-up. A clash of the random reference (29^8 codes: rare, not impossible) is refused by
+    its own unique constraint and the pledge is tried once more with a fresh reference.
     """
-    existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing, False
     try:
         return pledge_create(idempotency_key=idempotency_key, **kwargs), True
     except IntegrityError:
         existing = Pledge.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing is not None:
+            return existing, False
+    # No pledge holds the token: the reference clashed. Once more, with a fresh one.
+    return pledge_create(idempotency_key=idempotency_key, **kwargs), True
 
 
 @transaction.atomic
@@ -264,6 +274,17 @@ def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
     return count
 
 
+def pledge_status_refresh(pledge: Pledge) -> None:
+    """Recompute a pledge's status from what it has received (after a refund, say)."""
+    status = _pledge_status_from_payments(pledge)
+    if status == Pledge.Status.PARTLY_PAID and selectors.pledge_paid_total(pledge) <= 0:
+        status = Pledge.Status.PLEDGED
+    if status != pledge.status:
+        pledge.status = status
+        pledge.save(update_fields=["status"])
+    transaction.on_commit(lambda: selectors.campaign_totals_invalidate(pledge.campaign_id))
+
+
 def _pledge_status_from_payments(pledge: Pledge) -> str:
     if pledge.status == Pledge.Status.CANCELLED:
         return pledge.status
@@ -296,8 +317,28 @@ def payment_record(
     is_private_benevolence: bool = False,
     notes: str = "",
     recorded_by=None,
+    external_id: str = "",
+    source: str = SOURCE_STAFF,
 ) -> Payment:
-    """Record money received, against a pledge (donor details copied from it) or not."""
+    """Record money received, against a pledge (donor details copied from it) or not.
+
+    A card payment enters the books only from Stripe's signed notifications (`source` =
+    "stripe", fundraising/card.py), never typed in by hand.
+    """
+    if method == Payment.Method.CARD and source != SOURCE_STRIPE:
+        raise ValidationError(
+            {
+                "method": _(
+                    "Card payments are recorded from Stripe's notifications only: they appear "
+                    "here by themselves once Stripe has taken the money."
+                )
+            }
+        )
+    if external_id and Payment.objects.filter(external_id=external_id).exists():
+        raise ValidationError(
+            _("This payment (%(id)s) is already recorded.") % {"id": external_id},
+            code="duplicate",
+        )
     if pledge is not None:
         pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
         if pledge.status == Pledge.Status.CANCELLED:
@@ -325,6 +366,7 @@ def payment_record(
         is_private_benevolence=is_private_benevolence,
         notes=notes,
         recorded_by=recorded_by,
+        external_id=external_id,
     )
     payment.full_clean()
     if payment.advantage_amount > payment.amount:
@@ -350,6 +392,8 @@ receipt_advantage = rules.gift_advantage  # the name the admin's tools and tests
 
 def receipt_refusal(payment: Payment) -> str | None:
     """Why CRA forbids receipting this payment, in words a person can act on; None if allowed."""
+    if payment.refunded_amount > 0 or payment.disputed_at is not None:
+        return _("This card payment was refunded or disputed: it cannot be receipted.")
     if payment.is_private_benevolence:
         return _(
             "This gift is directed to a family (private benevolence): CRA does not allow an "
@@ -649,6 +693,50 @@ def donor_anonymise(*, email: str) -> int:
 # --- e-mails: rows first, claimed once, reconciled ---------------------------------------
 
 
+# --- donor sign-in links (self-service, docs/fundraising.md) -------------------------------
+
+DONOR_LINK_SALT = "fundraising.donor-link"
+DONOR_LINK_MINUTES = 30
+
+
+def donor_link_url(link: DonorLink) -> str:
+    token = signing.dumps(link.pk, salt=DONOR_LINK_SALT)
+    return settings.SITE_URL + reverse("fundraising:donor-link", args=[token])
+
+
+@transaction.atomic
+def donor_link_request(*, email: str, language: str) -> None:
+    """Write a sign-in link for `email` and, if we know the address, its e-mail row (sent by
+    the outbox after commit). Unknown addresses get the same answer and nearly the same work:
+    the link row is written either way; it can never be used without the e-mail."""
+    email = email.strip().lower()
+    link = DonorLink.objects.create(email=email, language=language)
+    if selectors.donor_pledges(email).exists() or selectors.donor_payments(email).exists():
+        row = DonorEmail.objects.create(
+            kind=DonorEmail.Kind.SIGN_IN, link=link, due_on=timezone.localdate()
+        )
+        _queue_emails([row.pk])
+    logger.info("donor sign-in link %s requested", link.pk)
+
+
+def donor_link_peek(token: str) -> DonorLink | None:
+    """The unused, unexpired link a token names, or None (nothing is changed)."""
+    try:
+        pk = signing.loads(token, salt=DONOR_LINK_SALT, max_age=DONOR_LINK_MINUTES * 60)
+    except signing.BadSignature:
+        return None
+    return DonorLink.objects.filter(pk=pk, used_at__isnull=True).first()
+
+
+def donor_link_use(token: str) -> str | None:
+    """Use a sign-in link (once: a conditional UPDATE decides); the donor's e-mail or None."""
+    link = donor_link_peek(token)
+    if link is None:
+        return None
+    used = DonorLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return link.email if used else None
+
+
 def reminders_stop_token(pledge: Pledge) -> str:
     return signing.dumps(str(pledge.public_id), salt=STOP_SALT, compress=True)
 
@@ -691,6 +779,8 @@ def _recipients(row: DonorEmail) -> list[str]:
             is_active=True, is_staff=True, groups__name=FUNDRAISING
         )
         return sorted({u.email for u in users if u.email})
+    if row.link_id:
+        return [row.link.email]
     if row.receipt_id:
         return [row.receipt.donor_email] if row.receipt.donor_email else []
     return [row.pledge.email] if row.pledge and row.pledge.email else []
@@ -702,6 +792,10 @@ def _render_and_send(row: DonorEmail) -> None:
     headers: dict[str, str] = {}
     attachments = []
     language = pledge.language if pledge else settings.LANGUAGE_CODE
+    if row.link_id:
+        language = row.link.language
+        context["sign_in_url"] = donor_link_url(row.link)
+        context["minutes"] = DONOR_LINK_MINUTES
     if pledge is not None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
@@ -755,7 +849,7 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     if not outbox.claim(DonorEmail, email_id, now=now):
         return False
-    row = DonorEmail.objects.select_related("pledge", "receipt").get(pk=email_id)
+    row = DonorEmail.objects.select_related("pledge", "receipt", "link").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
         outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)
@@ -787,8 +881,14 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=REMINDER_DAYS_BEFORE)
     pledges = (
-        Pledge.objects.filter(Pledge.counted_q(), frequency=Pledge.Frequency.MONTHLY)
-        .annotate(paid=selectors._money_sum("payments__amount"))
+        # Paused gifts wait; card subscriptions are charged (and chased) by Stripe itself.
+        Pledge.objects.filter(
+            Pledge.counted_q(),
+            frequency=Pledge.Frequency.MONTHLY,
+            paused_at__isnull=True,
+            stripe_subscription_id="",
+        )
+        .annotate(paid=selectors._money_sum(selectors.NET_VIA_PLEDGE))
         .only("pk", "amount", "months", "pledged_on", "email", "reminders_enabled", "status")
     )
     rows: list[DonorEmail] = []

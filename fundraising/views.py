@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 
+import stripe
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,10 +21,10 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control, cache_page, never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from fundraising import selectors, services
+from fundraising import card, selectors, services
 from fundraising.forms import PledgeForm
 from fundraising.models import Campaign, Pledge
 
@@ -64,12 +65,16 @@ def campaign(request: HttpRequest, slug: str) -> HttpResponse:
         logger.warning("pledge form rate-limited (campaign %s)", campaign.slug)
         return render(request, "fundraising/rate_limited.html", context, status=429)
     else:
-        form = context["form"] = PledgeForm(request.POST, campaign=campaign)
+        form = context["form"] = PledgeForm(
+            request.POST, campaign=campaign, card=card.card_enabled()
+        )
         if form.is_spam:
             logger.info("pledge form honeypot filled (campaign %s)", campaign.slug)
             return render(request, "fundraising/received.html", context)
         if form.is_valid():
             pledge = _create_pledge(request, campaign, form)
+            if pledge is not None and pledge.pays_by_card:
+                return _to_checkout(request, pledge)
             if pledge is not None:
                 return redirect("fundraising:pledge-thanks", public_id=pledge.public_id)
     context |= _campaign_context(campaign)
@@ -109,15 +114,34 @@ FORM_CACHE_SECONDS = 600
 
 def _blank_form_html(campaign: Campaign) -> str:
     language = get_language() or settings.LANGUAGE_CODE
-    key = f"fundraising:form:v1:{campaign.pk}:{campaign.suggested_amounts}:{language}"
+    with_card = card.card_enabled()
+    key = f"fundraising:form:v2:{campaign.pk}:{campaign.suggested_amounts}:{language}:{with_card}"
     html = cache.get(key)
     if html is None:
-        form = PledgeForm(campaign=campaign, initial={"idempotency_key": _TOKEN_PLACEHOLDER})
+        form = PledgeForm(
+            campaign=campaign, card=with_card, initial={"idempotency_key": _TOKEN_PLACEHOLDER}
+        )
         html = render_to_string("fundraising/includes/_pledge_form.html", {"form": form})
         cache.set(key, html, FORM_CACHE_SECONDS)
     # Safe: rendered by our own template with autoescaping. The token placeholder is replaced
     # per request by _campaign_page.
     return mark_safe(html)  # noqa: S308
+
+
+def _to_checkout(request: HttpRequest, pledge: Pledge) -> HttpResponse:
+    """Send the donor to Stripe's payment page; if Stripe cannot be reached, say how to pay."""
+    thanks = settings.SITE_URL + reverse("fundraising:pledge-thanks", args=[pledge.public_id])
+    campaign_url = settings.SITE_URL + reverse("fundraising:campaign", args=[pledge.campaign.slug])
+    try:
+        url = card.checkout_start(
+            pledge=pledge, success_url=f"{thanks}?card=1", cancel_url=campaign_url
+        )
+    except stripe.StripeError as exc:
+        logger.warning("checkout not opened for %s: %s", pledge.reference, type(exc).__name__)
+        return redirect(reverse("fundraising:pledge-thanks", args=[pledge.public_id]) + "?card=0")
+    response = HttpResponseRedirect(url)
+    response.status_code = 303  # after a POST: the payment page is fetched with GET
+    return response
 
 
 def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -> Pledge | None:
@@ -139,6 +163,8 @@ def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -
             tribute_name=data["tribute_name"],
             consent_to_contact=data["consent_to_contact"],
             language=get_language() or settings.LANGUAGE_CODE,
+            pays_by_card=data["pays_by_card"],
+            cover_fee=data.get("cover_fee", False),
         )
     except ValidationError as exc:  # e.g. the campaign closed while the donor was typing
         if hasattr(exc, "error_dict"):
@@ -155,9 +181,28 @@ def _create_pledge(request: HttpRequest, campaign: Campaign, form: PledgeForm) -
 def pledge_thanks(request: HttpRequest, public_id) -> HttpResponse:
     """Only whoever holds the pledge's UUID link (the donor) sees this page; others get 404."""
     pledge = get_object_or_404(Pledge.objects.select_related("campaign"), public_id=public_id)
-    return render(
-        request, "fundraising/thanks.html", {"pledge": pledge, "charity": settings.CHARITY}
-    )
+    context = {
+        "pledge": pledge,
+        "charity": settings.CHARITY,
+        "card_returned": request.GET.get("card") == "1",
+        "card_failed": request.GET.get("card") == "0",
+        "card_paid": pledge.payments.filter(method="card").exists(),
+    }
+    return render(request, "fundraising/thanks.html", context)
+
+
+@csrf_exempt  # Stripe signs its requests; the signature is checked instead of a CSRF token
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events: the only way card money enters the books (fundraising/card.py)."""
+    if not card.card_enabled():
+        return HttpResponse(status=404)
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        card.webhook_receive(payload=request.body, signature=signature)
+    except card.BadWebhook:
+        return HttpResponse(status=400)
+    return HttpResponse(status=200)
 
 
 @never_cache

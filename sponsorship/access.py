@@ -186,12 +186,17 @@ class PortalAccess:
 
 
 def log_case_file_access(user, family_ids, *, page: str, action: str = "view") -> None:
-    CaseFileAccess.objects.bulk_create(
-        [
-            CaseFileAccess(user=user, family_id=fid, page=page[:200], action=action)
-            for fid in dict.fromkeys(family_ids)
-        ]
-    )
+    """One row per family shown, written on every view. Kept to one statement: a single row
+    (most pages) is a plain INSERT, its own transaction in autocommit, without the
+    BEGIN/COMMIT round trips `bulk_create` adds in case it needs several batches."""
+    rows = [
+        CaseFileAccess(user=user, family_id=fid, page=page[:200], action=action)
+        for fid in dict.fromkeys(family_ids)
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    elif rows:
+        CaseFileAccess.objects.bulk_create(rows)
 
 
 def get_sponsorship_for_user(

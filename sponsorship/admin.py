@@ -434,8 +434,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     """A sponsorship's page shows the family's plan, reviews and money: part of the case
     file, so its views are logged against the family like the family's own page."""
 
-    def case_file_family(self, object_id: str) -> Family | None:
-        return Family.objects.filter(sponsorships__pk=object_id).only("pk").first()
+    family_lookup = "family"
 
     list_display = (
         "case_code",
@@ -834,7 +833,8 @@ class DecisionNoteForm(forms.Form):
 
 
 @admin.register(Extension)
-class ExtensionAdmin(SimpleHistoryAdmin):
+class ExtensionAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
+    family_lookup = "sponsorship__family"
     list_display = ("sponsorship", "months", "status", "requested_on", "requested_by", "decided_by")
     list_filter = ("status",)
     search_fields = ("sponsorship__family__case_code",)
@@ -923,7 +923,8 @@ class MilestoneDueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
+    family_lookup = "sponsorship__family"
     list_display = ("title", "case_code", "group", "due_on", "completed_on", "waiver_requested_on")
     list_filter = (
         MilestoneDueFilter,

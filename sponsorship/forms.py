@@ -23,15 +23,22 @@ class DateInput(forms.DateInput):
 
 
 class RequestTokenForm(forms.Form):
-    """A one-time token in a hidden field: a reload or a double click submits the same token,
-    and the service returns the row it already wrote."""
+    """A one-time token in a hidden field: a reload, Back + Save again or a double click
+    submits the same token, and sponsorship/submissions.py sends it to what the first
+    submission wrote (docs/forms.md). Forms added to this later accept a missing token (an
+    open page from before) rather than refuse it."""
 
-    request_token = forms.UUIDField(widget=forms.HiddenInput, required=True)
+    token_required = True
+    request_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, token: uuid.UUID | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        field = self.fields["request_token"]
+        field.required = self.token_required
+        # Several forms share the milestone page: each hidden token needs its own id.
+        field.widget.attrs["id"] = f"id_request_token_{type(self).__name__.lower()}"
         if not self.is_bound:
-            self.initial.setdefault("request_token", uuid.uuid4())
+            self.initial.setdefault("request_token", token or uuid.uuid4())
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -43,7 +50,8 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-class MilestoneCompleteForm(forms.Form):
+class MilestoneCompleteForm(RequestTokenForm):
+    token_required = False
     completed_on = forms.DateField(label=_("Done on"), widget=DateInput)
     note = forms.CharField(
         label=_("Note (optional)"),
@@ -59,7 +67,8 @@ class MilestoneCompleteForm(forms.Form):
         self.fields["completed_on"].widget.attrs["max"] = today.isoformat()
 
 
-class MilestoneAddForm(forms.Form):
+class MilestoneAddForm(RequestTokenForm):
+    token_required = False
     title = forms.CharField(label=_("What needs doing"), max_length=150)
     due_on = forms.DateField(label=_("Due on"), widget=DateInput)
     description = forms.CharField(
@@ -70,7 +79,8 @@ class MilestoneAddForm(forms.Form):
     )
 
 
-class MilestoneWaiverForm(forms.Form):
+class MilestoneWaiverForm(RequestTokenForm):
+    token_required = False
     reason = forms.CharField(
         label=_("Why should HanVoice waive this item?"),
         max_length=2000,
@@ -78,7 +88,8 @@ class MilestoneWaiverForm(forms.Form):
     )
 
 
-class MilestoneNoteForm(forms.Form):
+class MilestoneNoteForm(RequestTokenForm):
+    token_required = False
     text = forms.CharField(
         label=_("Add a note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -203,7 +214,8 @@ class FamilyIncomeForm(forms.Form):
             self.fields["month_number"].initial = min(current_month, committed_months)
 
 
-class ReviewInputForm(forms.Form):
+class ReviewInputForm(RequestTokenForm):
+    token_required = False
     text = forms.CharField(
         label=_("The group's input for this review"),
         max_length=10000,

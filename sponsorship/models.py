@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.encryption import EncryptedTextField
+from core.encryption import EncryptedCharField, EncryptedTextField
 from core.outbox import OutboxRow
 from families.models import Family
 from sponsorship.kinds import KindRules, base_months_sql, rules_for
@@ -80,6 +80,7 @@ class SponsorGroup(models.Model):
 
     class Meta:
         verbose_name = _("sponsor group")
+        verbose_name_plural = _("sponsor groups")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -112,6 +113,7 @@ class Membership(models.Model):
 
     class Meta:
         verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["group", "role", "user__email"]
         constraints = [
             models.UniqueConstraint(
@@ -149,6 +151,7 @@ class Invitation(models.Model):
 
     class Meta:
         verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -216,7 +219,7 @@ class Sponsorship(models.Model):
         _("outcome"), max_length=15, choices=Outcome.choices, default=Outcome.ACTIVE
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
-    end_reason = models.TextField(_("reason"), blank=True)
+    end_reason = EncryptedTextField(_("reason"), blank=True)
     ircc_notified_on = models.DateField(_("IRCC told of the breakdown on"), null=True, blank=True)
     breakdown_resolution = models.CharField(
         _("after the breakdown"), max_length=10, choices=BreakdownResolution.choices, blank=True
@@ -237,6 +240,7 @@ class Sponsorship(models.Model):
 
     class Meta:
         verbose_name = _("sponsorship")
+        verbose_name_plural = _("sponsorships")
         ordering = ["-matched_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -414,7 +418,7 @@ class Extension(models.Model):
     months = models.PositiveSmallIntegerField(
         _("months"), validators=[MinValueValidator(1), MaxValueValidator(MAX_EXTENSION_MONTHS)]
     )
-    reason = models.TextField(_("reason"))
+    reason = EncryptedTextField(_("reason"))
     status = models.CharField(
         _("status"), max_length=9, choices=Status.choices, default=Status.REQUESTED
     )
@@ -426,11 +430,12 @@ class Extension(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = EncryptedTextField(_("decision note"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
         ordering = ["requested_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -470,6 +475,7 @@ class MilestoneTemplate(models.Model):
 
     class Meta:
         verbose_name = _("milestone template")
+        verbose_name_plural = _("milestone templates")
         ordering = ["offset_days", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -527,13 +533,13 @@ class Milestone(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     added_by_group = models.BooleanField(_("added by the sponsor group"), default=False)
     waiver_requested_on = models.DateField(_("waiver requested on"), null=True, blank=True)
     waiver_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    waiver_reason = models.TextField(_("reason to waive"), blank=True)
+    waiver_reason = EncryptedTextField(_("reason to waive"), null=True, blank=True)
     waived_on = models.DateField(_("waived on"), null=True, blank=True)
     waived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -544,6 +550,7 @@ class Milestone(models.Model):
 
     class Meta:
         verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["due_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -551,7 +558,7 @@ class Milestone(models.Model):
                 name="sponsorship_milestone_not_done_and_waived",
             ),
             models.CheckConstraint(
-                condition=Q(waived_on__isnull=True) | ~Q(waiver_reason=""),
+                condition=Q(waived_on__isnull=True) | Q(waiver_reason__isnull=False),
                 name="sponsorship_milestone_waiver_has_reason",
             ),
             models.UniqueConstraint(
@@ -597,6 +604,7 @@ class ReviewTemplate(models.Model):
 
     class Meta:
         verbose_name = _("review template")
+        verbose_name_plural = _("review templates")
         ordering = ["at_month", "days_before_period_end"]
         constraints = [
             models.CheckConstraint(
@@ -650,7 +658,7 @@ class Review(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices, blank=True)
     notes = EncryptedTextField(_("notes"), null=True, blank=True)
-    group_input = models.TextField(_("the sponsor group's input"), blank=True)
+    group_input = EncryptedTextField(_("the sponsor group's input"), blank=True)
     group_input_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -659,6 +667,7 @@ class Review(models.Model):
 
     class Meta:
         verbose_name = _("self-sufficiency review")
+        verbose_name_plural = _("self-sufficiency reviews")
         ordering = ["scheduled_for", "pk"]
         constraints = [
             *[
@@ -761,7 +770,7 @@ class Disbursement(models.Model):
     amount = models.DecimalField(_("amount (CAD)"), **MONEY)
     paid_on = models.DateField(_("paid on"))
     method = models.CharField(_("method"), max_length=9, choices=Method.choices)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note = EncryptedCharField(_("note"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -772,6 +781,7 @@ class Disbursement(models.Model):
 
     class Meta:
         verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
         ordering = ["month_number", "paid_on", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -842,7 +852,7 @@ class CheckIn(models.Model):
     sponsorship = models.ForeignKey(Sponsorship, on_delete=models.CASCADE, related_name="checkins")
     happened_on = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=7, choices=Kind.choices, default=Kind.VISIT)
-    who = models.CharField(_("who took part"), max_length=200)
+    who = EncryptedCharField(_("who took part"), max_length=200)
     wellbeing = models.CharField(
         _("how the family is doing"), max_length=10, choices=Wellbeing.choices
     )
@@ -863,6 +873,7 @@ class CheckIn(models.Model):
 
     class Meta:
         verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         ordering = ["-happened_on", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -882,7 +893,7 @@ class GroupMessage(models.Model):
     group = models.ForeignKey(SponsorGroup, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subject = models.CharField(_("subject"), max_length=150)
-    body = models.TextField(_("message"))
+    body = EncryptedTextField(_("message"))
     created_at = models.DateTimeField(default=timezone.now)
     read_by = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMessageRead", related_name="+", blank=True
@@ -890,6 +901,7 @@ class GroupMessage(models.Model):
 
     class Meta:
         verbose_name = _("message to a group")
+        verbose_name_plural = _("messages to groups")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -902,6 +914,8 @@ class GroupMessageRead(models.Model):
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("message read")
+        verbose_name_plural = _("messages read")
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "user"], name="sponsorship_groupmessageread_once"
@@ -966,6 +980,7 @@ class Reminder(OutboxRow):
 
     class Meta:
         verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["-due_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -1018,6 +1033,7 @@ class ReminderRule(models.Model):
 
     class Meta:
         verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
         ordering = ["kind"]
 
     def __str__(self) -> str:
@@ -1034,6 +1050,8 @@ class NotificationPreference(models.Model):
     email_enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "kind"], name="sponsorship_notificationpreference_once"
@@ -1059,6 +1077,7 @@ class LanguagePreference(models.Model):
 
     class Meta:
         verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
         constraints = [
             models.CheckConstraint(
                 condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
@@ -1235,7 +1254,7 @@ class SupportReduction(models.Model):
     )
     month_number = models.PositiveSmallIntegerField(_("support month"))
     amount = models.DecimalField(_("reduced by (CAD)"), **MONEY)
-    reason = models.TextField(_("reason"))
+    reason = EncryptedTextField(_("reason"))
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -1253,10 +1272,26 @@ class SupportReduction(models.Model):
                 fields=["sponsorship", "month_number"],
                 name="sponsorship_supportreduction_one_per_month",
             ),
-            models.CheckConstraint(
-                condition=~Q(reason=""), name="sponsorship_supportreduction_has_reason"
-            ),
         ]
 
     def __str__(self) -> str:
         return f"month {self.month_number} · −{self.amount}"
+
+
+class FormSubmission(models.Model):
+    """A portal form's one-time token, consumed in the same transaction as the row the form
+    wrote (sponsorship/submissions.py). Back + Save again, a double click or a retried
+    request brings the same token: the second try finds this row and goes to what the first
+    one wrote instead of writing it twice (docs/forms.md)."""
+
+    token = models.UUIDField(unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=300, blank=True, default="")  # where the row is shown
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return str(self.token)

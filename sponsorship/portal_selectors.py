@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -169,8 +170,11 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
     today = today or timezone.localdate()
     open_milestones = Milestone.objects.open().order_by("due_on", "pk")
     upcoming_reviews = Review.objects.filter(held_on__isnull=True).order_by("scheduled_for")
+    # The user's role in each group rides along as a column: no separate Membership query.
+    role = Membership.objects.filter(user=user, group=OuterRef("group")).values("role")[:1]
     sponsorships = list(
         portal_sponsorships(user)
+        .annotate(portal_role=Subquery(role))
         .order_by("outcome", "-matched_on")
         .prefetch_related(
             Prefetch(
@@ -186,7 +190,6 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
             ),
         )
     )
-    roles = dict(Membership.objects.filter(user=user).values_list("group_id", "role"))
     role_labels = dict(Membership.Role.choices)
     for s in sponsorships:
         s.member_count = len(s.family.members.all())  # prefetched: no query for the size
@@ -198,8 +201,8 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
         summaries.append(
             SponsorshipSummary(
                 sponsorship=s,
-                role=roles.get(s.group_id, Membership.Role.MEMBER),
-                role_label=role_labels.get(roles.get(s.group_id), ""),
+                role=s.portal_role or Membership.Role.MEMBER,
+                role_label=role_labels.get(s.portal_role, ""),
                 first_names=_first_names(members),
                 current_month=s.current_month(today),
                 committed_months=s.committed_months,
@@ -387,13 +390,31 @@ def _messages(user) -> QuerySet:
     return group_messages_visible_to(user).annotate(is_read=Exists(read))
 
 
+class _CountOf(Subquery):
+    """COUNT(*) of a queryset as a scalar subquery (several counts in one SELECT)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
+    output_field = IntegerField()
+
+
 def unread_count(user) -> int:
-    """Unread reminders and group messages: two COUNT queries, whatever the number of rows."""
+    """Unread reminders plus unread group messages: one query with two counts, whatever
+    the number of rows (every portal page shows it in the navigation)."""
     if not user.is_authenticated:
         return 0
-    reminders = _reminders(user).filter(read_at__isnull=True).count()
-    messages = _messages(user).filter(is_read=False).count()
-    return reminders + messages
+    counts = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            unread_reminders=_CountOf(
+                _reminders(user).filter(read_at__isnull=True).order_by().values("pk")
+            ),
+            unread_messages=_CountOf(_messages(user).filter(is_read=False).order_by().values("pk")),
+        )
+        .values_list("unread_reminders", "unread_messages")
+        .first()
+    )
+    return sum(counts) if counts else 0
 
 
 def _reminder_title(reminder: Reminder) -> str:

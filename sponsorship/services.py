@@ -813,7 +813,7 @@ def milestone_waive(*, milestone: Milestone, waived_by: AbstractBaseUser, reason
     """Staff agree a settlement-plan item does not apply (e.g. a waiver the group asked for)."""
     _require_staff(waived_by, PROGRAM_MANAGER, CASE_WORKER)
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
-    reason = (reason or milestone.waiver_reason).strip()
+    reason = (reason or milestone.waiver_reason or "").strip()
     if not reason:
         raise ValidationError(_("Say why this milestone is waived."))
     if milestone.completed_on is not None:

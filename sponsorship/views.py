@@ -5,6 +5,7 @@ redirect (post/redirect/get, so a reload does not post again)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -45,6 +47,7 @@ from sponsorship.forms import (
     apply_errors,
 )
 from sponsorship.models import Milestone
+from sponsorship.submissions import submit_once
 
 
 def _rate(name: str, default: str):
@@ -70,12 +73,52 @@ password_reset = ratelimit(
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    context.setdefault("unread_count", selectors.unread_count(request.user))
+    if "unread_count" not in context:  # not setdefault: its default would be counted anyway
+        context["unread_count"] = selectors.unread_count(request.user)
     return render(request, template, context, status=status)
 
 
 def _page(request: HttpRequest) -> str:
     return request.path
+
+
+def _page_token(request: HttpRequest, form: str = "") -> uuid.UUID | None:
+    """The form token carried by the page's address (`?form=`, see templatetags/form_tokens.py):
+    the same on Back or Reload. One page with several forms derives one token per form."""
+    try:
+        token = uuid.UUID(request.GET.get("form", ""))
+    except ValueError:
+        return None
+    return uuid.uuid5(token, form) if form else token
+
+
+def _once(request: HttpRequest, form, write: Callable[[dict], tuple[str, Callable[[], None]]]):
+    """Run a form's write at most once per form token (sponsorship/submissions.py).
+
+    `write(data)` writes and returns (URL of what it wrote, a function adding the success
+    message). Returns the redirect, or None with the refusal next to the fields."""
+    data = dict(form.cleaned_data)
+    token = data.pop("request_token", None)
+    announce: list[Callable[[], None]] = []
+
+    def run() -> str:
+        target, message = write(data)
+        announce.append(message)
+        return target
+
+    try:
+        done = submit_once(token=token, user=request.user, write=run)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return None
+    if done.first:
+        announce[0]()
+    else:
+        messages.info(
+            request,
+            _("This was already saved when you first sent the form: nothing was added twice."),
+        )
+    return redirect(done.target)
 
 
 # --- dashboard and the sponsorship overview ---------------------------------------------------
@@ -139,17 +182,18 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_edit_plan)
-    form = MilestoneAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            milestone = portal_services.milestone_add_group_item(
-                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Added to the plan: %(title)s") % {"title": milestone})
-            return redirect("portal:plan", public_id=public_id)
+    form = MilestoneAddForm(request.POST or None, token=_page_token(request))
+
+    def write(data: dict):
+        milestone = portal_services.milestone_add_group_item(
+            sponsorship=access.sponsorship, user=request.user, **data
+        )
+        return reverse("portal:plan", args=[public_id]), lambda: messages.success(
+            request, _("Added to the plan: %(title)s") % {"title": milestone}
+        )
+
+    if request.method == "POST" and form.is_valid() and (done := _once(request, form, write)):
+        return done
     return _render(
         request,
         "sponsorship/portal/milestone_add.html",
@@ -168,9 +212,12 @@ def _milestone_page(
         "access": access,
         "sponsorship": access.sponsorship,
         "milestone": milestone,
-        "complete_form": forms.get("complete_form") or MilestoneCompleteForm(),
-        "note_form": forms.get("note_form") or MilestoneNoteForm(),
-        "waiver_form": forms.get("waiver_form") or MilestoneWaiverForm(),
+        "complete_form": forms.get("complete_form")
+        or MilestoneCompleteForm(token=_page_token(request, "complete")),
+        "note_form": forms.get("note_form")
+        or MilestoneNoteForm(token=_page_token(request, "note")),
+        "waiver_form": forms.get("waiver_form")
+        or MilestoneWaiverForm(token=_page_token(request, "waiver")),
         "today": timezone.localdate(),
         "section": "plan",
     }
@@ -189,14 +236,14 @@ def _milestone_action(request, public_id, form_class, form_key, call, allowed, d
     )
     access.require(allowed(access))
     form = form_class(request.POST)
-    if form.is_valid():
-        try:
-            call(milestone, form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, done_message)
-            return redirect("portal:milestone", public_id=public_id)
+
+    def write(data: dict):
+        call(milestone, data)
+        target = f"{reverse('portal:milestone', args=[public_id])}?form={uuid.uuid4()}"
+        return target, lambda: messages.success(request, done_message)
+
+    if form.is_valid() and (done := _once(request, form, write)):
+        return done
     return _milestone_page(request, milestone, access, **{form_key: form})
 
 
@@ -267,15 +314,15 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_log_checkins and access.sponsorship.is_active)
-    form = CheckInForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            checkin = portal_services.checkin_create(
-                sponsorship=access.sponsorship, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+    form = CheckInForm(request.POST or None, token=_page_token(request))
+
+    def write(data: dict):
+        token = form.cleaned_data["request_token"]
+        checkin = portal_services.checkin_create(
+            sponsorship=access.sponsorship, user=request.user, request_token=token, **data
+        )
+
+        def announce() -> None:
             if checkin.concern_level == checkin.Concern.URGENT:
                 messages.warning(
                     request,
@@ -283,7 +330,14 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Check-in saved. Thank you!"))
-            return redirect("portal:checkins", public_id=public_id)
+
+        return (
+            f"{reverse('portal:checkins', args=[public_id])}#checkin-{checkin.public_id}",
+            announce,
+        )
+
+    if request.method == "POST" and form.is_valid() and (done := _once(request, form, write)):
+        return done
     return _render(
         request,
         "sponsorship/portal/checkin_form.html",
@@ -323,19 +377,21 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     access.require(access.can_record_money and sponsorship.arrival_date is not None)
     form = DisbursementForm(
         request.POST or None,
+        token=_page_token(request),
         committed_months=sponsorship.committed_months,
         current_month=sponsorship.current_month(),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            portal_services.disbursement_record(
-                sponsorship=sponsorship, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Payment recorded."))
-            return redirect("portal:income-support", public_id=public_id)
+
+    def write(data: dict):
+        token = form.cleaned_data["request_token"]
+        portal_services.disbursement_record(
+            sponsorship=sponsorship, user=request.user, request_token=token, **data
+        )
+        target = reverse("portal:income-support", args=[public_id])
+        return target, lambda: messages.success(request, _("Payment recorded."))
+
+    if request.method == "POST" and form.is_valid() and (done := _once(request, form, write)):
+        return done
     return _render(
         request,
         "sponsorship/portal/disbursement_form.html",
@@ -423,17 +479,21 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_submit_review_input and review.held_on is None)
-    form = ReviewInputForm(request.POST or None, initial={"text": review.group_input})
-    if request.method == "POST" and form.is_valid():
-        try:
-            portal_services.review_submit_group_input(
-                review=review, user=request.user, text=form.cleaned_data["text"]
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Thank you: the group's input is with HanVoice."))
-            return redirect("portal:reviews", public_id=access.sponsorship.public_id)
+    form = ReviewInputForm(
+        request.POST or None, initial={"text": review.group_input}, token=_page_token(request)
+    )
+
+    def write(data: dict):
+        portal_services.review_submit_group_input(
+            review=review, user=request.user, text=data["text"]
+        )
+        target = reverse("portal:reviews", args=[access.sponsorship.public_id])
+        return target, lambda: messages.success(
+            request, _("Thank you: the group's input is with HanVoice.")
+        )
+
+    if request.method == "POST" and form.is_valid() and (done := _once(request, form, write)):
+        return done
     return _render(
         request,
         "sponsorship/portal/review_input.html",

@@ -13,7 +13,14 @@ to be checked against DESIGN.md's access table before pasting).
   model); the admin's other URLs (index, login, tools, reports) are lines in `MATRIX`.
 
 Expected results: 200, 403, 404, 405 (wrong method), 410, LOGIN (302 to the sign-in page),
-ADMIN_LOGIN (302 to the admin sign-in), 302 (another redirect).
+ADMIN_LOGIN (302 to the admin sign-in), BREAK_GLASS (302 to "open another family's file",
+where a case worker states why they open a family not assigned to them), 302 (another
+redirect).
+
+Need-to-know: the cast's case worker is assigned group A's family and not group B's. Every
+admin page of a case file (family, sponsorship, milestone, extension) is requested for an
+object of each, as every staff role (`test_case_workers_see_assigned_files_and_break_the_glass
+_for_others`).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess
 from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
-from fundraising.models import DonorEmail, Receipt
+from fundraising.models import DonorEmail, Receipt, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
 from sponsorship.models import Membership, NotificationPreference, RapRate, Reminder
@@ -53,6 +60,7 @@ from tests.factories import (
 
 LOGIN = "LOGIN"
 ADMIN_LOGIN = "ADMIN_LOGIN"
+BREAK_GLASS = "BREAK_GLASS"  # 302 to "open another family's file" (state a reason first)
 
 ROLES = (
     "anonymous",
@@ -92,6 +100,17 @@ MATRIX: dict[str, tuple] = {
     "fundraising:pledge-thanks":     ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:reminders-stop":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
     "fundraising:pledge-confirm":    ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    # Donor self-service: a sign-in link by e-mail, then the session; staff accounts mean nothing.
+    "fundraising:donor-start":       ("GET", 200, 200, 200, 200, 200, 200, 200, 200),
+    "fundraising:donor-link":        ("GET", 410, 410, 410, 410, 410, 410, 410, 410),
+    "fundraising:donor-home":        ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-pledge-action": ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-receipt":     ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-export":      ("GET", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-erase":       ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    "fundraising:donor-sign-out":    ("POST", 302, 302, 302, 302, 302, 302, 302, 302),
+    # Stripe's webhook: absent without Stripe keys (as in tests); signed requests only.
+    "fundraising:stripe-webhook":    ("POST", 404, 404, 404, 404, 404, 404, 404, 404),
     # The sponsor portal: another group's objects are 404, staff included (they use the admin).
     "portal:dashboard":              ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     "portal:inbox":                  ("GET", LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
@@ -114,6 +133,8 @@ MATRIX: dict[str, tuple] = {
     "portal:milestone-waiver":       ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:review-input":           ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     # The admin's own pages (model pages are checked against ADMIN_MODELS below).
+    # A case worker opens a family not assigned to them by stating why (break the glass).
+    "admin:families_family_open":    ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),  # noqa: E501
     "admin:index":                   ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
     # Reports: program and group for case staff, fundraising for money staff (DESIGN.md).
     "admin:reports":            ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),  # noqa: E501
@@ -159,6 +180,12 @@ URL_KWARGS = {
     "fundraising:pledge-thanks": lambda cast, role: {"public_id": cast.pledge.public_id},
     "fundraising:reminders-stop": lambda cast, role: {"token": cast.stop_token},
     "fundraising:pledge-confirm": lambda cast, role: {"token": cast.confirm_token},
+    "fundraising:donor-link": lambda cast, role: {"token": "not-a-link"},
+    "fundraising:donor-pledge-action": lambda cast, role: {
+        "public_id": cast.pledge.public_id,
+        "action": "pause",
+    },
+    "fundraising:donor-receipt": lambda cast, role: {"public_id": cast.receipt.public_id},
     "portal:invitation-accept": lambda cast, role: {"token": cast.invitation_token},
     "portal:sponsorship": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:plan": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
@@ -231,6 +258,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "fundraising.payment":          _a(view=MONEY_STAFF, add=MONEY_STAFF),
     "fundraising.receipt":          _a(view=MONEY_STAFF),
     "fundraising.donoremail":       _a(view=MONEY_STAFF),
+    "fundraising.stripeevent":      _a(view=MONEY_STAFF),  # written by the webhook only
     "sponsorship.reminder":         _a(view=CASE_STAFF),  # written by the sweep, never by hand
     "sponsorship.reminderrule":     _a(view=CASE_STAFF),  # seeded; edited, never added
     "sponsorship.notificationpreference": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -255,7 +283,8 @@ class Cast:
     users: dict
     a: Objects
     b: Objects
-    family_a: object
+    family_a: object  # assigned to the case worker
+    family_b: object  # not assigned to them
     campaign: object
     pledge: object
     stop_token: str
@@ -288,6 +317,8 @@ def _build_cast() -> Cast:
     sponsorship_b = SponsorshipFactory(
         group=group_b, arrival_date=today - datetime.timedelta(days=40)
     )
+    sponsorship_a.family.case_worker = case_worker
+    sponsorship_a.family.save(update_fields=["case_worker"])
     coordinator_b = MembershipFactory(
         group=group_b, role=Membership.Role.COORDINATOR, user__email="cb@matrix.test"
     ).user
@@ -350,11 +381,19 @@ def _build_cast() -> Cast:
             amount=pledge.amount,
             pledged_on=today,
         )
+    StripeEvent.objects.create(
+        event_id="evt_matrix",
+        type="invoice.paid",
+        created=timezone.now(),
+        outcome=StripeEvent.Outcome.UNMATCHED,
+        payload={"id": "evt_matrix"},
+    )
     return Cast(
         users=users,
         a=_objects(sponsorship_a),
         b=_objects(sponsorship_b),
         family_a=sponsorship_a.family,
+        family_b=sponsorship_b.family,
         campaign=campaign,
         pledge=pledge,
         stop_token=fundraising_services.reminders_stop_token(pledge),
@@ -389,6 +428,8 @@ def _outcome(response) -> int | str:
             return ADMIN_LOGIN
         if location.startswith(reverse("login")):
             return LOGIN
+        if location.startswith(reverse("admin:families_family_open")):
+            return BREAK_GLASS
     return response.status_code
 
 
@@ -518,9 +559,21 @@ def _version_page(model, obj, info: str) -> dict[str, str]:
 REGISTERED = sorted(f"{m._meta.app_label}.{m._meta.model_name}" for m in admin.site._registry)
 
 
-def _expected_admin(access: AdminAccess, action: str, role: str) -> int | str:
+def _assigned_to_case_worker(cast: Cast, model, obj) -> bool:
+    """True unless `obj` belongs to a case file not assigned to the cast's case worker."""
+    model_admin = admin.site._registry[model]
+    if not hasattr(model_admin, "family_lookup"):
+        return True  # not a case-file page
+    family = model_admin.case_file_family(obj.pk)
+    return family is None or family.case_worker_id == cast.users["case_worker"].pk
+
+
+def _expected_admin(access: AdminAccess, action: str, role: str, assigned: bool = True):
     if role not in STAFF:
         return ADMIN_LOGIN
+    page_of_the_file = action in ("change", "history", "version")
+    if role == CW and not assigned and page_of_the_file and role in access.view:
+        return BREAK_GLASS
     allowed = {
         "changelist": access.view,
         "change": access.view,  # view-only staff see a read-only page
@@ -553,10 +606,11 @@ def test_it_opens_each_admin_model_page_only_for_the_right_staff(cast, label):
         "delete": reverse(f"{info}_delete", args=[quote(obj.pk)]),
     }
     clients = {role: _client(cast, role) for role in ADMIN_ROLES}
+    assigned = _assigned_to_case_worker(cast, model, obj)
     mismatches = []
     for action, path in paths.items():
         for role in ADMIN_ROLES:
-            want = _expected_admin(ADMIN_MODELS[label], action, role)
+            want = _expected_admin(ADMIN_MODELS[label], action, role, assigned)
             got = _outcome(clients[role].get(path))
             if got != want:
                 mismatches.append(f"GET {path} ({action}) as {role}: expected {want}, got {got}")
@@ -569,3 +623,73 @@ def test_it_has_no_admin_line_for_a_model_no_longer_registered():
 
 def test_a_made_up_thank_you_link_is_404(client, db):
     assert client.get(reverse("fundraising:pledge-thanks", args=[uuid.uuid4()])).status_code == 404
+
+
+# --- need-to-know: assigned and unassigned case files -------------------------------------------
+
+CASE_FILE_MODELS = sorted(
+    f"{m._meta.app_label}.{m._meta.model_name}"
+    for m, model_admin in admin.site._registry.items()
+    if hasattr(model_admin, "family_lookup")
+)
+
+
+def _object_of(model, family):
+    model_admin = admin.site._registry[model]
+    lookup = model_admin._family_field("pk")
+    return model._default_manager.filter(**{lookup: family.pk}).order_by("pk").first()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", CASE_FILE_MODELS)
+def test_case_workers_see_assigned_files_and_break_the_glass_for_others(cast, label):
+    assert {"families.family", "sponsorship.sponsorship", "sponsorship.milestone"} <= set(
+        CASE_FILE_MODELS
+    )
+    model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+    info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    from sponsorship import services as sponsorship_services
+
+    if label == "sponsorship.extension" and _object_of(model, cast.family_a) is None:
+        sponsorship_services.extension_request(
+            sponsorship=cast.family_a.sponsorships.get(),
+            months=2,
+            reason="Matrix A",
+            requested_by=cast.users["case_worker"],
+        )
+    want = {
+        # (assigned, role): outcome of the change, history and version pages
+        (True, CW): 200,
+        (False, CW): BREAK_GLASS,
+        (True, PM): 200,
+        (False, PM): 200,
+        (True, FR): 403,
+        (False, FR): 403,
+    }
+    clients = {role: _client(cast, role) for role in STAFF}
+    mismatches = []
+    for assigned, family in ((True, cast.family_a), (False, cast.family_b)):
+        obj = _object_of(model, family)
+        assert obj is not None, f"the cast has no {label} of {family}"
+        paths = [
+            reverse(f"{info}_change", args=[quote(obj.pk)]),
+            reverse(f"{info}_history", args=[quote(obj.pk)]),
+            *_version_page(model, obj, info).values(),
+        ]
+        for path in paths:
+            for role in STAFF:
+                got = _outcome(clients[role].get(path))
+                if got != want[(assigned, role)]:
+                    mismatches.append(
+                        f"GET {path} (assigned={assigned}) as {role}: "
+                        f"expected {want[(assigned, role)]}, got {got}"
+                    )
+    listing = clients[CW].get(reverse(f"{info}_changelist")).content.decode()
+    if cast.family_b.case_code in listing:
+        mismatches.append(f"{info}_changelist shows the unassigned family to the case worker")
+    if cast.family_a.case_code not in listing:
+        mismatches.append(f"{info}_changelist hides the assigned family from the case worker")
+    everything = clients[PM].get(reverse(f"{info}_changelist")).content.decode()
+    if cast.family_b.case_code not in everything:
+        mismatches.append(f"{info}_changelist hides a family from the program manager")
+    assert not mismatches, "\n".join(mismatches)

@@ -64,6 +64,14 @@ def money_text(value: Decimal) -> str:
     return format_money(value)
 
 
+def families_money(value: Decimal, families: int, audience: str) -> str:
+    """Money spent on `families`: outside HanVoice "-" where the family count is suppressed,
+    since the cost table turns one family's amount back into its size."""
+    if audience == EXTERNAL and 0 < families < SUPPRESS_BELOW:
+        return "-"
+    return money_text(value)
+
+
 # --- the report as data ---------------------------------------------------------------------------
 
 

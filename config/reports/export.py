@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 
 from django.utils.translation import gettext as _
 
 from config.reports.base import ChartData, Report
-from core import charts
+from core import charts, spreadsheets
 from core.charts import PALETTE
 
 
@@ -22,7 +21,7 @@ def _cell(value) -> str:
 def report_csv(report: Report) -> str:
     """The report as CSV: the same sections as the page, one after another."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = spreadsheets.writer(out)  # neutralises formula-like cells
     w.writerow([report.title])
     w.writerow([_("Period"), report.date_from.isoformat(), report.date_to.isoformat()])
     for label, value in report.filters:

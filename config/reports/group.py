@@ -14,11 +14,12 @@ from config.reports.base import (
     INTERNAL,
     MAX_ROWS,
     REPORTS,
+    SUPPRESS_BELOW,
     ChartData,
     Report,
     Table,
+    families_money,
     group_letter,
-    money_text,
     percent,
     suppress,
 )
@@ -141,10 +142,10 @@ def group_report(
             suppress(g["due"], audience),
             suppress(g["done"], audience),
             percent(g["on_time"], g["due"], audience),
-            money_text(g["planned"]),
-            money_text(g["paid"]),
-            money_text(g["paid"] - g["planned"]),
-            money_text(g["start_up"]),
+            families_money(g["planned"], g["families"], audience),
+            families_money(g["paid"], g["families"], audience),
+            families_money(g["paid"] - g["planned"], g["families"], audience),
+            families_money(g["start_up"], g["families"], audience),
             suppress(g["checkins"], audience),
             suppress(g["concerns"], audience),
         ]
@@ -180,17 +181,21 @@ def group_report(
     totals = {k: sum(g[k] for g in groups.values()) for k in ("due", "done", "checkins")}
     planned = sum((g["planned"] for g in groups.values()), zero)
     paid_total = sum((g["paid"] for g in groups.values()), zero)
+    all_families = sum(g["families"] for g in groups.values())
     report.summary = [
         (_("Sponsor groups"), suppress(len(groups), audience)),
         (_("Plan items due"), suppress(totals["due"], audience)),
         (_("Plan items done"), suppress(totals["done"], audience)),
-        (_("Income support planned"), money_text(planned)),
-        (_("Income support paid"), money_text(paid_total)),
+        (_("Income support planned"), families_money(planned, all_families, audience)),
+        (_("Income support paid"), families_money(paid_total, all_families, audience)),
         (_("Check-ins"), suppress(totals["checkins"], audience)),
     ]
     report.chart = ChartData(
         _("Income support paid by sponsor group"),
-        [(row[0], g["paid"]) for row, g in zip(rows, groups.values(), strict=True)],
+        [
+            (row[0], "-" if external and 0 < g["families"] < SUPPRESS_BELOW else g["paid"])
+            for row, g in zip(rows, groups.values(), strict=True)
+        ],
         money=True,
     )
     report.is_empty = not groups

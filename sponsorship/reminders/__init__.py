@@ -67,7 +67,13 @@ from sponsorship.reminders.rules import (
     rule_offsets,
     why_not_relevant,
 )
-from sponsorship.reminders.sweep import SWEPT_KINDS, SweepResult, enqueue_delivery, reminder_sweep
+from sponsorship.reminders.sweep import (
+    SWEPT_KINDS,
+    SweepResult,
+    enqueue_delivery,
+    insert_batch_size,
+    reminder_sweep,
+)
 from sponsorship.reminders.urgent import notify_urgent_concern
 
 __all__ = [
@@ -87,6 +93,7 @@ __all__ = [
     "email_language",
     "email_preferences",
     "enqueue_delivery",
+    "insert_batch_size",
     "kinds_for",
     "language_preference_remember",
     "language_preference_set",

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core import outbox
@@ -283,12 +283,22 @@ SWEPT_KINDS = (
 )
 
 
+def insert_batch_size() -> int | None:
+    """Rows per INSERT of the sweep. PostgreSQL takes every row in one statement: Django
+    sends one array per column (INSERT ... SELECT * FROM UNNEST), so the statement's size in
+    parameters does not grow with the rows and the sweep's statements stay constant. Other
+    databases cap parameters per statement (SQLite: 999): batches of INSERT_BATCH at most,
+    whose number follows the reminders written, never the sponsorships scanned."""
+    return None if connection.vendor == "postgresql" else INSERT_BATCH
+
+
 @transaction.atomic
 def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
     """Write a row for every reminder due as of `today` (default: today in TIME_ZONE).
 
-    Set-based: one query per reminder kind, one per recipient kind, then batched inserts;
-    the number of queries does not depend on the number of sponsorships. Idempotent: rows
+    Set-based: one query per reminder kind, one per recipient kind, then the inserts (one
+    statement on PostgreSQL, see `insert_batch_size`); the number of queries does not depend
+    on the number of sponsorships. Idempotent: rows
     that exist are left alone (unique constraint), so running it twice a day is harmless.
     New rows are queued for delivery once the transaction commits.
     """
@@ -321,7 +331,7 @@ def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
                     )
                 )
     if rows:
-        Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=INSERT_BATCH)
+        Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=insert_batch_size())
     new_ids = list(
         Reminder.objects.filter(created_at=now, claimed_at__isnull=True)
         .order_by("pk")

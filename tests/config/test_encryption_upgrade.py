@@ -116,3 +116,34 @@ def test_the_migration_upgrades_with_the_old_secret_key_kept_as_a_fallback(old_r
     editor.connection = connection
     migration.upgrade(None, editor)
     assert Family.objects.get(pk=old_rows[0][0].pk).narrative == "Old narrative 0"
+
+
+def test_columns_stored_in_clear_are_encrypted_in_place_once(sponsorship):
+    from sponsorship.models import CheckIn, Milestone
+
+    checkin = CheckIn.objects.create(
+        sponsorship=sponsorship,
+        happened_on=sponsorship.arrival_date,
+        who="placeholder",
+        wellbeing=CheckIn.Wellbeing.WELL,
+        logged_by=sponsorship.family.case_worker,
+    )
+    milestone = sponsorship.milestones.first()
+    _set_raw("sponsorship_checkin", "who", checkin.pk, "Clearname and her son")
+    _set_raw("sponsorship_milestone", "notes", milestone.pk, "")
+    _set_raw("sponsorship_milestone", "waiver_reason", milestone.pk, "")
+    migration = importlib.import_module("sponsorship.migrations.0005_encrypt_free_text")
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.encrypt(None, editor)
+    stored = _raw("sponsorship_checkin", "who", checkin.pk)
+    migration.encrypt(None, editor)  # a second run leaves it alone
+
+    assert "Clearname" not in stored and _raw("sponsorship_checkin", "who", checkin.pk) == stored
+    assert CheckIn.objects.get(pk=checkin.pk).who == "Clearname and her son"
+    milestone = Milestone.objects.get(pk=milestone.pk)
+    assert milestone.notes == "" and milestone.waiver_reason is None

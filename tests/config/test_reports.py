@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import re
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -149,8 +150,10 @@ def test_a_download_with_case_codes_is_logged_for_each_family(client, seeded):
     client.get(URLS["groups"], {"format": "pdf"})
     downloaded = CaseFileAccess.objects.filter(user=user, action="download")
     assert set(downloaded.values_list("family_id", flat=True)) == arrived
-    client.get(URLS["program"])  # viewing the page writes nothing more
-    assert CaseFileAccess.objects.filter(user=user).count() == 2 * len(arrived)
+    client.get(URLS["program"])  # the internal page lists case codes: a view of each file
+    viewed = CaseFileAccess.objects.filter(user=user, action="view")
+    assert set(viewed.values_list("family_id", flat=True)) == arrived
+    assert CaseFileAccess.objects.filter(user=user).count() == 3 * len(arrived)
 
 
 # --- roles ----------------------------------------------------------------------------------------
@@ -301,3 +304,50 @@ def test_report_query_counts_do_not_grow_with_the_number_of_families(
                 client.get(url, params)
         report = client.get(URLS["program"]).context["report"]
         assert dict(report.summary)["Families in the program"] == 500
+
+
+def test_the_external_group_report_shows_no_money_for_a_group_of_fewer_than_3_families(
+    client, seeded
+):
+    client.force_login(_staff(PROGRAM_MANAGER))
+    report = client.get(URLS["groups"], {"audience": "external"}).context["report"]
+    for row in report.tables[0].rows:  # one family each: the cost table would give its size
+        assert row[1] == "fewer than 3"
+        assert not any(str(cell).startswith("$") for cell in row), row
+    summary = dict(report.summary)
+    assert summary["Income support planned"] == "-" and summary["Income support paid"] == "-"
+    assert all(value == "-" for _label, value in report.chart.points)
+    internal = client.get(URLS["groups"]).context["report"]
+    assert any(str(cell).startswith("$") for cell in internal.tables[0].rows[0])
+
+
+def test_a_csv_export_writes_formula_like_text_as_text(client, seeded):
+    from sponsorship.models import SponsorGroup
+
+    for group in SponsorGroup.objects.all():
+        group.name = f'=HYPERLINK("http://evil.example","{group.pk}")'
+        group.save(update_fields=["name"])
+    client.force_login(_staff(PROGRAM_MANAGER))
+    rows = _csv(client.get(URLS["groups"], {"format": "csv"}).content)
+    cells = [cell for row in rows for cell in row]
+    assert any(cell.startswith("'=HYPERLINK(") for cell in cells)
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+33 1 23", "'+33 1 23"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("Plain text", "Plain text"),
+        (Decimal("-12.50"), Decimal("-12.50")),
+        (-3, -3),
+    ],
+)
+def test_the_cell_neutraliser(value, written):
+    from core.spreadsheets import neutralise
+
+    assert neutralise(value) == written

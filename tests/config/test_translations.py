@@ -191,3 +191,25 @@ def test_the_sign_in_page_in_french_labels_the_email_field_in_french(client):
     assert "Adresse courriel" in html
     assert "E-mail address" not in html
     assert "Se connecter" in html
+
+
+def test_every_model_in_the_admin_has_its_own_plural_in_every_language():
+    """Django makes a plural by adding "s" to the singular: "알림s" in Korean. Every model the
+    admin shows (ours and the libraries') names its plural, translated."""
+    from django.contrib import admin
+
+    missing = []
+    for model in admin.site._registry:
+        opts = model._meta
+        if opts.app_label.startswith("otp_"):
+            continue  # django-otp does not mark its model names for translation; superusers only
+        for language in ("fr", "ko"):
+            with translation.override(language):
+                plural, english = str(opts.verbose_name_plural), None
+            with translation.override("en"):
+                english = str(opts.verbose_name_plural)
+            if language == "ko" and plural.endswith("s"):
+                missing.append(f"{opts.label} ({language}): {plural}")
+            if plural == english and english not in {"invitations", "extensions"}:
+                missing.append(f"{opts.label} ({language}): {plural} is not translated")
+    assert not missing, missing

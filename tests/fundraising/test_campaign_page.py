@@ -99,6 +99,38 @@ def test_it_records_one_pledge_for_a_double_click(client, campaign):
     assert first["Location"] == second["Location"]
 
 
+# A pledge POST: the campaign, then in one transaction (a savepoint inside the test's) the
+# pledge and its confirmation row. No look-up of the token, the reference or the campaign
+# again: the unique constraints decide (tests above and below), the campaign is in hand.
+PLEDGE_POST_QUERIES = 5
+
+
+@pytest.mark.parametrize("pledges", [5, 50])
+def test_it_records_a_pledge_in_a_fixed_number_of_queries(
+    client, campaign, pledges, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    PledgeFactory.create_batch(pledges, campaign=campaign)
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        django_assert_num_queries(PLEDGE_POST_QUERIES),
+    ):
+        response = client.post(url(campaign), valid_data())
+    pledge = Pledge.objects.get(email="ada@example.org")
+    assert response["Location"] == reverse("fundraising:pledge-thanks", args=[pledge.public_id])
+    assert DonorEmail.objects.filter(pledge=pledge, kind=DonorEmail.Kind.CONFIRMATION).exists()
+    assert len(callbacks) == 2  # the e-mail queued and the cached totals forgotten, on commit
+
+
+def test_it_draws_a_new_reference_when_the_random_one_is_taken(client, campaign, monkeypatch):
+    taken = PledgeFactory(campaign=campaign).reference
+    fresh = iter([taken, "HV-ABCD-EFGH"])
+    # The field's default as Django keeps it (a cached property of the field).
+    monkeypatch.setattr(Pledge._meta.get_field("reference"), "_get_default", lambda: next(fresh))
+    response = client.post(url(campaign), valid_data())
+    assert response.status_code == 302
+    assert Pledge.objects.get(email="ada@example.org").reference == "HV-ABCD-EFGH"
+
+
 def test_it_shows_a_normal_page_to_a_bot_and_stores_nothing(client, campaign):
     response = client.post(url(campaign), valid_data(website="http://spam.example"))
     assert response.status_code == 200
@@ -243,6 +275,7 @@ def test_it_refreshes_the_cached_totals_when_a_pledge_is_confirmed(
         client.post(url(campaign), valid_data(amount_choice="250"))
     # Not confirmed yet: the totals the page shows (cached) count nothing.
     assert selectors.campaign_totals_cached(campaign).pledged_outstanding == 0
+    assert "Ada Example" not in client.get(url(campaign)).content.decode()
     pledge = Pledge.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.pledge_confirm(token=services.pledge_confirm_token(pledge))

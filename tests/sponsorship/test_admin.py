@@ -93,7 +93,9 @@ def test_the_family_list_shows_no_names_and_the_change_page_is_logged(client, se
     family = Family.objects.get(status="referred")
     page = client.get(reverse("admin:families_family_change", args=[family.pk])).content.decode()
     assert "Testa" in page and "Kimdemo" in page
-    access = CaseFileAccess.objects.get()
+    listed = CaseFileAccess.objects.filter(action="list", user=cw)
+    assert family in {a.family for a in listed}  # the list is a view of each file it shows
+    access = CaseFileAccess.objects.get(action="view")
     assert (access.family, access.user, access.action) == (family, cw, "view")
     assert access.page == reverse("admin:families_family_change", args=[family.pk])
 
@@ -169,7 +171,10 @@ def test_match_action_uses_an_intermediate_form(client, program_manager):
 
 
 def test_record_arrival_refuses_a_future_date_and_says_why(client, case_worker):
-    s = SponsorshipFactory(matched_on=timezone.localdate() - datetime.timedelta(days=3))
+    s = SponsorshipFactory(
+        matched_on=timezone.localdate() - datetime.timedelta(days=3),
+        family__case_worker=case_worker,
+    )
     client.force_login(case_worker)
     url = reverse("admin:sponsorship_sponsorship_changelist")
     response = client.post(

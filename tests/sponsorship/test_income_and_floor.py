@@ -280,7 +280,7 @@ def test_the_treasurer_records_income_in_the_portal_and_a_member_may_not(
     assert f"{adult.given_name} (18+)" in page
     refused = client.post(url, {"month_number": 2, "kind": EMPLOYMENT, "amount": "900.00"})
     html = refused.content.decode()
-    assert refused.status_code == 200 and "Please correct the errors below." in html
+    assert refused.status_code == 200 and "There is a problem" in html
     assert "recorded for the member who earned it" in html
     assert not FamilyIncome.objects.exists()
     done = client.post(

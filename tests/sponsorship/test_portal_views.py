@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from families.models import CaseNote, Consent
+from families.models import CaseFileAccess, CaseNote, Consent
 from sponsorship.models import CheckIn, Disbursement, GroupMessage, Milestone, Reminder, Review
-from tests.factories import ConsentFactory, HouseholdMemberFactory
+from tests.factories import ConsentFactory, HouseholdMemberFactory, SponsorshipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +123,36 @@ def test_the_query_count_does_not_grow_with_the_data(
     _bulk(sponsorship, treasurer, 45, start=5)
     with django_assert_max_num_queries(len(small)):
         assert client.get(url).status_code == 200
+
+
+# What the dashboard reads, whatever the size of the program or of the group's own files:
+# session, user, the group's sponsorships (with the user's role), household members, open
+# milestones, pending reviews, payments summed, the cost table, the unread count (one query),
+# the unread reminders and messages (two), and the access-log INSERT.
+DASHBOARD_QUERIES = 12
+
+
+def test_the_dashboard_reads_a_fixed_number_of_queries_at_two_program_sizes(
+    client, treasurer, sponsorship, django_assert_num_queries
+):
+    today = timezone.localdate()
+    client.force_login(treasurer)
+    url = reverse("portal:dashboard")
+    _bulk(sponsorship, treasurer, 5)
+    for _ in range(3):  # the rest of the program: other groups' sponsorships
+        SponsorshipFactory(arrival_date=today - datetime.timedelta(days=30))
+    client.get(url)  # warm the session
+    logged = CaseFileAccess.objects.filter(family=sponsorship.family).count()
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        assert client.get(url).status_code == 200
+    _bulk(sponsorship, treasurer, 45, start=5)
+    for _ in range(12):
+        SponsorshipFactory(arrival_date=today - datetime.timedelta(days=200))
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        html = _html(client.get(url))
+    assert "unread reminders and messages" in html
+    # The access log keeps its row per view: one for each of the two views measured.
+    assert CaseFileAccess.objects.filter(family=sponsorship.family).count() == logged + 2
 
 
 # --- what the family consented to share -------------------------------------------------------

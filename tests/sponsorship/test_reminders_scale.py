@@ -1,8 +1,10 @@
 """The sweep is set-based: its queries do not grow with the number of sponsorships.
 
-SELECTs are a constant; INSERTs are batched (`INSERT_BATCH` rows, fewer on SQLite, which
-allows 999 parameters per statement), so they grow with the number of *new reminders* per
-batch, never one per sponsorship. `BIG_SWEEP=1` runs the same sweep over 10,000.
+SELECTs are a constant. INSERTs are counted apart: PostgreSQL writes every new reminder in one
+statement (UNNEST, one array per column), so there the whole sweep is a constant number of
+statements; SQLite allows 999 parameters per statement, so it inserts in batches
+(`INSERT_BATCH` rows at most) whose number follows the *new reminders*, never one per
+sponsorship. `BIG_SWEEP=1` runs the same sweep over 10,000.
 """
 
 from __future__ import annotations
@@ -113,9 +115,12 @@ def sweep_queries(n: int) -> tuple[int, int, int]:
 
 
 def insert_batches(rows: int) -> int:
+    size = reminders.insert_batch_size()
+    if size is None:  # PostgreSQL: one statement, whatever the number of rows
+        return 1 if rows else 0
     fields = [f for f in Reminder._meta.concrete_fields if not f.primary_key]
-    batch = connection.ops.bulk_batch_size(fields, [None] * reminders.INSERT_BATCH)
-    return math.ceil(rows / min(batch, reminders.INSERT_BATCH))
+    batch = connection.ops.bulk_batch_size(fields, [None] * size)
+    return math.ceil(rows / min(batch, size))
 
 
 @pytest.mark.django_db
@@ -149,6 +154,10 @@ def test_it_reads_the_same_queries_at_20_and_200_sponsorships(time_machine):
     get_user_model().objects.all().delete()
     large = sweep_queries(200)
     assert small[0] == large[0]  # SELECTs: identical, whatever the size
+    # INSERTs follow the new rows in batches (SQLite) or are one statement (PostgreSQL).
+    assert (small[1], large[1]) == (insert_batches(small[2]), insert_batches(large[2]))
+    if connection.vendor == "postgresql":
+        assert small[1] == large[1] == 1  # the whole sweep: the same statements at both sizes
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('families', '0004_family_archived_on'),
-        ('sponsorship', '0006_milestone_one_year_window'),
+        ('sponsorship', '0008_milestone_one_year_window'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -25,7 +25,7 @@ def flag_and_redate(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sponsorship", "0005_outbox_row"),
+        ("sponsorship", "0007_merge_20261129_0635"),
     ]
 
     operations = [

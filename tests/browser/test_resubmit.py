@@ -1,0 +1,147 @@
+"""Back + Save again, and double clicks, on every portal and public POST form: one row.
+
+A tired person presses Back after "Check-in saved" and saves again, or clicks twice: the
+form's one-time token (sponsorship/submissions.py, the pledge's idempotency key) makes the
+second try land on what the first one wrote, with a message, and write nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from playwright.sync_api import expect
+
+from fundraising.models import Pledge
+from sponsorship.models import CheckIn, Disbursement, Milestone, Reminder, Review
+from tests.factories import CampaignFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ALREADY = "already saved"
+
+
+def _sign_in(page, live_server, user) -> None:
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def _again(page, button: str) -> None:
+    """Back to the form as it was sent, and send it once more."""
+    page.go_back()
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_text(re.compile(ALREADY))).to_be_visible()
+
+
+def test_back_and_save_again_on_every_portal_form_writes_one_row(
+    live_server, page, sponsorship, coordinator, treasurer
+):
+    base = f"{live_server.url}/portal"
+    _sign_in(page, live_server, coordinator)
+
+    # An urgent check-in: one row, one e-mail to the case worker.
+    page.goto(f"{base}/{sponsorship.public_id}/check-ins/")
+    page.get_by_role("link", name="Log a visit or call").click()
+    page.get_by_label("Who took part").fill("Cora and the family")
+    page.get_by_label("Coping").check()
+    page.get_by_label("Urgent").check()
+    page.get_by_label("Describe the concern").fill("Eviction notice on the door")
+    page.get_by_role("button", name="Save check-in").click()
+    expect(page.get_by_text("Check-in saved")).to_be_visible()
+    _again(page, "Save check-in")
+    assert CheckIn.objects.filter(sponsorship=sponsorship).count() == 1
+    urgent = Reminder.objects.filter(kind=Reminder.Kind.URGENT_CONCERN)
+    assert urgent.values("subject_key").distinct().count() == 1
+
+    # A plan item the group adds.
+    page.goto(f"{base}/{sponsorship.public_id}/plan/")
+    page.get_by_role("link", name="Add an item").click()
+    page.get_by_label("What needs doing").fill("Library cards")
+    page.get_by_label("Due on").fill(str(sponsorship.arrival_date.replace(day=28)))
+    before = Milestone.objects.filter(sponsorship=sponsorship).count()
+    page.get_by_role("button", name="Add to the plan").click()
+    expect(page.get_by_text("Added to the plan")).to_be_visible()
+    _again(page, "Add to the plan")
+    assert Milestone.objects.filter(sponsorship=sponsorship).count() == before + 1
+
+    # A note on a milestone, then a waiver request.
+    milestone = sponsorship.milestones.filter(completed_on__isnull=True).first()
+    page.goto(f"{base}/{sponsorship.public_id}/plan/")
+    page.get_by_role("link", name=milestone.title).first.click()
+    page.locator("textarea[name=text]").fill("Bank is on Tuesday")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text("Note added.")).to_be_visible()
+    _again(page, "Add note")
+    milestone.refresh_from_db()
+    assert milestone.notes.count("Bank is on Tuesday") == 1
+
+    page.locator("textarea[name=reason]").fill("Not needed for this family")
+    page.get_by_role("button", name="Request a waiver").click()
+    expect(page.get_by_text("Waiver requested: HanVoice")).to_be_visible()
+    page.go_back()  # the page now says a waiver was asked for, and offers no second one
+    expect(page.get_by_role("button", name="Request a waiver")).to_have_count(0)
+
+    # The group's input before a review.
+    review = Review.objects.filter(sponsorship=sponsorship, held_on__isnull=True).first()
+    page.goto(f"{base}/{sponsorship.public_id}/reviews/")
+    page.locator(f"a[href*='{review.public_id}']").click()
+    page.locator("textarea[name=text]").fill("Settling in well")
+    page.get_by_role("button", name=re.compile("Send")).click()
+    expect(page.get_by_text("input is with HanVoice")).to_be_visible()
+    _again(page, re.compile("Send"))
+
+    # A second check-in, opened again from the list, is a new one.
+    page.goto(f"{base}/{sponsorship.public_id}/check-ins/")
+    page.get_by_role("link", name="Log a visit or call").click()
+    page.get_by_label("Who took part").fill("Cora")
+    page.get_by_label("Coping").check()
+    page.get_by_role("button", name="Save check-in").click()
+    expect(page.get_by_text("Check-in saved")).to_be_visible()
+    assert CheckIn.objects.filter(sponsorship=sponsorship).count() == 2
+
+    # A payment, recorded by the treasurer; then a double click on a second one.
+    page.context.clear_cookies()
+    _sign_in(page, live_server, treasurer)
+    page.goto(f"{base}/{sponsorship.public_id}/income-support/")
+    page.get_by_role("link", name="Record a payment").click()
+    page.get_by_label("Amount (CAD)").fill("1100")
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    _again(page, "Record payment")
+    assert Disbursement.objects.filter(sponsorship=sponsorship).count() == 1
+
+    page.get_by_role("link", name="Record a payment").click()
+    page.get_by_label("Amount (CAD)").fill("200")
+    page.get_by_role("button", name="Record payment").dblclick()
+    expect(page.locator("h1")).to_have_text(re.compile("Income support"))
+    assert Disbursement.objects.filter(sponsorship=sponsorship).count() == 2
+
+
+def test_back_and_pledge_again_on_the_public_page_writes_one_pledge(live_server, page):
+    campaign = CampaignFactory()
+    url = f"{live_server.url}/give/{campaign.slug}/"
+    page.goto(url)
+    page.locator("label", has_text=re.compile(r"^\$25$")).click()
+    page.get_by_label("Full name").fill("Mina Example")
+    page.get_by_label("E-mail").fill("mina@example.org")
+    page.get_by_label("Postal address").fill("12 Example Avenue\nToronto ON M4M 1A1")
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        page.get_by_role("button", name="Pledge").click()
+    expect(page.locator("h1")).to_have_text("Thank you for your pledge")
+    thanks = page.url
+
+    # Back, and the same form sent again (as the browser does on "Resubmit the form?"):
+    page.go_back()
+    again = page.request.post(
+        url,
+        data=posted.value.post_data,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert again.url == thanks  # sent to the pledge already made
+    assert Pledge.objects.filter(email="mina@example.org").count() == 1
+    assert get_user_model().objects.count() == 0  # and no account was made along the way

@@ -392,6 +392,7 @@ class ArrivalEstimate(models.Model):
 
     class Meta:
         verbose_name = _("expected arrival")
+        verbose_name_plural = _("expected arrivals")
         ordering = ["-recorded_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -1122,6 +1123,7 @@ class RapRate(models.Model):
 
     class Meta:
         verbose_name = _("RAP rate")
+        verbose_name_plural = _("RAP rates")
         ordering = ["community", "household_size", "-effective_from"]
         constraints = [
             models.CheckConstraint(
@@ -1263,6 +1265,7 @@ class SupportReduction(models.Model):
 
     class Meta:
         verbose_name = _("reduction of support")
+        verbose_name_plural = _("reductions of support")
         ordering = ["month_number"]
         constraints = [
             models.CheckConstraint(

@@ -315,7 +315,9 @@ def test_the_external_group_report_shows_no_money_for_a_group_of_fewer_than_3_fa
         assert row[1] == "fewer than 3"
         assert not any(str(cell).startswith("$") for cell in row), row
     summary = dict(report.summary)
-    assert summary["Income support planned"] == "-" and summary["Income support paid"] == "-"
+    # Four arrived families in all (the demo's BVOR and JAS families included): the totals of
+    # the program may be shown; each group's own figures (one or two families) may not.
+    assert str(summary["Income support planned"]).startswith("$")
     assert all(value == "-" for _label, value in report.chart.points)
     internal = client.get(URLS["groups"]).context["report"]
     assert any(str(cell).startswith("$") for cell in internal.tables[0].rows[0])

@@ -201,6 +201,8 @@ def test_a_jas_budget_has_24_months_no_sponsor_income_and_no_start_up(group):
 
 def test_the_portal_and_the_admin_show_the_government_months(client, group, treasurer, case_worker):
     s, _b = _budget(K.BVOR, group, size=2)
+    s.family.case_worker = case_worker  # staff see the case files they work on
+    s.family.save(update_fields=["case_worker"])
     client.force_login(treasurer)
     html = client.get(reverse("portal:income-support", args=[s.public_id])).content.decode()
     assert "the government pays the family's income support in months 2-7" in html

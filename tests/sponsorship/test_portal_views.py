@@ -128,8 +128,9 @@ def test_the_query_count_does_not_grow_with_the_data(
 # What the dashboard reads, whatever the size of the program or of the group's own files:
 # session, user, the group's sponsorships (with the user's role), household members, open
 # milestones, pending reviews, payments summed, the cost table, the unread count (one query),
-# the unread reminders and messages (two), and the access-log INSERT.
-DASHBOARD_QUERIES = 12
+# the unread reminders and messages (two), the expected arrivals (one, for "Arriving in N
+# days"), and the access-log INSERT.
+DASHBOARD_QUERIES = 13
 
 
 def test_the_dashboard_reads_a_fixed_number_of_queries_at_two_program_sizes(

@@ -52,10 +52,23 @@ def action_with_form(
     explanation: str = "",
 ) -> HttpResponse | None:
     """Show `form_class` for the selected rows; on a valid submit call `apply(obj, data)`
-    for each, reporting each refusal in the service's own words."""
+    for each, reporting each refusal in the service's own words. With one row selected, a
+    refusal is shown next to the field it names and the form stays open (nothing stored)."""
     if "apply" in request.POST:
         form = form_class(request.POST)
-        if form.is_valid():
+        if form.is_valid() and len(queryset) == 1:
+            try:
+                apply(queryset[0], form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                modeladmin.message_user(
+                    request,
+                    gettext("%(title)s: done for %(n)s.") % {"title": title, "n": 1},
+                    messages.SUCCESS,
+                )
+                return None
+        elif form.is_valid():
             done = 0
             for obj in queryset:
                 try:
@@ -87,6 +100,15 @@ def action_with_form(
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "admin/hanvoice/action_form.html", context)
+
+
+def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's refusal next to the field it names (or at the top of the form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 def run_service(

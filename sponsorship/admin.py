@@ -9,6 +9,7 @@ of M, end of support, budget) are read-only fields computed from the annotations
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
@@ -30,30 +31,37 @@ from core.admin_actions import (
     staff_user,
 )
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
+from core.dates import add_months, months_between
 from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
-from families.models import Family
+from families.models import Family, HouseholdMember
 from sponsorship import reminders_admin  # noqa: F401  (reminder admin lives in its own module)
 from sponsorship import services as sponsorship_services
 from sponsorship.access import admin_scope
 from sponsorship.budget import budget_for
 from sponsorship.models import (
+    MAX_SUPPORT_MONTHS,
+    ArrivalEstimate,
     CheckIn,
     CostTableEntry,
     Disbursement,
     Extension,
+    FamilyIncome,
     InKindItem,
     Membership,
     Milestone,
     MilestoneTemplate,
     MonitoringContact,
     MonitoringSchedule,
+    RapRate,
     Review,
     ReviewTemplate,
     SponsorGroup,
     Sponsorship,
+    SupportReduction,
 )
 from sponsorship.period import MAX_EXTENSION_MONTHS
+from sponsorship.rap import RapTable, family_income, sponsorship_floor_flags
 from sponsorship.selectors import annotate_support, period_summary
 
 # --- the family list's sponsorship side -----------------------------------------------------
@@ -256,12 +264,47 @@ class ReviewInline(admin.StackedInline):
         ("label", "scheduled_for"),
         ("held_on", "reviewer", "outcome"),
         ("income", "housing", "language", "employment", "health", "social"),
+        "income_against_floor",
         "notes",
         "group_input",
     )
-    readonly_fields = ("group_input",)
+    readonly_fields = ("group_input", "income_against_floor")
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("income against the RAP floor"))
+    def income_against_floor(self, obj: Review) -> str:
+        """The family's own income in the last full month before the review, against the RAP
+        rate of its community (self-sufficient: at or above it; the CCB is not counted)."""
+        sponsorship = obj.sponsorship if obj.pk else None
+        if sponsorship is None or sponsorship.arrival_date is None:
+            return "-"
+        month = max(1, months_between(sponsorship.arrival_date, obj.scheduled_for))
+        income = family_income([sponsorship.pk]).get(sponsorship.pk, {}).get(month)
+        size = sponsorship.family.members.count()
+        floor = RapTable.load([sponsorship.family.community]).floor(
+            sponsorship.family.community, size, add_months(sponsorship.arrival_date, month - 1)
+        )
+        own = income.own_income if income else Decimal("0")
+        parts = [
+            gettext("Month %(n)s: own income %(own)s (CCB %(ccb)s not counted)")
+            % {
+                "n": month,
+                "own": format_money(own),
+                "ccb": format_money(income.ccb if income else 0),
+            },
+        ]
+        if floor is None:
+            parts.append(gettext("no RAP rate on file for the community"))
+        else:
+            verdict = (
+                gettext("at or above the floor") if own >= floor else gettext("below the floor")
+            )
+            parts.append(
+                gettext("RAP floor %(floor)s: %(verdict)s")
+                % {"floor": format_money(floor), "verdict": verdict}
+            )
+        return " · ".join(parts)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "reviewer":
@@ -308,6 +351,36 @@ class MonitoringContactInline(admin.StackedInline):
     can_delete = False
 
 
+class FamilyIncomeInline(LabelledTabularInline):
+    """The family's own income by support month, validated by FamilyIncome.clean() (a month
+    inside the sponsorship; employment income on the line of the member who earned it)."""
+
+    model = FamilyIncome
+    fields = ("month_number", "member", "kind", "amount", "recorded_by")
+    readonly_fields = ("recorded_by",)
+    extra = 0
+    verbose_name_plural = _("the family's own income")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "member":
+            family_id = Sponsorship.objects.filter(
+                pk=request.resolver_match.kwargs.get("object_id")
+            ).values("family_id")
+            kwargs["queryset"] = HouseholdMember.objects.filter(family_id__in=family_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SupportReductionInline(LabelledTabularInline):
+    model = SupportReduction
+    fields = ("month_number", "amount", "reason", "decided_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # through the "Reduce support in a month" action (the 50% rule)
+
+
 class ExtensionInline(LabelledTabularInline):
     model = Extension
     fields = ("months", "reason", "status", "requested_by", "requested_on", "decided_by")
@@ -326,10 +399,63 @@ class ArrivalForm(forms.Form):
     )
 
 
+class ExpectedArrivalForm(forms.Form):
+    expected_on = forms.DateField(label=_("Expected arrival"), widget=DateInput)
+    source = forms.ChoiceField(label=_("Source"), choices=ArrivalEstimate.Source.choices)
+    nat_received_on = forms.DateField(
+        label=_("NAT received on"),
+        widget=DateInput,
+        required=False,
+        help_text=_("Only when the date comes from IRCC's Notice of Arrival Transmission."),
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=300,
+        help_text=_("e.g. “flight delayed”. No names or places."),
+    )
+
+
+class ReductionForm(forms.Form):
+    month_number = forms.IntegerField(
+        label=_("Support month"), min_value=1, max_value=MAX_SUPPORT_MONTHS
+    )
+    amount = forms.DecimalField(
+        label=_("Reduce support by (CAD)"), min_value=Decimal("0.01"), decimal_places=2
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
+
+
+class BreakdownForm(forms.Form):
+    ircc_notified_on = forms.DateField(
+        label=_("IRCC told on"), widget=DateInput, validators=[not_in_future]
+    )
+    resolution = forms.ChoiceField(
+        label=_("What happens to the family"), choices=Sponsorship.BreakdownResolution.choices
+    )
+    new_group = forms.ModelChoiceField(
+        label=_("Group that takes over"),
+        queryset=SponsorGroup.objects.filter(
+            status__in=[SponsorGroup.Status.APPROVED, SponsorGroup.Status.ACTIVE]
+        ),
+        required=False,
+        help_text=_("Only for a transfer to another sponsor group."),
+    )
+    ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
+
+
 class EndForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
-        choices=[c for c in Sponsorship.Outcome.choices if c[0] != Sponsorship.Outcome.ACTIVE],
+        choices=[
+            c
+            for c in Sponsorship.Outcome.choices
+            if c[0] not in (Sponsorship.Outcome.ACTIVE, Sponsorship.Outcome.BREAKDOWN)
+        ],
+        help_text=_(
+            "Default: the sponsor cannot show it met its duties. A breakdown has its own action."
+        ),
     )
     ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
@@ -376,25 +502,64 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         "month_13_on",
         "remaining",
         "budget",
+        "expected_arrival",
+        "ircc_notified_on",
+        "breakdown_resolution",
+        "continues",
+        "continued_by",
     )
     fieldsets = (
-        (None, {"fields": ("family", "group", "kind", "matched_on", "arrival_date")}),
+        (
+            None,
+            {
+                "fields": (
+                    "family",
+                    "group",
+                    "kind",
+                    "matched_on",
+                    "expected_arrival",
+                    "arrival_date",
+                )
+            },
+        ),
         (
             _("Support period"),
             {"fields": ("month_of", "remaining", "support_ends_on", "month_13_on")},
         ),
         (_("Income support"), {"fields": ("budget",)}),
-        (_("Outcome"), {"fields": ("outcome", "ended_on", "end_reason")}),
+        (
+            _("Outcome"),
+            {
+                "fields": (
+                    "outcome",
+                    "ended_on",
+                    "end_reason",
+                    "ircc_notified_on",
+                    "breakdown_resolution",
+                    "continues",
+                    "continued_by",
+                )
+            },
+        ),
     )
     inlines = (
         MilestoneInline,
         ReviewInline,
         DisbursementInline,
+        FamilyIncomeInline,
+        SupportReductionInline,
         InKindItemInline,
         MonitoringContactInline,
         ExtensionInline,
     )
-    actions = ("record_arrival", "request_extension", "end_sponsorship")
+    actions = (
+        "set_expected_arrival",
+        "record_arrival",
+        "request_extension",
+        "end_sponsorship",
+        "record_breakdown",
+        "reduce_support",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a sponsorship starts by matching a family (Families → "Match")
@@ -406,6 +571,51 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
     @admin.display(description=_("case code"), ordering="family__case_code")
     def case_code(self, obj: Sponsorship) -> str:
         return obj.family.case_code
+
+    @admin.display(description=_("expected arrival"))
+    def expected_arrival(self, obj: Sponsorship) -> str:
+        """The current expected date and every earlier one (a delayed flight keeps its
+        history); "-" once nothing was recorded."""
+        estimates = list(obj.arrival_estimates.select_related("recorded_by")) if obj.pk else []
+        if not estimates:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.expected_on,
+                    e.get_source_display(),
+                    e.nat_received_on or "-",
+                    e.note or "-",
+                    f"{e.recorded_at:%Y-%m-%d} · {e.recorded_by}",
+                )
+                for e in estimates
+            ),
+        )
+        current = estimates[0]
+        days = obj.days_to_arrival()
+        summary = (
+            gettext("%(day)s (arriving in %(n)s days)") % {"day": current.expected_on, "n": days}
+            if days is not None
+            else str(current.expected_on)
+        )
+        return format_html(
+            "<p><strong>{}</strong></p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            summary,
+            gettext("Expected arrival"),
+            gettext("Source"),
+            gettext("NAT received on"),
+            gettext("Note"),
+            gettext("Recorded"),
+            rows,
+        )
+
+    @admin.display(description=_("continued by"))
+    def continued_by(self, obj: Sponsorship) -> str:
+        successor = Sponsorship.objects.filter(continues=obj).select_related("group").first()
+        return str(successor.group) if successor else "-"
 
     @admin.display(description=_("support"))
     def month_of(self, obj: Sponsorship) -> str:
@@ -459,10 +669,24 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             ),
             (gettext("Planned in all"), cad(b.planned_total)),
         ]
+        rules = b.kind_rules
+        if rules.government_months:
+            what = (
+                gettext("income support in months %(months)s (%(source)s)")
+                if rules.sponsor_owes_start_up
+                else gettext("income support in months %(months)s and start-up (%(source)s)")
+            )
+            rows.append(
+                (
+                    gettext("Paid by the government"),
+                    what % {"months": rules.government_months_text, "source": rules.source},
+                )
+            )
         table = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
         return format_html(
-            "<table>{}</table><p class='help'>{}</p>",
+            "<table>{}</table>{}<p class='help'>{}</p>",
             table,
+            self._floor_flags(obj, b),
             gettext(
                 # xgettext:no-python-format
                 "The plan uses the RSTP cost table (an estimate). After arrival the floor is the "
@@ -472,15 +696,121 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             ),
         )
 
+    def _floor_flags(self, obj: Sponsorship, budget) -> str:
+        """Months planned or paid below the RAP floor of the family's community."""
+        flags = sponsorship_floor_flags(obj, budget) if obj.arrival_date else []
+        if not flags:
+            return ""
+        items = format_html_join(
+            "",
+            "<li>{}</li>",
+            (
+                (
+                    (
+                        gettext(
+                            "Month %(n)s planned at %(amount)s, below the RAP floor of %(floor)s"
+                        )
+                        if f.what == "planned"
+                        else gettext(
+                            "Month %(n)s paid %(amount)s, below the RAP floor of %(floor)s"
+                        )
+                    )
+                    % {
+                        "n": f.month,
+                        "amount": format_money(f.amount),
+                        "floor": format_money(f.floor),
+                    },
+                )
+                for f in flags
+            ),
+        )
+        return format_html(
+            "<div class='rap-floor'><p class='errornote'>{}</p><ul>{}</ul></div>",
+            gettext("Below the RAP floor"),
+            items,
+        )
+
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         for instance in formset.save(commit=False):
             if (
-                isinstance(instance, Disbursement | InKindItem | MonitoringContact)
+                isinstance(instance, Disbursement | InKindItem | MonitoringContact | FamilyIncome)
                 and not instance.recorded_by_id
             ):
                 instance.recorded_by = staff_user(request)
             instance.save()
         formset.save_m2m()
+
+    @admin.action(description=_("Set the expected arrival"))
+    def set_expected_arrival(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ExpectedArrivalForm,
+            title=gettext("Set the expected arrival"),
+            submit_label=gettext("Save the expected arrival"),
+            initial={"source": ArrivalEstimate.Source.NAT},
+            explanation=gettext(
+                "The pre-arrival items of the settlement plan are scheduled from this date and "
+                "move with it. Change it as often as the flight moves; earlier dates are kept."
+            ),
+            apply=lambda s, data: sponsorship_services.sponsorship_set_expected_arrival(
+                sponsorship=s,
+                expected_on=data["expected_on"],
+                source=data["source"],
+                nat_received_on=data["nat_received_on"],
+                note=data["note"],
+                recorded_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("Record a breakdown"))
+    def record_breakdown(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=BreakdownForm,
+            title=gettext("Record a breakdown"),
+            submit_label=gettext("Record the breakdown"),
+            initial={"ended_on": timezone.localdate()},
+            explanation=gettext(
+                "IRCC declared that the sponsor cannot or will not meet its undertaking. "
+                "Support-continuity items are added to the plan of whoever carries on."
+            ),
+            apply=lambda s, data: sponsorship_services.sponsorship_record_breakdown(
+                sponsorship=s,
+                ircc_notified_on=data["ircc_notified_on"],
+                resolution=data["resolution"],
+                new_group=data["new_group"],
+                ended_on=data["ended_on"],
+                reason=data["reason"],
+                recorded_by=request.user,
+            ),
+        )
+
+    @admin.action(description=_("Reduce support in a month"))
+    def reduce_support(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReductionForm,
+            title=gettext("Reduce support in a month"),
+            submit_label=gettext("Record the reduction"),
+            explanation=gettext(
+                "Allowed only when the family's net employment income that month is more than "
+                "half of the month's support; the Canada Child Benefit never counts. Record the "
+                "family's income first."
+            ),
+            apply=lambda s, data: sponsorship_services.support_reduction_record(
+                sponsorship=s,
+                month_number=data["month_number"],
+                amount=data["amount"],
+                reason=data["reason"],
+                decided_by=request.user,
+            ),
+        )
 
     @admin.action(description=_("Record arrival in Canada"))
     def record_arrival(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -493,8 +823,9 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
             submit_label=gettext("Record arrival"),
             initial={"arrival_date": timezone.localdate()},
             explanation=gettext(
-                "This starts the 12-month support period and creates the settlement plan and "
-                "the review schedule."
+                "The day the family landed is day 0: it starts the support period and creates "
+                "the settlement plan after arrival and the review schedule from that day, "
+                "whatever the expected date was."
             ),
             apply=lambda s, data: sponsorship_services.sponsorship_record_arrival(
                 sponsorship=s, arrival_date=data["arrival_date"], recorded_by=staff_user(request)
@@ -770,6 +1101,23 @@ class MonitoringScheduleAdmin(admin.ModelAdmin):
 class ReviewTemplateAdmin(admin.ModelAdmin):
     list_display = ("label", "at_month", "days_before_period_end", "is_active")
     list_filter = ("is_active",)
+
+
+@admin.register(RapRate)
+class RapRateAdmin(SimpleHistoryAdmin):
+    """The RAP rates: the legal floor of monthly income support after arrival, by community
+    and household size, from a date (validated by RapRate.clean: more than $0)."""
+
+    list_display = (
+        "community",
+        "household_size",
+        "monthly_amount",
+        "effective_from",
+        "effective_to",
+        "source",
+    )
+    list_filter = ("community",)
+    search_fields = ("community",)
 
 
 @admin.register(CostTableEntry)

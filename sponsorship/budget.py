@@ -103,6 +103,8 @@ class BudgetMonth:
     paid: Decimal
     is_current: bool
     is_past: bool
+    # The government pays this month's income support (the kind's rule): the sponsor plans 0.
+    paid_by_government: bool = False
 
     @property
     def balance(self) -> Decimal:
@@ -243,6 +245,7 @@ def build_budget(
             paid=paid_income.get(n, ZERO),
             is_current=n == current,
             is_past=current is not None and n < current,
+            paid_by_government=n in rules.government_months,
         )
         for n in range(1, committed + 1)
     )

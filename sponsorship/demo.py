@@ -1,7 +1,8 @@
 """Fictional demo data for families and sponsorships (called by `manage.py seed_demo`).
 
-The five-family pilot in different stages, three sponsor groups with members, and a demo
-user in each staff role. Every name is obviously fictional ("…demo"). Everything goes through
+The five-family pilot in different stages (one of them with its flight expected next
+month), a BVOR and a JAS sponsorship, three sponsor groups with members, and a demo user in
+each staff role. Every name is obviously fictional ("…demo"). Everything goes through
 the services, so the demo data obeys the same rules as real data. Dates are relative to
 today, so the stages stay true whenever it runs.
 """
@@ -15,11 +16,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.dates import add_months
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families import services as family_services
 from families.models import CaseNote, Consent, Family, HouseholdMember
 from sponsorship import services
-from sponsorship.models import CheckIn, Disbursement, Membership, SponsorGroup, Sponsorship
+from sponsorship.models import (
+    ArrivalEstimate,
+    CheckIn,
+    Disbursement,
+    Membership,
+    SponsorGroup,
+    Sponsorship,
+)
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "demo.hanvoice.test"
@@ -113,7 +122,13 @@ def _approved(family: Family, manager, vetted_days_ago: int, today: datetime.dat
 
 
 def _arrived(
-    family: Family, group: SponsorGroup, manager, *, days_ago: int, today: datetime.date
+    family: Family,
+    group: SponsorGroup,
+    manager,
+    *,
+    days_ago: int,
+    today: datetime.date,
+    kind: str = Sponsorship.Kind.PSR,
 ) -> Sponsorship:
     arrival = today - datetime.timedelta(days=days_ago)
     _approved(family, manager, days_ago + 60, today)
@@ -122,6 +137,7 @@ def _arrived(
         group=group,
         matched_by=manager,
         matched_on=arrival - datetime.timedelta(days=30),
+        kind=kind,
     )
     family_services.family_book_travel(family=family, changed_by=manager)
     services.sponsorship_record_arrival(
@@ -131,17 +147,21 @@ def _arrived(
     return sponsorship
 
 
-def _pay(sponsorship: Sponsorship, treasurer, months: int, monthly: str, start_up: str) -> None:
+def _pay(
+    sponsorship: Sponsorship, treasurer, months: int, monthly: str, start_up: str = ""
+) -> None:
+    """Start-up (when given) and months 1..`months` of income support."""
     arrival = sponsorship.arrival_date
-    Disbursement.objects.create(
-        sponsorship=sponsorship,
-        kind=Disbursement.Kind.START_UP,
-        month_number=1,
-        amount=Decimal(start_up),
-        paid_on=arrival,
-        method=Disbursement.Method.CHEQUE,
-        recorded_by=treasurer,
-    )
+    if start_up:
+        Disbursement.objects.create(
+            sponsorship=sponsorship,
+            kind=Disbursement.Kind.START_UP,
+            month_number=1,
+            amount=Decimal(start_up),
+            paid_on=arrival,
+            method=Disbursement.Method.CHEQUE,
+            recorded_by=treasurer,
+        )
     for month in range(1, months + 1):
         Disbursement.objects.create(
             sponsorship=sponsorship,
@@ -222,11 +242,19 @@ def _families(staff: dict, groups: list[SponsorGroup]) -> None:
         **common,
     )
     _approved(matched, manager, 40, today)
-    services.sponsorship_match(
+    expected = services.sponsorship_match(
         family=matched,
         group=groups[0],
         matched_by=manager,
         matched_on=today - datetime.timedelta(days=20),
+    )
+    # The flight is expected next month: the pre-arrival items are scheduled from it.
+    services.sponsorship_set_expected_arrival(
+        sponsorship=expected,
+        expected_on=add_months(today, 1) + datetime.timedelta(days=5),
+        source=ArrivalEstimate.Source.ESTIMATE,
+        note="Fictional demo estimate.",
+        recorded_by=case_worker,
     )
 
     month4 = _family(
@@ -290,6 +318,41 @@ def _families(staff: dict, groups: list[SponsorGroup]) -> None:
     )
 
 
+def _kinds(staff: dict, groups: list[SponsorGroup]) -> None:
+    """A BVOR family in a government-paid month (the group paid start-up and month 1) and a
+    JAS family (24 months; the government pays income support, the group settlement)."""
+    manager, case_worker = staff[PROGRAM_MANAGER], staff[CASE_WORKER]
+    today = timezone.localdate()
+    common = {"languages": "Korean", "interpreter_needed": True}
+    bvor = _family(
+        case_worker,
+        manager,
+        "Sandy Yoondemo",
+        children=["Pip Yoondemo"],
+        current_location="Toronto (fictional)",
+        community="Toronto",
+        **common,
+    )
+    s_bvor = _arrived(
+        bvor, groups[0], manager, days_ago=75, today=today, kind=Sponsorship.Kind.BVOR
+    )
+    _complete_plan_until(s_bvor, case_worker, today)
+    treasurer = groups[0].memberships.get(role=Membership.Role.TREASURER).user
+    _pay(s_bvor, treasurer, 1, "1641.67", start_up="5100.00")
+    jas = _family(
+        case_worker,
+        manager,
+        "Placeo Kangdemo",
+        children=["Tot Kangdemo", "Bub Kangdemo"],
+        current_location="Winnipeg (fictional)",
+        community="Winnipeg",
+        medical_priority=True,
+        **common,
+    )
+    s_jas = _arrived(jas, groups[2], manager, days_ago=200, today=today, kind=Sponsorship.Kind.JAS)
+    _complete_plan_until(s_jas, case_worker, today)
+
+
 def seed() -> None:
     """Idempotent: running it twice changes nothing."""
     staff = {
@@ -300,3 +363,7 @@ def seed() -> None:
     # "is this demo family already here?" is answered by its demo case worker.
     if not Family.objects.filter(case_worker=staff[CASE_WORKER]).exists():
         _families(staff, groups)
+    if not Sponsorship.objects.filter(
+        kind__in=[Sponsorship.Kind.BVOR, Sponsorship.Kind.JAS], group__in=groups
+    ).exists():
+        _kinds(staff, groups)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sponsorship.models import CheckIn, Disbursement
+from sponsorship.models import CheckIn, Disbursement, FamilyIncome
 from sponsorship.period import BASE_SUPPORT_MONTHS
 
 
@@ -172,6 +172,44 @@ class DisbursementForm(RequestTokenForm):
         today = timezone.localdate()
         self.fields["paid_on"].initial = today
         self.fields["paid_on"].widget.attrs["max"] = today.isoformat()
+        if current_month:
+            self.fields["month_number"].initial = min(current_month, committed_months)
+
+
+class FamilyIncomeForm(forms.Form):
+    """One line of the family's income in a support month; each adult 18+ is a choice of
+    their own (employment income is recorded for the person who earned it)."""
+
+    month_number = forms.TypedChoiceField(label=_("Support month"), coerce=int)
+    kind = forms.ChoiceField(label=_("What income"), choices=FamilyIncome.Kind.choices)
+    member = forms.TypedChoiceField(
+        label=_("Who"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("Required for employment income; the benefits may be for the family."),
+    )
+    amount = forms.DecimalField(
+        label=_("Net amount in the month (CAD)"),
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+
+    def __init__(
+        self,
+        *args,
+        committed_months: int = 12,
+        current_month: int | None = None,
+        members: list[tuple[int, str]] = (),
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["month_number"].choices = [
+            (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
+        ]
+        self.fields["member"].choices = [("", _("The family"))] + list(members)
         if current_month:
             self.fields["month_number"].initial = min(current_month, committed_months)
 

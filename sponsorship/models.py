@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -200,7 +201,15 @@ class Sponsorship(models.Model):
         SELF_SUFFICIENT = "self_sufficient", _("Ended: self-sufficient")
         COMPLETED = "completed", _("Completed")
         BREAKDOWN = "breakdown", _("Breakdown")
+        DEFAULT = "default", _("Default")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class BreakdownResolution(models.TextChoices):
+        """What happens to the family after a breakdown (docs/domain.md "Outcomes")."""
+
+        TRANSFER = "transfer", _("Transferred to another sponsor group")
+        GOVERNMENT = "government", _("Government income support")
+        OTHER = "other", _("Other arrangement")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(SponsorGroup, on_delete=models.PROTECT, related_name="sponsorships")
@@ -213,6 +222,19 @@ class Sponsorship(models.Model):
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     end_reason = EncryptedTextField(_("reason"), blank=True)
+    ircc_notified_on = models.DateField(_("IRCC told of the breakdown on"), null=True, blank=True)
+    breakdown_resolution = models.CharField(
+        _("after the breakdown"), max_length=10, choices=BreakdownResolution.choices, blank=True
+    )
+    continues = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="continued_by",
+        verbose_name=_("continues the sponsorship"),
+        help_text=_("After a breakdown, the sponsorship this one takes over from."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -234,14 +256,53 @@ class Sponsorship(models.Model):
                 name="sponsorship_sponsorship_ended_on_iff_ended",
             ),
             models.CheckConstraint(
+                # A group that takes over after a breakdown is matched after the arrival.
                 condition=Q(arrival_date__isnull=True)
-                | Q(arrival_date__gte=models.F("matched_on")),
+                | Q(arrival_date__gte=models.F("matched_on"))
+                | Q(continues__isnull=False),
                 name="sponsorship_sponsorship_arrival_after_match",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    outcome="breakdown", ircc_notified_on__isnull=False, breakdown_resolution__gt=""
+                )
+                | (
+                    ~Q(outcome="breakdown")
+                    & Q(ircc_notified_on__isnull=True, breakdown_resolution="")
+                ),
+                name="sponsorship_sponsorship_breakdown_workflow",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.family.case_code} · {self.group.name}"
+
+    # --- before arrival -------------------------------------------------------------------
+
+    @property
+    def expected_arrival(self) -> ArrivalEstimate | None:
+        """The newest expected arrival (None once none was recorded). Rows are history: a
+        delayed flight adds one, so the earlier dates stay on file."""
+        prefetched = getattr(self, "latest_estimates", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.arrival_estimates.order_by("-recorded_at", "-pk").first()
+
+    @property
+    def expected_arrival_on(self) -> datetime.date | None:
+        estimate = self.expected_arrival
+        return estimate.expected_on if estimate else None
+
+    @property
+    def day_zero(self) -> datetime.date | None:
+        """Day 0 of the settlement timeline: the arrival, or before it the expected arrival."""
+        return self.arrival_date or self.expected_arrival_on
+
+    def days_to_arrival(self, today: datetime.date | None = None) -> int | None:
+        """Days until the expected arrival (None once arrived or while unknown)."""
+        if self.arrival_date or not self.expected_arrival_on:
+            return None
+        return (self.expected_arrival_on - (today or timezone.localdate())).days
 
     # --- the support period, derived --------------------------------------------------------
 
@@ -259,6 +320,7 @@ class Sponsorship(models.Model):
 
     @property
     def kind_rules(self) -> KindRules:
+        """What the kind changes: base months, government-paid months, start-up."""
         return rules_for(self.kind)
 
     @property
@@ -305,6 +367,45 @@ class Sponsorship(models.Model):
     @property
     def is_active(self) -> bool:
         return self.outcome == self.Outcome.ACTIVE
+
+
+class ArrivalEstimate(models.Model):
+    """When the family is expected to land, as known on a day: from IRCC's Notice of Arrival
+    Transmission (NAT, about 10 days before the flight) or an estimate. Never changed: a
+    delayed flight adds a row, so the history of the dates stays (docs/domain.md "Before
+    arrival"). The newest row is the expected arrival until the arrival is confirmed."""
+
+    class Source(models.TextChoices):
+        NAT = "nat", _("Notice of Arrival Transmission (NAT)")
+        ESTIMATE = "estimate", _("Estimate")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="arrival_estimates"
+    )
+    expected_on = models.DateField(_("expected arrival"))
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    nat_received_on = models.DateField(_("NAT received on"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("expected arrival")
+        verbose_name_plural = _("expected arrivals")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source="nat", nat_received_on__isnull=False)
+                | Q(source="estimate", nat_received_on__isnull=True),
+                name="sponsorship_arrivalestimate_nat_date_iff_nat",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.expected_on} ({self.get_source_display()})"
 
 
 class Extension(models.Model):
@@ -490,8 +591,8 @@ class Milestone(models.Model):
 
     @property
     def phase(self) -> Phase:
-        arrival = self.sponsorship.arrival_date
-        return phase_for((self.due_on - arrival).days if arrival else 0)
+        day_zero = self.sponsorship.day_zero
+        return phase_for((self.due_on - day_zero).days if day_zero else 0)
 
 
 class ReviewTemplate(models.Model):
@@ -635,6 +736,19 @@ class CostTableEntry(models.Model):
         return "+1" if self.per_extra_person else str(self.family_size)
 
 
+def government_month_refusal(sponsorship: Sponsorship, month: int) -> str:
+    """Why a sponsor payment of income support for a government-paid month is refused."""
+    return _(
+        "In a %(kind)s the government pays the income support of month %(month)s (months "
+        "%(months)s), not the sponsor group. Record the group's own payments for the other "
+        "months; extra help beyond the plan is not recorded as income support."
+    ) % {
+        "kind": sponsorship.get_kind_display(),
+        "month": month,
+        "months": sponsorship.kind_rules.government_months_text,
+    }
+
+
 class Disbursement(models.Model):
     """Income support (or start-up money) actually paid to the family."""
 
@@ -687,8 +801,6 @@ class Disbursement(models.Model):
 
     def clean(self) -> None:
         """Shared by the portal's `disbursement_record` and the staff admin inline."""
-        from django.core.exceptions import ValidationError
-
         super().clean()
         errors: dict[str, str | Promise] = {}
         if self.amount is not None and self.amount <= 0:
@@ -705,6 +817,18 @@ class Disbursement(models.Model):
                 errors["month_number"] = _(
                     "Month %(month)s is outside the support period (months 1 to %(last)s)."
                 ) % {"month": self.month_number, "last": sponsorship.committed_months}
+            elif self.kind == self.Kind.INCOME_SUPPORT and (
+                sponsorship.kind_rules.government_pays_income(self.month_number)
+            ):
+                errors["month_number"] = government_month_refusal(sponsorship, self.month_number)
+        if (
+            sponsorship is not None
+            and self.kind == self.Kind.START_UP
+            and not sponsorship.kind_rules.sponsor_owes_start_up
+        ):
+            errors["kind"] = _(
+                "In a %(kind)s the government pays the start-up costs, not the sponsor group."
+            ) % {"kind": sponsorship.get_kind_display()}
         if errors:
             raise ValidationError(errors)
 
@@ -1120,3 +1244,194 @@ class FormSubmission(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class RapRateQuerySet(models.QuerySet):
+    def in_force(self, community: str, on: datetime.date) -> RapRateQuerySet:
+        return self.filter(
+            Q(effective_to__isnull=True) | Q(effective_to__gte=on),
+            community__iexact=community.strip(),
+            effective_from__lte=on,
+        )
+
+
+class RapRate(models.Model):
+    """A Resettlement Assistance Program monthly rate of a community (or province) for a
+    household size, from a date: after arrival, the legal floor of a family's monthly income
+    support (docs/domain.md "The RAP floor"). Data staff keep up to date; none is seeded,
+    because the rates change by province and year."""
+
+    community = models.CharField(
+        _("community or province"),
+        max_length=120,
+        help_text=_("As written in the family's community of settlement, e.g. Toronto."),
+    )
+    household_size = models.PositiveSmallIntegerField(
+        _("household size"), validators=[MinValueValidator(1)]
+    )
+    monthly_amount = models.DecimalField(_("monthly rate (CAD)"), **MONEY)
+    effective_from = models.DateField(_("in force from"))
+    effective_to = models.DateField(_("in force until"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    objects = RapRateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("RAP rate")
+        verbose_name_plural = _("RAP rates")
+        ordering = ["community", "household_size", "-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_amount__gt=0), name="sponsorship_raprate_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(household_size__gte=1), name="sponsorship_raprate_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="sponsorship_raprate_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["community", "household_size", "effective_from"],
+                name="sponsorship_raprate_one_per_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} · {self.household_size} · {self.monthly_amount}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.monthly_amount is not None and self.monthly_amount <= 0:
+            errors["monthly_amount"] = _(
+                "A RAP rate is the least a family may receive each month: it must be more than $0."
+            )
+        if self.effective_to and self.effective_from and self.effective_to < self.effective_from:
+            errors["effective_to"] = _("The rate cannot end before it comes into force.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class FamilyIncome(models.Model):
+    """The family's own income in one support month, by member: net employment income (each
+    adult 18+ on a line of their own), the Canada Child Benefit, other benefits. Recorded by
+    the group's treasurer or the case worker; it decides whether support may be reduced
+    (docs/domain.md "Family income")."""
+
+    class Kind(models.TextChoices):
+        EMPLOYMENT = "employment", _("Net employment income")
+        CCB = "ccb", _("Canada Child Benefit")
+        BENEFIT = "benefit", _("Other benefits")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="family_incomes"
+    )
+    month_number = models.PositiveSmallIntegerField(_("support month"))
+    member = models.ForeignKey(
+        "families.HouseholdMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("household member"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (CAD, net)"), **MONEY)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("family income")
+        verbose_name_plural = _("family income")
+        ordering = ["month_number", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sponsorship_familyincome_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(month_number__gte=1, month_number__lte=MAX_SUPPORT_MONTHS),
+                name="sponsorship_familyincome_month_1_to_36",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="employment") | Q(member__isnull=False),
+                name="sponsorship_familyincome_employment_by_member",
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "month_number", "member", "kind"],
+                name="sponsorship_familyincome_one_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · month {self.month_number} · {self.amount}"
+
+    def clean(self) -> None:
+        """Shared by `family_income_record` and the staff admin inline."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.amount is not None and self.amount <= 0:
+            errors["amount"] = _("The amount must be more than $0.")
+        sponsorship = self.sponsorship if self.sponsorship_id else None
+        if sponsorship is not None and self.month_number is not None:
+            if sponsorship.arrival_date is None:
+                errors["month_number"] = _(
+                    "Income is recorded by support month, which starts on arrival; record the "
+                    "family's arrival first."
+                )
+            elif not 1 <= self.month_number <= sponsorship.committed_months:
+                errors["month_number"] = _(
+                    "Month %(month)s is outside the sponsorship (months 1 to %(last)s)."
+                ) % {"month": self.month_number, "last": sponsorship.committed_months}
+        if self.kind == self.Kind.EMPLOYMENT and not self.member_id:
+            errors["member"] = _("Employment income is recorded for the member who earned it.")
+        if (
+            sponsorship is not None
+            and self.member_id
+            and self.member.family_id != sponsorship.family_id
+        ):
+            errors["member"] = _("This person is not a member of the sponsored family.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SupportReduction(models.Model):
+    """A month in which the sponsor pays less income support because the family earns: allowed
+    only when net employment income exceeds 50% of that month's support, never because of the
+    Canada Child Benefit, always with the reason (docs/domain.md "Family income")."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, on_delete=models.CASCADE, related_name="support_reductions"
+    )
+    month_number = models.PositiveSmallIntegerField(_("support month"))
+    amount = models.DecimalField(_("reduced by (CAD)"), **MONEY)
+    reason = EncryptedTextField(_("reason"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("reduction of support")
+        verbose_name_plural = _("reductions of support")
+        ordering = ["month_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="sponsorship_supportreduction_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["sponsorship", "month_number"],
+                name="sponsorship_supportreduction_one_per_month",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"month {self.month_number} · −{self.amount}"

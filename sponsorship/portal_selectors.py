@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import charts
 from families.models import CaseNote, Consent, Family, HouseholdMember
@@ -28,7 +29,9 @@ from sponsorship.budget import Budget, budgets_for
 from sponsorship.catalogue_strings import catalogue_text
 from sponsorship.models import (
     SCORE_FIELDS,
+    ArrivalEstimate,
     CheckIn,
+    FamilyIncome,
     GroupMessageRead,
     Membership,
     Milestone,
@@ -201,6 +204,11 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
             ),
             Prefetch("milestones", queryset=open_milestones, to_attr="open_milestones"),
             Prefetch("reviews", queryset=upcoming_reviews, to_attr="pending_reviews"),
+            Prefetch(
+                "arrival_estimates",
+                queryset=ArrivalEstimate.objects.order_by("-recorded_at", "-pk"),
+                to_attr="latest_estimates",
+            ),
         )
     )
     role_labels = dict(Membership.Role.choices)
@@ -251,11 +259,73 @@ PHASE_ORDER = [
 def plan_by_phase(sponsorship: Sponsorship) -> list[tuple[Phase, list[Milestone]]]:
     """The settlement plan grouped by phase (first week, first month, ...), in due order."""
     milestones = sponsorship.milestones.select_related("completed_by").order_by("due_on", "pk")
+    if not sponsorship.arrival_date:  # day 0 is the expected arrival: read it once
+        sponsorship.latest_estimates = list(sponsorship.arrival_estimates.all()[:1])
     phases: dict[Phase, list[Milestone]] = {p: [] for p in PHASE_ORDER}
     for m in milestones:
         m.sponsorship = sponsorship  # for `phase` without a query per row
         phases[m.phase].append(m)
     return [(p, items) for p, items in phases.items() if items]
+
+
+def before_arrival_items(sponsorship: Sponsorship) -> list[Milestone]:
+    """Open plan items due before the family lands (nothing once it has arrived)."""
+    if sponsorship.arrival_date or not sponsorship.expected_arrival_on:
+        return []
+    return list(
+        sponsorship.milestones.open()
+        .filter(due_on__lte=sponsorship.expected_arrival_on)
+        .order_by("due_on", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class IncomeLine:
+    month_number: int
+    who: str
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FamilyIncomeSummary:
+    """The family's income as its group's treasurer sees it: first names only."""
+
+    members: dict[int, HouseholdMember]
+    member_choices: list[tuple[int, str]]
+    lines: list[IncomeLine]
+
+    def member(self, pk: int | None) -> HouseholdMember | None:
+        return self.members.get(pk) if pk else None
+
+
+def family_income_for_group(
+    sponsorship: Sponsorship, today: datetime.date | None = None
+) -> FamilyIncomeSummary:
+    """Members (adults 18+ marked, each a line of their own) and the recorded income lines,
+    newest month first. Two queries."""
+    today = today or timezone.localdate()
+    members = {m.pk: m for m in sponsorship.family.members.order_by("-is_principal_applicant")}
+    choices = []
+    for m in members.values():
+        age = m.age_on(today)
+        adult = age is None or age >= 18
+        label = m.given_name or str(m.get_relationship_display())
+        choices.append((m.pk, _("%(name)s (18+)") % {"name": label} if adult else label))
+    kinds = dict(FamilyIncome.Kind.choices)
+    family = _("The family")
+    lines = [
+        IncomeLine(
+            month_number=row.month_number,
+            who=(members[row.member_id].given_name if row.member_id in members else family),
+            kind=str(kinds[row.kind]),
+            amount=row.amount,
+        )
+        for row in FamilyIncome.objects.filter(sponsorship=sponsorship).order_by(
+            "-month_number", "kind", "pk"
+        )
+    ]
+    return FamilyIncomeSummary(members=members, member_choices=choices, lines=lines)
 
 
 def reviews_for(sponsorship: Sponsorship) -> list[Review]:
@@ -424,6 +494,8 @@ def inbox_for(user, *, unread_only: bool = False, limit: int = 100) -> list[Inbo
 
 
 __all__ = [
+    "before_arrival_items",
+    "family_income_for_group",
     "checkins_for",
     "dashboard_for",
     "family_for_group",

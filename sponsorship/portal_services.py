@@ -40,8 +40,10 @@ from sponsorship.models import (
     Review,
     SponsorGroup,
     Sponsorship,
+    government_month_refusal,
 )
 from sponsorship.reminders import notify_urgent_concern
+from sponsorship.services import family_income_record as family_income_record  # staff's rule
 
 INVITATION_DAYS = 7
 # A disbursement may exceed the cost-table plan (sponsors must pay at least the local RAP
@@ -272,6 +274,19 @@ def disbursement_record(
             {
                 "month_number": _("Choose a support month from 1 to %(months)s.")
                 % {"months": sponsorship.committed_months}
+            }
+        )
+    if kind == Disbursement.Kind.INCOME_SUPPORT and sponsorship.kind_rules.government_pays_income(
+        month_number
+    ):
+        raise ValidationError({"month_number": government_month_refusal(sponsorship, month_number)})
+    if kind == Disbursement.Kind.START_UP and not sponsorship.kind_rules.sponsor_owes_start_up:
+        raise ValidationError(
+            {
+                "kind": _(
+                    "In a %(kind)s the government pays the start-up costs, not the sponsor group."
+                )
+                % {"kind": sponsorship.get_kind_display()}
             }
         )
     current = sponsorship.current_month() or 1

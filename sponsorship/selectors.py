@@ -43,6 +43,7 @@ from sponsorship.models import (
     SponsorGroup,
     Sponsorship,
 )
+from sponsorship.rap import RapTable, family_income, floor_flags, months_like, reductions
 
 CENT = Decimal("0.01")
 AT_RISK_OVERDUE = 2  # "several" overdue items
@@ -231,8 +232,9 @@ class GroupAtRisk:
 
 def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
     """Groups needing staff attention: several overdue items, no check-in for 30 days after
-    arrival, income support behind plan (`Budget.behind_by`), a missed HanVoice monitoring
-    contact or a serious concern raised at one. Six queries in all."""
+    arrival, income support behind plan (`Budget.behind_by`), a month planned or paid below
+    the RAP floor (`sponsorship.rap`), a missed HanVoice monitoring contact or a serious
+    concern raised at one. A fixed number of queries whatever the program's size."""
     today = today or timezone.localdate()
     quiet_since = today - datetime.timedelta(days=AT_RISK_QUIET_DAYS)
     rows = list(
@@ -241,10 +243,14 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         .annotate(
             member_count=_count(HouseholdMember.objects.filter(family=OuterRef("family")), "family")
         )
+        .annotate(community=F("family__community"))
         .select_related(None)
         .only("pk", "group_id", "family_id", "kind", "arrival_date", "ended_on")
     )
     budgets = budgets_for(rows, today)
+    ids = [s.pk for s in rows]
+    table = RapTable.load({s.community for s in rows})
+    incomes, reduced = family_income(ids), reductions(ids)
     reasons: dict[int, list[str]] = {}
 
     def flag(group_id: int, reason: str) -> None:
@@ -265,6 +271,17 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         # Months before this one unpaid: the current month's payment may still be on its way.
         if budgets[s.pk].behind_by > 0:
             flag(s.group_id, str(_("income support behind plan")))
+        below = floor_flags(
+            months_like(budgets[s.pk]),
+            community=s.community,
+            family_size=budgets[s.pk].family_size,
+            government_months=s.kind_rules.government_months,
+            table=table,
+            income=incomes.get(s.pk),
+            reduced=reduced.get(s.pk),
+        )
+        if below:
+            flag(s.group_id, str(_("income support below the RAP floor")))
     monitoring_rows = [{"pk": s.pk, "arrival_date": s.arrival_date} for s in rows]
     group_of = {s.pk: s.group_id for s in rows}
     for sponsorship_id, found in _monitoring_flags(monitoring_rows, today).items():

@@ -5,26 +5,36 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from core.dates import add_months
+from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
-from families.models import Family, one_year_window_closes
+from families.models import Family, HouseholdMember, one_year_window_closes
 from families.services import family_transition
+from sponsorship.budget import budget_for
 from sponsorship.models import (
+    ArrivalEstimate,
     Extension,
+    FamilyIncome,
+    Membership,
     Milestone,
     MilestoneTemplate,
     Review,
     ReviewTemplate,
     SponsorGroup,
     Sponsorship,
+    SupportReduction,
 )
 from sponsorship.period import MAX_SUPPORT_MONTHS, Period
+from sponsorship.rap import EMPLOYMENT_SHARE, family_income, reduction_allowed
 
 
 def _has_children(sponsorship: Sponsorship, on: datetime.date) -> bool:
@@ -78,6 +88,11 @@ def plan_generate(*, sponsorship: Sponsorship) -> tuple[int, int]:
     Idempotent: a milestone per template and a review per date are created once
     (named unique constraints), so calling it again after an extension adds only what
     is new. Returns (milestones created, reviews created).
+
+    Pre-arrival items (negative offsets) are scheduled from the expected arrival
+    (`schedule_before_arrival`), never here: created on arrival day they would already be
+    overdue. Nothing falls due before the group was matched (a group that takes over after
+    a breakdown is not late for what its predecessor did).
     """
     arrival = sponsorship.arrival_date
     if arrival is None:
@@ -94,19 +109,60 @@ def plan_generate(*, sponsorship: Sponsorship) -> tuple[int, int]:
             description=template.description,
             due_on=milestone_due_on(template, arrival),
         )
-        for template in MilestoneTemplate.objects.filter(is_active=True)
+        for template in MilestoneTemplate.objects.filter(is_active=True, offset_days__gte=0)
         if template.pk not in existing_templates
         and (with_children or not template.only_with_children)
     ]
+    milestones = [m for m in milestones if m.due_on >= sponsorship.matched_on]
     Milestone.objects.bulk_create(milestones)
     existing_days = set(sponsorship.reviews.values_list("scheduled_for", flat=True))
     reviews = [
         Review(sponsorship=sponsorship, label=label, scheduled_for=day)
         for label, day in review_dates(sponsorship)
-        if day not in existing_days
+        if day not in existing_days and day >= sponsorship.matched_on
     ]
     Review.objects.bulk_create(reviews)
     return (len(milestones), len(reviews))
+
+
+def schedule_before_arrival(
+    *, sponsorship: Sponsorship, expected_on: datetime.date, previous: datetime.date | None
+) -> int:
+    """Schedule the pre-arrival items of the catalogue from the expected arrival, and move
+    the open ones when the date moves (a delayed flight): catalogue items to their offset
+    from the new date, items the group added by as many days as the flight moved. Returns
+    the number of milestones created."""
+    today = timezone.localdate()
+    with_children = _has_children(sponsorship, expected_on)
+    open_items = list(
+        sponsorship.milestones.open().select_related("template").filter(due_on__lt=previous)
+        if previous
+        else []
+    )
+    for milestone in open_items:
+        if milestone.template is not None and milestone.template.offset_days < 0:
+            milestone.due_on = expected_on + datetime.timedelta(days=milestone.template.offset_days)
+        elif milestone.template is None:
+            milestone.due_on += expected_on - previous
+        else:
+            continue
+        milestone.save(update_fields=["due_on"])
+    existing = set(
+        sponsorship.milestones.filter(template__isnull=False).values_list("template_id", flat=True)
+    )
+    created = [
+        Milestone(
+            sponsorship=sponsorship,
+            template=template,
+            title=template.title,
+            description=template.description,
+            due_on=max(today, expected_on + datetime.timedelta(days=template.offset_days)),
+        )
+        for template in MilestoneTemplate.objects.filter(is_active=True, offset_days__lt=0)
+        if template.pk not in existing and (with_children or not template.only_with_children)
+    ]
+    Milestone.objects.bulk_create(created)
+    return len(created)
 
 
 def _refuse_future(day: datetime.date | None, what: str) -> None:
@@ -245,33 +301,134 @@ def sponsorship_match(
     return sponsorship
 
 
+ARRIVAL_EARLIER_THAN_EXPECTED_DAYS = 30
+
+
+def _refuse_inactive_or_arrived(sponsorship: Sponsorship) -> None:
+    if not sponsorship.is_active:
+        raise ValidationError(_("This sponsorship has ended; its arrival cannot change."))
+    if sponsorship.arrival_date is not None:
+        raise ValidationError(
+            _("Family %(code)s's arrival was already confirmed (%(day)s).")
+            % {"code": sponsorship.family.case_code, "day": sponsorship.arrival_date}
+        )
+
+
 @transaction.atomic
-def sponsorship_record_arrival(
-    *, sponsorship: Sponsorship, arrival_date: datetime.date, recorded_by: User
-) -> tuple[int, int]:
-    """The family landed: set the arrival date, move the family to `arrived`, and create the
-    settlement plan and review schedule. Returns (milestones, reviews) created."""
+def sponsorship_set_expected_arrival(
+    *,
+    sponsorship: Sponsorship,
+    expected_on: datetime.date,
+    source: str,
+    recorded_by: User,
+    nat_received_on: datetime.date | None = None,
+    note: str = "",
+) -> ArrivalEstimate:
+    """Record when the family is expected to land (from the NAT or an estimate); editable
+    until the arrival is confirmed. Each change is a new row (the history of a delayed
+    flight stays); the pre-arrival items of the plan are scheduled from, or moved to, the
+    new date. A NAT means the flight is booked: the family moves to "travel booked"."""
     _require_staff(recorded_by, PROGRAM_MANAGER, CASE_WORKER)
     sponsorship = (
         Sponsorship.objects.select_for_update().select_related("family").get(pk=sponsorship.pk)
     )
-    code = sponsorship.family.case_code
-    if not sponsorship.is_active:
-        raise ValidationError(_("This sponsorship has ended; arrival cannot be recorded."))
-    if sponsorship.arrival_date is not None:
-        raise ValidationError(
-            _("Family %(code)s's arrival was already recorded (%(day)s).")
-            % {"code": code, "day": sponsorship.arrival_date}
+    _refuse_inactive_or_arrived(sponsorship)
+    today = timezone.localdate()
+    errors: dict[str, str] = {}
+    if expected_on < today:
+        errors["expected_on"] = _(
+            "The expected arrival (%(day)s) is in the past. If the family has landed, confirm "
+            "the arrival instead."
+        ) % {"day": expected_on}
+    elif expected_on > add_months(today, 12):
+        errors["expected_on"] = _(
+            "The expected arrival (%(day)s) is more than a year ahead; enter it once IRCC gives "
+            "a date within the year."
+        ) % {"day": expected_on}
+    if source == ArrivalEstimate.Source.NAT:
+        if nat_received_on is None:
+            errors["nat_received_on"] = _("Enter the day the Notice of Arrival was received.")
+        elif nat_received_on > today:
+            errors["nat_received_on"] = _("The Notice of Arrival cannot be received in the future.")
+        elif nat_received_on < sponsorship.matched_on:
+            errors["nat_received_on"] = _(
+                "The Notice of Arrival (%(day)s) is dated before the match (%(matched)s)."
+            ) % {"day": nat_received_on, "matched": sponsorship.matched_on}
+    elif nat_received_on is not None:
+        errors["nat_received_on"] = _(
+            "An estimate has no Notice of Arrival date: choose the NAT as the source, or leave "
+            "this empty."
         )
+    if errors:
+        raise ValidationError(errors)
+    previous = sponsorship.expected_arrival_on
+    estimate = ArrivalEstimate(
+        sponsorship=sponsorship,
+        expected_on=expected_on,
+        source=source,
+        nat_received_on=nat_received_on,
+        note=note.strip(),
+        recorded_by=recorded_by,
+    )
+    estimate.full_clean()
+    estimate.save()
+    schedule_before_arrival(sponsorship=sponsorship, expected_on=expected_on, previous=previous)
+    if source == ArrivalEstimate.Source.NAT and sponsorship.family.status == Family.Status.MATCHED:
+        family_transition(
+            family=sponsorship.family,
+            to_status=Family.Status.TRAVEL,
+            changed_by=recorded_by,
+            reason=_("Notice of Arrival received: arrival expected on %(day)s.")
+            % {"day": expected_on},
+        )
+    return estimate
+
+
+@transaction.atomic
+def sponsorship_record_arrival(
+    *, sponsorship: Sponsorship, arrival_date: datetime.date, recorded_by: User
+) -> tuple[int, int]:
+    """The family landed: the arrival date is day 0. Moves the family to `arrived` and
+    creates the settlement plan after arrival and the review schedule from the actual date
+    (which may differ from the expected one). Returns (milestones, reviews) created."""
+    _require_staff(recorded_by, PROGRAM_MANAGER, CASE_WORKER)
+    sponsorship = (
+        Sponsorship.objects.select_for_update().select_related("family").get(pk=sponsorship.pk)
+    )
+    _refuse_inactive_or_arrived(sponsorship)
     if arrival_date > timezone.localdate():
         raise ValidationError(
-            _("An arrival cannot be recorded before it happens: %(day)s is in the future.")
-            % {"day": arrival_date}
+            {
+                "arrival_date": _(
+                    "An arrival cannot be recorded before it happens: %(day)s is in the future. "
+                    "Record the expected arrival instead."
+                )
+                % {"day": arrival_date}
+            }
         )
     if arrival_date < sponsorship.matched_on:
         raise ValidationError(
-            _("The arrival date (%(day)s) is before the match (%(matched)s).")
-            % {"day": arrival_date, "matched": sponsorship.matched_on}
+            {
+                "arrival_date": _("The arrival date (%(day)s) is before the match (%(matched)s).")
+                % {"day": arrival_date, "matched": sponsorship.matched_on}
+            }
+        )
+    expected = sponsorship.expected_arrival_on
+    if expected and arrival_date < expected - datetime.timedelta(
+        days=ARRIVAL_EARLIER_THAN_EXPECTED_DAYS
+    ):
+        raise ValidationError(
+            {
+                "arrival_date": _(
+                    "%(day)s is more than %(n)s days before the expected arrival (%(expected)s): "
+                    "check the date."
+                )
+                % {
+                    "day": arrival_date,
+                    "n": ARRIVAL_EARLIER_THAN_EXPECTED_DAYS,
+                    "expected": expected,
+                }
+            }
         )
     family_transition(
         family=sponsorship.family,
@@ -293,7 +450,7 @@ def sponsorship_record_arrival(
 END_OUTCOMES = (
     Sponsorship.Outcome.SELF_SUFFICIENT,
     Sponsorship.Outcome.COMPLETED,
-    Sponsorship.Outcome.BREAKDOWN,
+    Sponsorship.Outcome.DEFAULT,
     Sponsorship.Outcome.WITHDRAWN,
 )
 
@@ -311,7 +468,8 @@ def sponsorship_end(
 
     - self-sufficient (early): needs a held review that concluded so;
     - completed: only once the committed support period has run out;
-    - breakdown / withdrawn: a reason is required.
+    - default (the sponsor cannot show it met its duties) / withdrawn: a reason is required;
+    - breakdown is a workflow of its own: `sponsorship_record_breakdown`.
     After arrival the case file is closed; before arrival the family goes back to
     `approved` so it can be matched with another group.
     """
@@ -324,6 +482,15 @@ def sponsorship_end(
     )
     ended_on = ended_on or timezone.localdate()
     _refuse_future(ended_on, _("The end date"))
+    if outcome == Sponsorship.Outcome.BREAKDOWN:
+        raise ValidationError(
+            {
+                "outcome": _(
+                    "A breakdown is recorded with the day IRCC was told and what happens to the "
+                    "family: use “Record a breakdown”."
+                )
+            }
+        )
     if outcome not in END_OUTCOMES:
         raise ValidationError(_("Choose how the sponsorship ended."))
     if not sponsorship.is_active:
@@ -371,6 +538,150 @@ def sponsorship_end(
         % {"outcome": Sponsorship.Outcome(outcome).label, "reason": reason},
     )
     return sponsorship
+
+
+# Support-continuity items after a breakdown: (days after the breakdown, title, what to do).
+CONTINUITY_MILESTONES: tuple[tuple[int, str, str], ...] = (
+    (
+        0,
+        gettext_noop("Family told what happens next, with an interpreter"),
+        gettext_noop("Explain the change of support to the family in their language."),
+    ),
+    (
+        7,
+        gettext_noop("Next month's income support confirmed without a gap"),
+        gettext_noop("Confirm who pays the next month and on what day."),
+    ),
+    (
+        14,
+        gettext_noop("Settlement plan and records handed over"),
+        gettext_noop("Open plan items, receipts and the review schedule go to whoever takes over."),
+    ),
+    (
+        30,
+        gettext_noop("Check-in with the family after the change"),
+        gettext_noop("Make sure housing, income and health coverage continue."),
+    ),
+)
+
+
+def _refuse_group_for_transfer(new_group: SponsorGroup | None, old_group_id: int) -> None:
+    if new_group is None:
+        raise ValidationError({"new_group": _("Choose the sponsor group that takes over.")})
+    if new_group.pk == old_group_id:
+        raise ValidationError(
+            {"new_group": _("The family is transferred to another group, not the same one.")}
+        )
+    if new_group.status not in (G.APPROVED, G.ACTIVE) or not new_group.settlement_plan_approved_on:
+        raise ValidationError(
+            {
+                "new_group": _(
+                    "Sponsor group “%(name)s” is “%(status)s”: only an approved or active group "
+                    "with an approved settlement plan can take over."
+                )
+                % {"name": new_group.name, "status": G(new_group.status).label}
+            }
+        )
+
+
+@transaction.atomic
+def sponsorship_record_breakdown(
+    *,
+    sponsorship: Sponsorship,
+    ircc_notified_on: datetime.date,
+    resolution: str,
+    reason: str,
+    recorded_by: User,
+    ended_on: datetime.date | None = None,
+    new_group: SponsorGroup | None = None,
+) -> Sponsorship:
+    """IRCC declared that the sponsor cannot or will not meet its undertaking.
+
+    The sponsorship ends as a breakdown with the day IRCC was told and what happens to the
+    family: transferred to another group (a new sponsorship continues the same support
+    period from the same arrival; the open plan items and reviews move to it), government
+    income support, or another arrangement. Support-continuity milestones are created on
+    the sponsorship that carries on (the new one), or on this one otherwise. Returns the
+    sponsorship that continues (the new one on a transfer, else this one)."""
+    _require_staff(recorded_by, PROGRAM_MANAGER, CASE_WORKER)
+    sponsorship = (
+        Sponsorship.objects.select_for_update()
+        .select_related("family", "group")
+        .get(pk=sponsorship.pk)
+    )
+    ended_on = ended_on or timezone.localdate()
+    today = timezone.localdate()
+    if not sponsorship.is_active:
+        raise ValidationError(_("This sponsorship has already ended."))
+    errors: dict[str, str] = {}
+    if ircc_notified_on > today:
+        errors["ircc_notified_on"] = _("IRCC cannot be told in the future (%(day)s).") % {
+            "day": ircc_notified_on
+        }
+    elif ircc_notified_on < sponsorship.matched_on:
+        errors["ircc_notified_on"] = _("This date is before the match (%(matched)s).") % {
+            "matched": sponsorship.matched_on
+        }
+    if ended_on > today:
+        errors["ended_on"] = _("The end date cannot be in the future (%(day)s).") % {
+            "day": ended_on
+        }
+    elif ended_on < sponsorship.matched_on or (
+        sponsorship.arrival_date and ended_on < sponsorship.arrival_date
+    ):
+        errors["ended_on"] = _("A sponsorship cannot end before it began.")
+    if resolution not in Sponsorship.BreakdownResolution.values:
+        errors["resolution"] = _("Choose what happens to the family.")
+    if not reason.strip():
+        errors["reason"] = _("Say why the sponsorship broke down.")
+    if errors:
+        raise ValidationError(errors)
+    if resolution == Sponsorship.BreakdownResolution.TRANSFER:
+        _refuse_group_for_transfer(new_group, sponsorship.group_id)
+    arrived = sponsorship.arrival_date is not None
+    sponsorship.outcome = Sponsorship.Outcome.BREAKDOWN
+    sponsorship.ended_on = ended_on
+    sponsorship.end_reason = reason
+    sponsorship.ircc_notified_on = ircc_notified_on
+    sponsorship.breakdown_resolution = resolution
+    sponsorship.full_clean()
+    sponsorship.save()
+    carries_on = sponsorship
+    if resolution == Sponsorship.BreakdownResolution.TRANSFER:
+        new_group = SponsorGroup.objects.select_for_update().get(pk=new_group.pk)
+        carries_on = Sponsorship(
+            family=sponsorship.family,
+            group=new_group,
+            kind=sponsorship.kind,
+            matched_on=ended_on,
+            arrival_date=sponsorship.arrival_date,
+            continues=sponsorship,
+        )
+        carries_on.full_clean()
+        carries_on.save()
+        sponsorship.milestones.open().update(sponsorship=carries_on)
+        sponsorship.reviews.filter(held_on__isnull=True).update(sponsorship=carries_on)
+        if new_group.status == G.APPROVED:
+            new_group.status = G.ACTIVE
+            new_group.save(update_fields=["status"])
+    else:
+        family_transition(
+            family=sponsorship.family,
+            to_status=Family.Status.CLOSED if arrived else Family.Status.APPROVED,
+            changed_by=recorded_by,
+            reason=_("Sponsorship broke down (%(what)s): %(reason)s")
+            % {"what": Sponsorship.BreakdownResolution(resolution).label, "reason": reason},
+        )
+    Milestone.objects.bulk_create(
+        Milestone(
+            sponsorship=carries_on,
+            title=title,  # English in the database, shown translated (catalogue_strings)
+            description=description,
+            due_on=ended_on + datetime.timedelta(days=days),
+        )
+        for days, title, description in CONTINUITY_MILESTONES
+    )
+    return carries_on
 
 
 # --- extensions -----------------------------------------------------------------------------
@@ -513,3 +824,123 @@ def milestone_waive(*, milestone: Milestone, waived_by: User, reason: str) -> Mi
     milestone.full_clean()
     milestone.save(update_fields=["waived_on", "waived_by", "waiver_reason"])
     return milestone
+
+
+# --- the family's own income and reductions of support --------------------------------------
+
+
+def _require_staff_or_treasurer(user: User, sponsorship: Sponsorship) -> None:
+    """The case worker (or a program manager), or the group's treasurer."""
+    if has_role(user, PROGRAM_MANAGER, CASE_WORKER):
+        return
+    if Membership.objects.filter(
+        user=user, group_id=sponsorship.group_id, role=Membership.Role.TREASURER
+    ).exists():
+        return
+    raise ValidationError(_("Only the group's treasurer or HanVoice staff can record this."))
+
+
+def month_support(sponsorship: Sponsorship, month_number: int) -> Decimal:
+    """The sponsor's planned income support for support month `month_number` (the budget's
+    figure: 0 in a month the government pays)."""
+    months = budget_for(sponsorship).months
+    if not 1 <= month_number <= len(months):
+        return Decimal("0")
+    return months[month_number - 1].planned
+
+
+@transaction.atomic
+def family_income_record(
+    *,
+    sponsorship: Sponsorship,
+    month_number: int,
+    kind: str,
+    amount: Decimal,
+    recorded_by: User,
+    member: HouseholdMember | None = None,
+) -> FamilyIncome:
+    """Record (or correct) one line of the family's income in a support month: net
+    employment income per member (each adult 18+ on a line of their own), the Canada Child
+    Benefit, other benefits."""
+    _require_staff_or_treasurer(recorded_by, sponsorship)
+    sponsorship = Sponsorship.objects.select_for_update().get(pk=sponsorship.pk)
+    line = FamilyIncome.objects.filter(
+        sponsorship=sponsorship, month_number=month_number, kind=kind, member=member
+    ).first() or FamilyIncome(
+        sponsorship=sponsorship, month_number=month_number, kind=kind, member=member
+    )
+    line.amount = amount
+    line.recorded_by = recorded_by
+    line.full_clean(validate_unique=False)
+    line.save()
+    return line
+
+
+@transaction.atomic
+def support_reduction_record(
+    *,
+    sponsorship: Sponsorship,
+    month_number: int,
+    amount: Decimal,
+    reason: str,
+    decided_by: User,
+) -> SupportReduction:
+    """Pay less income support in a month because the family earns: allowed only when the
+    family's net employment income that month exceeds 50% of the month's support; the
+    Canada Child Benefit never counts; the reason is kept."""
+    _require_staff_or_treasurer(decided_by, sponsorship)
+    sponsorship = Sponsorship.objects.select_for_update().get(pk=sponsorship.pk)
+    if sponsorship.arrival_date is None or not 1 <= month_number <= sponsorship.committed_months:
+        raise ValidationError(
+            {
+                "month_number": _(
+                    "Month %(month)s is outside the sponsorship (months 1 to %(last)s)."
+                )
+                % {"month": month_number, "last": sponsorship.committed_months}
+            }
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why support is reduced this month.")})
+    support = month_support(sponsorship, month_number)
+    if support <= 0:
+        raise ValidationError(
+            {
+                "month_number": _(
+                    "The sponsor pays no income support in month %(month)s: there is nothing "
+                    "to reduce."
+                )
+                % {"month": month_number}
+            }
+        )
+    income = family_income([sponsorship.pk]).get(sponsorship.pk, {}).get(month_number)
+    if not reduction_allowed(support, income):
+        employment = income.employment if income else Decimal("0")
+        message = _(
+            "Support may be reduced only when the family's net employment income is more than "
+            "half of the month's support (more than %(half)s of %(support)s); in month "
+            "%(month)s it is %(employment)s."
+        ) % {
+            "half": format_money(support * EMPLOYMENT_SHARE),
+            "support": format_money(support),
+            "month": month_number,
+            "employment": format_money(employment),
+        }
+        if income and income.ccb:
+            message += " " + _("The Canada Child Benefit never reduces support.")
+        raise ValidationError({"amount": message})
+    if amount is None or amount <= 0 or amount > support:
+        raise ValidationError(
+            {
+                "amount": _("The reduction must be more than $0 and at most %(support)s.")
+                % {"support": format_money(support)}
+            }
+        )
+    reduction = SupportReduction.objects.filter(
+        sponsorship=sponsorship, month_number=month_number
+    ).first() or SupportReduction(sponsorship=sponsorship, month_number=month_number)
+    reduction.amount = amount
+    reduction.reason = reason.strip()
+    reduction.decided_by = decided_by
+    reduction.full_clean(validate_unique=False)
+    reduction.save()
+    return reduction

@@ -22,6 +22,7 @@ urlpatterns = [
         views.disbursement_create,
         name="disbursement-create",
     ),
+    path("<uuid:public_id>/family-income/", views.family_income, name="family-income"),
     path("<uuid:public_id>/reviews/", views.reviews, name="reviews"),
     path("milestones/<uuid:public_id>/", views.milestone_detail, name="milestone"),
     path("milestones/<uuid:public_id>/done/", views.milestone_complete, name="milestone-complete"),

@@ -39,6 +39,7 @@ from sponsorship.budget import budget_for
 from sponsorship.forms import (
     CheckInForm,
     DisbursementForm,
+    FamilyIncomeForm,
     InvitationAcceptForm,
     MilestoneAddForm,
     MilestoneCompleteForm,
@@ -163,6 +164,7 @@ def sponsorship_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
             "sponsorship": sponsorship,
             "family": selectors.family_for_group(sponsorship.family),
             "notes": selectors.group_notes(sponsorship.family),
+            "prepare": selectors.before_arrival_items(sponsorship),
             "today": timezone.localdate(),
             "section": "overview",
         },
@@ -436,6 +438,52 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             "sponsorship": sponsorship,
             "form": form,
             "budget": budget_for(sponsorship),
+            "section": "money",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def family_income(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The treasurer records the family's own income by month (each adult 18+ on a line of
+    their own); it decides whether support may be reduced (docs/domain.md "Family income")."""
+    access = get_sponsorship_for_user(
+        request.user, public_id, page=_page(request), action=_action(request)
+    )
+    sponsorship = access.sponsorship
+    access.require(access.can_record_money and sponsorship.arrival_date is not None)
+    summary = selectors.family_income_for_group(sponsorship)
+    form = FamilyIncomeForm(
+        request.POST or None,
+        committed_months=sponsorship.committed_months,
+        current_month=sponsorship.current_month(),
+        members=summary.member_choices,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            portal_services.family_income_record(
+                sponsorship=sponsorship,
+                month_number=data["month_number"],
+                kind=data["kind"],
+                amount=data["amount"],
+                member=summary.member(data["member"]),
+                recorded_by=request.user,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Income recorded."))
+            return redirect("portal:family-income", public_id=public_id)
+    return _render(
+        request,
+        "sponsorship/portal/family_income.html",
+        {
+            "access": access,
+            "sponsorship": sponsorship,
+            "summary": summary,
+            "form": form,
             "section": "money",
         },
     )

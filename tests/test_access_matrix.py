@@ -29,6 +29,7 @@ import datetime
 import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -51,7 +52,7 @@ from fundraising import services as fundraising_services
 from fundraising.models import DonorEmail, Receipt, ReceiptBranding, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
-from sponsorship.models import Membership, NotificationPreference, Reminder
+from sponsorship.models import Membership, NotificationPreference, RapRate, Reminder
 from tests.factories import (
     MembershipFactory,
     PledgeFactory,
@@ -130,6 +131,7 @@ MATRIX: dict[str, tuple] = {
     "portal:checkin-create":         ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:income-support":         ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:disbursement-create":    ("GET", LOGIN, LOGIN, 404, 404, 403, 404, 404, 404),
+    "portal:family-income":          ("GET", LOGIN, LOGIN, 404, 404, 403, 404, 404, 404),
     "portal:reviews":                ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:milestone":              ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:milestone-complete":     ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
@@ -209,6 +211,7 @@ URL_KWARGS = {
     "portal:checkin-create": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:income-support": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:disbursement-create": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
+    "portal:family-income": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:reviews": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "portal:milestone": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
     "portal:milestone-complete": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
@@ -272,6 +275,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "sponsorship.milestonetemplate": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "sponsorship.reviewtemplate":   _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "sponsorship.costtableentry":   _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
+    "sponsorship.raprate":          _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "sponsorship.invitation":       _a(view=CASE_STAFF, add=CASE_STAFF),
     "fundraising.campaign":         _a(view=MONEY_STAFF, add=MONEY_STAFF),
     "fundraising.pledge":           _a(view=MONEY_STAFF),  # pledges come through /give/
@@ -397,6 +401,12 @@ def _build_cast() -> Cast:
     )
     NotificationPreference.objects.create(
         user=case_worker, kind=Reminder.Kind.WEEKLY_DIGEST, email_enabled=False
+    )
+    RapRate.objects.create(
+        community="Toronto",
+        household_size=1,
+        monthly_amount=Decimal("1000.00"),
+        effective_from=today,
     )
     BreachRecord.objects.create(
         occurred_on=today,

@@ -94,13 +94,33 @@ def long_date_after(text: str, label: str) -> D:
 # --- the rule, written out plainly ------------------------------------------------------------
 
 
-def expected(arrival: D, extensions: list[int], size: int, paid: dict[int, Decimal], today: D):
-    months = min(36, 12 + sum(extensions))
+# The kinds, written out from the program rules (not read from sponsorship.kinds): base
+# months, the months the government pays, whether the sponsor owes start-up.
+KIND_RULES = {
+    "psr": (12, set(), True),
+    "bvor": (12, set(range(2, 8)), True),
+    "jas": (24, set(range(1, 37)), False),
+}
+
+
+def expected(
+    arrival: D,
+    extensions: list[int],
+    size: int,
+    paid: dict[int, Decimal],
+    today: D,
+    kind: str = "psr",
+):
+    base, government, owes_start_up = KIND_RULES[kind]
+    months = min(36, base + sum(extensions))
     yearly = Decimal(YEARLY[min(size, 6)] + 1600 * max(0, size - 6))
-    start_up = Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6))
+    start_up = Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)) if owes_start_up else 0
     monthly = (yearly / 12).quantize(CENT, ROUND_HALF_UP)
-    plan = [monthly] * months
-    plan[11] = yearly - 11 * monthly
+    plan = [Decimal(0) if n in government else monthly for n in range(1, months + 1)]
+    sponsor_first_year = [n for n in range(1, 13) if n not in government]
+    if sponsor_first_year and months >= 12:  # the last of them takes the reconciling cents
+        share = (yearly * len(sponsor_first_year) / 12).quantize(CENT, ROUND_HALF_UP)
+        plan[sponsor_first_year[-1] - 1] = share - monthly * (len(sponsor_first_year) - 1)
     current = 0
     while current < months and add_months(arrival, current) <= today:
         current += 1
@@ -133,6 +153,7 @@ scenario = st.fixed_dictionaries(
         "paid_months": st.lists(st.integers(1, 14), max_size=6, unique=True),
         "short_by": st.sampled_from(["0", "0.01", "100"]),
         "held_reviews": st.booleans(),
+        "kind": st.sampled_from(["psr", "bvor", "jas"]),
     }
 )
 
@@ -140,8 +161,14 @@ scenario = st.fixed_dictionaries(
 def _build(data: dict):
     arrival = data["arrival"]
     group = SponsorGroupFactory()
+    kind = data.get("kind", "psr")
+    base, government, owes_start_up = KIND_RULES[kind]
     s = SponsorshipFactory(
-        group=group, arrival_date=arrival, matched_on=arrival, family__vetted_on=arrival
+        group=group,
+        arrival_date=arrival,
+        matched_on=arrival,
+        family__vetted_on=arrival,
+        kind=kind,
     )
     for _ in range(data["size"] - 1):
         HouseholdMemberFactory(family=s.family)
@@ -155,10 +182,10 @@ def _build(data: dict):
         )  # fmt: skip
     size = data["size"]
     monthly = (Decimal(YEARLY[min(size, 6)] + 1600 * max(0, size - 6)) / 12).quantize(CENT)
-    committed = min(36, 12 + sum(data["extensions"]))
+    committed = min(36, base + sum(data["extensions"]))
     paid: dict[int, Decimal] = {}
     for month in data["paid_months"]:
-        if month > committed:
+        if month > committed or month in government:  # the government pays those
             continue
         amount = monthly - Decimal(data["short_by"])
         paid[month] = amount
@@ -166,11 +193,12 @@ def _build(data: dict):
             sponsorship=s, month_number=month, amount=amount, paid_on=arrival, method="cash",
             recorded_by=coordinator,
         )  # fmt: skip
-    Disbursement.objects.create(
-        sponsorship=s, kind=Disbursement.Kind.START_UP, month_number=1,
-        amount=Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)), paid_on=arrival,
-        method="cash", recorded_by=coordinator,
-    )  # fmt: skip
+    if owes_start_up:
+        Disbursement.objects.create(
+            sponsorship=s, kind=Disbursement.Kind.START_UP, month_number=1,
+            amount=Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)), paid_on=arrival,
+            method="cash", recorded_by=coordinator,
+        )  # fmt: skip
     if data["held_reviews"]:
         s.reviews.filter(scheduled_for__lt=arrival + datetime.timedelta(days=400)).update(
             held_on=arrival + datetime.timedelta(days=95), outcome="on_track"
@@ -188,7 +216,19 @@ def _build(data: dict):
 @example(  # the scenario: two people, day 100, months 1-2 and start-up paid
     data={
         "arrival": D(2024, 2, 29), "after": 100, "extensions": [], "size": 2,
-        "paid_months": [1, 2], "short_by": "0", "held_reviews": False,
+        "paid_months": [1, 2], "short_by": "0", "held_reviews": False, "kind": "psr",
+    }
+)  # fmt: skip
+@example(  # a BVOR family in month 4 (government months 2-7), month 1 and start-up paid
+    data={
+        "arrival": D(2024, 2, 29), "after": 100, "extensions": [], "size": 2,
+        "paid_months": [1, 2, 3], "short_by": "0", "held_reviews": False, "kind": "bvor",
+    }
+)  # fmt: skip
+@example(  # a JAS family in month 14 of 24: nothing for the sponsor to pay
+    data={
+        "arrival": D(2025, 1, 31), "after": 400, "extensions": [3], "size": 3,
+        "paid_months": [], "short_by": "0", "held_reviews": True, "kind": "jas",
     }
 )  # fmt: skip
 def test_every_page_shows_the_same_period_and_money(client, data):
@@ -203,7 +243,9 @@ def test_every_page_shows_the_same_period_and_money(client, data):
 
 def _check(client, data: dict, today: D) -> None:
     s, pm, coordinator, paid = _build(data)
-    want = expected(data["arrival"], data["extensions"], data["size"], paid, today)
+    want = expected(
+        data["arrival"], data["extensions"], data["size"], paid, today, data.get("kind", "psr")
+    )
 
     # The staff sponsorship page.
     client.force_login(pm)

@@ -87,6 +87,14 @@ def program_report(
         .annotate(n=Count("pk"))
         .order_by()
     )
+    breakdowns = dict(
+        Sponsorship.objects.filter(
+            outcome=Sponsorship.Outcome.BREAKDOWN, ended_on__gte=date_from, ended_on__lte=date_to
+        )
+        .values_list("breakdown_resolution")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
 
     months_total = due = done = on_time = reviews = 0
     detail = []
@@ -104,6 +112,7 @@ def program_report(
                 [
                     s.family.case_code,
                     s.group.name,
+                    str(s.get_kind_display()),
                     s.arrival_date,
                     len(months),
                     m["due"],
@@ -148,6 +157,17 @@ def program_report(
             ],
         )
     )
+    # A breakdown is a process: what happened to the family next (docs/domain.md "Outcomes").
+    report.tables.append(
+        Table(
+            _("Breakdowns in the period, by what happened next"),
+            [_("After the breakdown"), _("Sponsorships")],
+            [
+                [str(label), suppress(breakdowns.get(key, 0), audience)]
+                for key, label in Sponsorship.BreakdownResolution.choices
+            ],
+        )
+    )
     report.is_empty = not (months_total or due or reviews or ended)
     if external:
         report.family_ids = []
@@ -158,6 +178,7 @@ def program_report(
                 [
                     _("Case code"),
                     _("Sponsor group"),
+                    _("Kind"),
                     _("Arrived"),
                     _("Months of support"),
                     _("Milestones due"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from families.models import Family, HouseholdMember
 from sponsorship import demo
@@ -33,14 +34,18 @@ def test_it_seeds_the_pilot_in_its_stages_and_is_idempotent(settings, capsys):
     assert _counts() == first
     assert "demo-password-2026" in capsys.readouterr().out
     statuses = sorted(Family.objects.values_list("status", flat=True))
-    assert statuses == ["arrived", "arrived", "matched", "referred", "vetting"]
+    assert statuses == ["arrived"] * 4 + ["matched", "referred", "vetting"]
     assert SponsorGroup.objects.count() == 3
     assert all(f.case_worker_id for f in Family.objects.all())
     by_month = {
         s.current_month(): s
         for s in Sponsorship.objects.with_period().filter(arrival_date__isnull=False)
     }
-    assert set(by_month) == {4, 11}
+    assert set(by_month) == {3, 4, 7, 11}
+    assert (by_month[3].kind, by_month[7].kind) == (Sponsorship.Kind.BVOR, Sponsorship.Kind.JAS)
+    waiting = Sponsorship.objects.get(arrival_date__isnull=True)
+    assert 28 <= waiting.days_to_arrival() <= 40  # the flight expected next month
+    assert waiting.milestones.get().due_on > timezone.localdate()
     assert by_month[4].milestones.overdue().count() == 1
     assert by_month[11].extensions.get().status == Extension.Status.REQUESTED
     for role in Membership.Role.values:

@@ -40,7 +40,9 @@ def test_the_dashboard_shows_month_n_of_m_dates_overdue_and_money(client, member
     assert "Month 4 of 12" in html
     assert '<progress id="progress-' in html and 'max="12" value="4"' in html
     assert "Support ends on" in html and "Month 13 begins on" in html
-    assert "9 overdue items" in html  # reception etc. are past due in the fixture
+    # reception etc. are past due in the fixture (pre-arrival items are scheduled only from an
+    # expected arrival, never on arrival day)
+    assert "8 overdue items" in html
     assert "Owed this month" in html and "$7,700.00" in html
     assert html.count("<h1") == 1
 
@@ -127,8 +129,9 @@ def test_the_query_count_does_not_grow_with_the_data(
 # What the dashboard reads, whatever the size of the program or of the group's own files:
 # session, user, the group's sponsorships (with the user's role), household members, open
 # milestones, pending reviews, payments summed, the cost table, the unread count (one query),
-# the unread reminders and messages (two), and the access-log INSERT.
-DASHBOARD_QUERIES = 12
+# the unread reminders and messages (two), the expected arrivals (one, for "Arriving in N
+# days"), and the access-log INSERT.
+DASHBOARD_QUERIES = 13
 
 
 def test_the_dashboard_reads_a_fixed_number_of_queries_at_two_program_sizes(

@@ -25,10 +25,10 @@ class NativeDateInput(forms.DateInput):
     input_type = "date"
     template_name = "core/widgets/date_input.html"
 
-    def __init__(self, attrs=None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         widget_attrs = context["widget"]["attrs"]
         if widget_attrs.get("id"):

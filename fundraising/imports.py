@@ -250,7 +250,7 @@ def payments_import(
                     external_id=row.external_id,
                     source=services.SOURCE_IMPORT,
                     recorded_by=recorded_by,
-                    **({"via_qualified_donee": fmt.donee} if fmt.donee else {}),
+                    **({"via_qualified_donee": fmt.donee} if fmt.donee else {}),  # type: ignore[arg-type]  # one optional str keyword
                 )
                 report.recorded += 1
     except ValidationError as exc:  # e.g. a row imported by someone else meanwhile

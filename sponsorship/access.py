@@ -208,7 +208,7 @@ def get_sponsorship_for_user(
     role = Membership.objects.filter(user=user, group=OuterRef("group")).values("role")[:1]
     sponsorship = (
         sponsorships_visible_to(user)
-        .with_period()
+        .with_period()  # type: ignore[attr-defined]  # SponsorshipQuerySet after filter()
         .select_related("family", "group")
         .annotate(portal_role=Subquery(role))
         .filter(public_id=public_id, portal_role__isnull=False)

@@ -760,7 +760,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 source=data["source"],
                 nat_received_on=data["nat_received_on"],
                 note=data["note"],
-                recorded_by=request.user,
+                recorded_by=staff_user(request),
             ),
         )
 
@@ -785,7 +785,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 new_group=data["new_group"],
                 ended_on=data["ended_on"],
                 reason=data["reason"],
-                recorded_by=request.user,
+                recorded_by=staff_user(request),
             ),
         )
 
@@ -808,7 +808,7 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 month_number=data["month_number"],
                 amount=data["amount"],
                 reason=data["reason"],
-                decided_by=request.user,
+                decided_by=staff_user(request),
             ),
         )
 

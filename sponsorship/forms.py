@@ -4,6 +4,7 @@ check the rules (support period, the plan's sanity bound). Errors land next to t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django import forms
@@ -166,7 +167,7 @@ class DisbursementForm(RequestTokenForm):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["month_number"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+        self.fields["month_number"].choices = [  # type: ignore[attr-defined]  # a ChoiceField  # type: ignore[attr-defined]  # a ChoiceField
             (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
         ]
         today = timezone.localdate()
@@ -202,14 +203,14 @@ class FamilyIncomeForm(forms.Form):
         *args,
         committed_months: int = 12,
         current_month: int | None = None,
-        members: list[tuple[int, str]] = (),
+        members: Sequence[tuple[int, str]] = (),
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["month_number"].choices = [
+        self.fields["month_number"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (n, _("Month %(n)s") % {"n": n}) for n in range(1, committed_months + 1)
         ]
-        self.fields["member"].choices = [("", _("The family"))] + list(members)
+        self.fields["member"].choices = [("", _("The family"))] + list(members)  # type: ignore[attr-defined]  # a ChoiceField
         if current_month:
             self.fields["month_number"].initial = min(current_month, committed_months)
 

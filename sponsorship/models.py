@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.encryption import EncryptedCharField, EncryptedTextField
+from core.money import MONEY_FIELD
 from core.outbox import OutboxRow
 from families.models import Family
 from sponsorship.kinds import KindRules, base_months_sql, rules_for
@@ -39,7 +40,7 @@ from sponsorship.period import (
 
 __all__ = ["BASE_SUPPORT_MONTHS", "MAX_SUPPORT_MONTHS"]  # re-exported: the rule is in period.py
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY = MONEY_FIELD
 
 
 class SponsorGroup(models.Model):
@@ -1304,7 +1305,7 @@ class RapRate(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.monthly_amount is not None and self.monthly_amount <= 0:
             errors["monthly_amount"] = _(
                 "A RAP rate is the least a family may receive each month: it must be more than $0."
@@ -1375,7 +1376,7 @@ class FamilyIncome(models.Model):
     def clean(self) -> None:
         """Shared by `family_income_record` and the staff admin inline."""
         super().clean()
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.amount is not None and self.amount <= 0:
             errors["amount"] = _("The amount must be more than $0.")
         sponsorship = self.sponsorship if self.sponsorship_id else None

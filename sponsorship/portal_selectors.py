@@ -183,7 +183,7 @@ class Dashboard:
 
 def portal_sponsorships(user) -> QuerySet:
     """The sponsorships of the groups `user` belongs to (staff without a membership: none)."""
-    return sponsorships_visible_to(user).with_period().select_related("family", "group")
+    return sponsorships_visible_to(user).with_period().select_related("family", "group")  # type: ignore[attr-defined]  # SponsorshipQuerySet
 
 
 def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
@@ -260,7 +260,7 @@ def plan_by_phase(sponsorship: Sponsorship) -> list[tuple[Phase, list[Milestone]
     """The settlement plan grouped by phase (first week, first month, ...), in due order."""
     milestones = sponsorship.milestones.select_related("completed_by").order_by("due_on", "pk")
     if not sponsorship.arrival_date:  # day 0 is the expected arrival: read it once
-        sponsorship.latest_estimates = list(sponsorship.arrival_estimates.all()[:1])
+        sponsorship.latest_estimates = list(sponsorship.arrival_estimates.all()[:1])  # type: ignore[attr-defined]  # read by the template
     phases: dict[Phase, list[Milestone]] = {p: [] for p in PHASE_ORDER}
     for m in milestones:
         m.sponsorship = sponsorship  # for `phase` without a query per row

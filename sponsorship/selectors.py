@@ -259,10 +259,10 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
             found.append(reason)
 
     for s in rows:
-        overdue = s.overdue_milestones + s.overdue_reviews
+        overdue = s.overdue_milestones + s.overdue_reviews  # type: ignore[attr-defined]  # annotated
         if overdue >= AT_RISK_OVERDUE:
             flag(s.group_id, str(_("%(n)s items overdue") % {"n": overdue}))
-        quiet = s.last_checkin_on is None or s.last_checkin_on < quiet_since
+        quiet = s.last_checkin_on is None or s.last_checkin_on < quiet_since  # type: ignore[attr-defined]
         if quiet and s.arrival_date < quiet_since:
             flag(
                 s.group_id,

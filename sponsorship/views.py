@@ -469,7 +469,7 @@ def family_income(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 kind=data["kind"],
                 amount=data["amount"],
                 member=summary.member(data["member"]),
-                recorded_by=request.user,
+                recorded_by=signed_in_user(request),
             )
         except ValidationError as exc:
             apply_errors(form, exc)

@@ -156,7 +156,8 @@ def test_no_public_page_shows_household_data_or_donor_details(secrets, client):
 
 
 def _journeys(secrets, client: Client, capture) -> None:
-    """Pledge, payment, receipt, portal check-in, invitation, password reset, reminder sweeps."""
+    """Pledge, payment, receipt and its copy, donor sign-in link, portal check-in, invitation, password reset,
+    reminder sweeps."""
 
     campaign = secrets["campaign"]
     with capture(execute=True):
@@ -170,7 +171,10 @@ def _journeys(secrets, client: Client, capture) -> None:
         payment = fundraising_services.payment_record(
             pledge=pledge, amount=pledge.amount, received_on=timezone.localdate(), method="cash"
         )
-        fundraising_services.receipt_issue(payment=payment)
+        receipt = fundraising_services.receipt_issue(payment=payment)
+        fundraising_services.receipt_send_copy(receipt=receipt)  # a copy marked DUPLICATE
+        # The donor asks for a sign-in link to their own gifts (the donor-sign-in e-mail).
+        fundraising_services.donor_link_request(email=pledge.email, language="en")
     # A portal check-in by the coordinator of the group that sponsors the unmistakable family.
     sponsorship = secrets["family"].sponsorships.get()
     coordinator = sponsorship.group.memberships.get(role=Membership.Role.COORDINATOR).user

@@ -156,8 +156,8 @@ def test_no_public_page_shows_household_data_or_donor_details(secrets, client):
 
 
 def _journeys(secrets, client: Client, capture) -> None:
-    """Pledge, payment, receipt and its copy, donor sign-in link, portal check-in, invitation, password reset,
-    reminder sweeps."""
+    """Pledge, payment, receipt and its copy, donor sign-in link, portal check-in, invitation,
+    password reset, reminder sweeps."""
 
     campaign = secrets["campaign"]
     with capture(execute=True):

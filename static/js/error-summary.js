@@ -7,11 +7,11 @@
     return;
   }
   summary.focus();
-  summary.scrollIntoView({ block: "start" });
+  summary.scrollIntoView({ block: "start", behavior: "instant" });
   // Pictures above the form load later and push it down: bring the summary back to the top.
   window.addEventListener("load", function () {
     if (document.activeElement === summary) {
-      summary.scrollIntoView({ block: "start" });
+      summary.scrollIntoView({ block: "start", behavior: "instant" });
     }
   });
   summary.addEventListener("click", function (event) {
@@ -22,7 +22,7 @@
     var field = document.getElementById(link.getAttribute("href").slice(1));
     if (field) {
       event.preventDefault();
-      field.scrollIntoView({ block: "center" });
+      field.scrollIntoView({ block: "center", behavior: "instant" });
       field.focus();
     }
   });

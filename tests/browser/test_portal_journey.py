@@ -89,7 +89,9 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     page.get_by_role("link", name="Record a payment").click()
     page.get_by_label("Amount (CAD)").fill("99999")
     page.get_by_role("button", name="Record payment").click()
-    expect(page.get_by_text("more than twice the plan")).to_be_visible()
+    # The refusal stands in the summary at the top (a link to the field) and next to the field.
+    expect(page.get_by_role("link", name="Amount (CAD): That is more than twice")).to_be_visible()
+    expect(page.locator("strong", has_text="more than twice the plan")).to_be_visible()
     page.screenshot(path=artifacts_dir / "portal-phone-5-payment-error.png", full_page=True)
     page.get_by_label("Amount (CAD)").fill("1100")
     page.get_by_role("button", name="Record payment").click()

@@ -44,6 +44,8 @@ def _restore_reference_data(sender, **kwargs) -> None:
     seed(apps, None)
     schedule = importlib.import_module("sponsorship.migrations.0008_inkind_items_monitoring")
     schedule.seed_schedule(apps, None)
+    window = importlib.import_module("sponsorship.migrations.0008_milestone_one_year_window")
+    window.flag_and_redate(apps, None)
 
 
 post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")

@@ -52,7 +52,7 @@ from fundraising import services as fundraising_services
 from fundraising.models import DonorEmail, Receipt, ReceiptBranding, StripeEvent
 from sponsorship import portal_services
 from sponsorship import services as sponsorship_services
-from sponsorship.models import Membership, NotificationPreference, RapRate, Reminder
+from sponsorship.models import CheckIn, Membership, NotificationPreference, RapRate, Reminder
 from tests.factories import (
     MembershipFactory,
     PledgeFactory,
@@ -272,6 +272,7 @@ ADMIN_MODELS: dict[str, AdminAccess] = {
     "sponsorship.sponsorship":      _a(view=CASE_STAFF, delete=[PM]),  # added by matching
     "sponsorship.extension":        _a(view=CASE_STAFF, delete=[PM]),  # requested by action
     "sponsorship.milestone":        _a(view=CASE_STAFF, delete=[PM]),  # generated plan
+    "sponsorship.checkin":          _a(view=CASE_STAFF),  # read-only: the group's own words
     "sponsorship.milestonetemplate": _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "sponsorship.reviewtemplate":   _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
     "sponsorship.costtableentry":   _a(view=CASE_STAFF, add=CASE_STAFF, delete=[PM]),
@@ -392,6 +393,14 @@ def _build_cast() -> Cast:
         sponsorship=sponsorship_b, months=3, reason="Matrix", requested_by=coordinator_b
     )
 
+    for s in (sponsorship_a, sponsorship_b):  # the check-in page the urgent e-mail links to
+        CheckIn.objects.create(
+            sponsorship=s,
+            happened_on=today,
+            who="Matrix",
+            wellbeing=CheckIn.Wellbeing.WELL,
+            logged_by=case_worker,
+        )
     Reminder.objects.create(
         kind=Reminder.Kind.MILESTONE_DUE,
         subject_key="matrix:1",

@@ -26,7 +26,12 @@ def bank(*rows: str) -> str:
 
 @pytest.fixture
 def pledge(campaign):
-    return PledgeFactory(campaign=campaign, reference="HV-ABCD-2345", amount=Decimal("50.00"))
+    return PledgeFactory(
+        campaign=campaign,
+        reference="HV-ABCD-2345",
+        amount=Decimal("50.00"),
+        pledged_on=dt.date(2026, 1, 15),  # before the statement's payments
+    )
 
 
 def test_a_statement_is_previewed_then_imported_once(pledge):

@@ -224,7 +224,7 @@ def _portal_and_admin_journeys(*, sponsorship, coordinator, treasurer, program_m
         )
         == typed["close reason"]
     )
-    typed["end reason"] = "Endzzyx the group broke down over money"
+    typed["end reason"] = "Endzzyx the group could not show it met its duties"
     assert (
         post(
             staff,
@@ -233,7 +233,7 @@ def _portal_and_admin_journeys(*, sponsorship, coordinator, treasurer, program_m
                 "action": "end_sponsorship",
                 "_selected_action": [sponsorship.pk],
                 "apply": "1",
-                "outcome": "breakdown",
+                "outcome": "default",
                 "ended_on": today.isoformat(),
                 "reason": typed["end reason"],
             },

@@ -184,6 +184,7 @@ def clear_mail() -> None:
 
 
 def fault_redis_down(give: str) -> dict:
+    # Imported here: this script calls django.setup() at run time, after the module loads.
     from core import outbox
     from fundraising import services
     from fundraising.models import DonorEmail, Pledge
@@ -222,6 +223,7 @@ def fault_redis_down(give: str) -> dict:
 
 
 def fault_worker_killed(stack: Stack) -> dict:
+    # Imported here: this script calls django.setup() at run time, after the module loads.
     from core import outbox
     from fundraising import services
     from fundraising.models import DonorEmail

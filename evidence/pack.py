@@ -18,6 +18,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.money import format_money
 from evidence import files
 from evidence.models import Document
 from evidence.plan import OTHER, SECTIONS, plan_content
@@ -99,20 +100,34 @@ def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -
     story += [Spacer(1, 8), p("Income support: planned and paid by month", styles["Heading2"])]
     rows = [["Month", "From", "Planned", "Paid"]]
     rows.append(
-        ["Start-up", "", f"${budget.start_up_planned:,.2f}", f"${budget.start_up_paid:,.2f}"]
+        [
+            "Start-up",
+            "",
+            format_money(budget.start_up_planned, "en"),
+            format_money(budget.start_up_paid, "en"),
+        ]
     )
     for month in budget.months:
         starts = month.starts_on.isoformat() if month.starts_on else ""
-        rows.append([str(month.number), starts, f"${month.planned:,.2f}", f"${month.paid:,.2f}"])
+        rows.append(
+            [
+                str(month.number),
+                starts,
+                format_money(month.planned, "en"),
+                format_money(month.paid, "en"),
+            ]
+        )
     story.append(_table(rows, [0.8, 1.1, 1.2, 1.2]))
-    story.append(p(f"In-kind support given (estimated): ${in_kind_total(sponsorship):,.2f}"))
+    story.append(
+        p("In-kind support given (estimated): " + format_money(in_kind_total(sponsorship), "en"))
+    )
     rows = [["Item", "Quantity", "Value each", "Donated by", "Given on"]]
     for item in sponsorship.in_kind_items.all():
         rows.append(
             [
                 p(item.description),
                 str(item.quantity),
-                f"${item.estimated_value:,.2f}",
+                format_money(item.estimated_value, "en"),
                 p(item.donated_by),
                 item.given_on.isoformat(),
             ]

@@ -21,6 +21,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.money import format_money
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
 from sponsorship.selectors import in_kind_total, start_up_in_kind_credit
@@ -96,7 +97,7 @@ def _section_for(title: str) -> str:
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    return format_money(value, "en")  # the plan PDF is written in English
 
 
 def plan_content(sponsorship: Sponsorship) -> PlanContent:

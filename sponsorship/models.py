@@ -1098,7 +1098,7 @@ class InKindItem(models.Model):
 
     Their estimated value counts toward the start-up line of the budget as in-kind support:
     it lowers the cash the group must still pay but never replaces start-up support
-    (docs/evidence.md). A photo is kept as a Document attached to the item.
+    (docs/domain.md "Money"). A photo is kept as a Document attached to the item.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

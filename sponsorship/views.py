@@ -49,7 +49,6 @@ from sponsorship.forms import (
     apply_errors,
 )
 from sponsorship.models import Milestone
-from sponsorship.selectors import in_kind_total, start_up_in_kind_credit
 from sponsorship.submissions import page_token, submit_once
 
 
@@ -371,13 +370,6 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     sponsorship = access.sponsorship
     payments = sponsorship.disbursements.select_related("recorded_by").order_by("-paid_on", "-pk")
     budget = budget_for(sponsorship) if sponsorship.arrival_date else None
-    # In-kind gifts lower the start-up line (docs/evidence.md); shown beside the Budget.
-    in_kind = in_kind_total(sponsorship)
-    in_kind_credit = (
-        start_up_in_kind_credit(start_up_planned=budget.start_up_planned, in_kind=in_kind)
-        if budget
-        else None
-    )
     return _render(
         request,
         "sponsorship/portal/income_support.html",
@@ -385,8 +377,6 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "access": access,
             "sponsorship": sponsorship,
             "budget": budget,
-            "in_kind": in_kind,
-            "in_kind_credit": in_kind_credit,
             "in_kind_items": sponsorship.in_kind_items.order_by("given_on", "pk"),
             "payments": payments,
             "section": "money",

@@ -322,13 +322,9 @@ def _paid_rows(sponsorship_ids: Sequence[int]) -> dict[int, list[dict]]:
         .values_list("sponsorship_id", "row_kind", "row_month", "total")
         .order_by()
     )
-    rows = (
-        {"sponsorship_id": sid, "kind": kind, "month_number": month, "total": Decimal(total)}
-        for sid, kind, month, total in payments.union(in_kind, all=True)
-    )
     by_sponsorship: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_sponsorship[row["sponsorship_id"]].append(row)
+    for sid, kind, month, total in payments.union(in_kind, all=True):
+        by_sponsorship[sid].append({"kind": kind, "month_number": month, "total": Decimal(total)})
     return by_sponsorship
 
 

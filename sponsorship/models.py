@@ -950,6 +950,8 @@ class Reminder(OutboxRow):
         EXTENSION_PENDING = "extension_pending", _("Extension awaiting approval")
         URGENT_CONCERN = "urgent_concern", _("Urgent concern")
         WEEKLY_DIGEST = "weekly_digest", _("Weekly digest")
+        MONITORING_DUE = "monitoring_due", _("HanVoice contact with the family due")
+        MONITORING_OVERDUE = "monitoring_overdue", _("HanVoice contact with the family overdue")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     subject_key = models.CharField(

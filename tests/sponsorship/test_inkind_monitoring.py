@@ -42,7 +42,7 @@ def test_in_kind_given_is_quantity_times_value_to_the_cent(sponsorship, treasure
 
 
 def test_in_kind_lowers_but_never_replaces_start_up():
-    assert IN_KIND_MAX_SHARE == Decimal("0.5")  # HanVoice's policy (docs/domain.md "Money")
+    assert Decimal("0.5") == IN_KIND_MAX_SHARE  # HanVoice's policy (docs/domain.md "Money")
     line = Decimal("4000.00")
     assert start_up_in_kind_part(line, Decimal("600")) == 600
     assert start_up_in_kind_part(line, Decimal("9000")) == 2000

@@ -49,6 +49,8 @@ def _restore_reference_data(sender, **kwargs) -> None:
     schedule.seed_schedule(apps, None)
     window = importlib.import_module("sponsorship.migrations.0008_milestone_one_year_window")
     window.flag_and_redate(apps, None)
+    monitoring = importlib.import_module("sponsorship.migrations.0012_monitoring_reminders")
+    monitoring.seed(apps, None)
 
 
 post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")

@@ -975,6 +975,7 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
         ("sponsorship__group", admin.RelatedOnlyFieldListFilter),
         ("waiver_requested_on", admin.EmptyFieldListFilter),
         "added_by_group",
+        "continuity",
     )
     search_fields = ("sponsorship__family__case_code", "title")
     list_select_related = ("sponsorship__family", "sponsorship__group")
@@ -985,6 +986,7 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
     readonly_fields = (
         "sponsorship",
         "template",
+        "continuity",
         "waiver_requested_on",
         "waiver_requested_by",
         "waived_on",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.roles import CASE_WORKER
 from families.models import CaseFileAccess, Family
-from sponsorship import reminders, tasks
+from sponsorship import reminders, services, tasks
 from sponsorship.models import (
     CheckIn,
     Extension,
@@ -24,6 +24,7 @@ from sponsorship.models import (
 from tests.factories import (
     HouseholdMemberFactory,
     MembershipFactory,
+    SponsorGroupFactory,
     SponsorshipFactory,
     StaffFactory,
 )
@@ -194,6 +195,97 @@ def test_it_cancels_reminders_of_a_sponsorship_that_ended(
     at(time_machine, D + 1 * day)
     sweep(django_capture_on_commit_callbacks)
     assert Reminder.objects.count() == 1  # ended sponsorships are not swept
+
+
+@pytest.mark.parametrize(
+    "resolution",
+    [Sponsorship.BreakdownResolution.GOVERNMENT, Sponsorship.BreakdownResolution.OTHER],
+)
+def test_after_a_breakdown_without_a_transfer_staff_are_told_of_the_continuity_items_once(
+    prog, time_machine, django_capture_on_commit_callbacks, case_worker, resolution
+):
+    plan_item = milestone(prog, D + 10 * day)  # the group's: it does not outlive the group
+    at(time_machine, D)
+    services.sponsorship_record_breakdown(
+        sponsorship=prog,
+        ircc_notified_on=D,
+        resolution=resolution,
+        reason="The group dissolved.",
+        recorded_by=case_worker,
+    )
+    items = {m.due_on: m for m in prog.milestones.filter(continuity=True)}
+    assert sorted(items) == [D, D + 7 * day, D + 14 * day, D + 30 * day]
+    done = items[D + 14 * day]
+    for offset in range(0, 60):
+        at(time_machine, D + offset * day)
+        if offset == 20:
+            done.completed_on = D + 20 * day
+            done.save()
+        sweep(django_capture_on_commit_callbacks)
+        sweep(django_capture_on_commit_callbacks)  # a second beat the same day: nothing new
+
+    def nags(m, until=None):
+        fire = [(K.MILESTONE_DUE, m.due_on - 7 * day)]
+        fire += [(K.MILESTONE_OVERDUE, m.due_on + n * day) for n in (1, 8, 15, 22)]
+        return [
+            (kind, f"milestone:{m.pk}", on, "alice@hanvoice.test")
+            for kind, on in fire
+            if until is None or on < until
+        ]
+
+    expected = sorted(
+        row for m in items.values() for row in nags(m, D + 20 * day if m == done else None)
+    )
+    assert rows(sent_at__isnull=False) == expected
+    assert not Reminder.objects.filter(milestone=plan_item).exists()
+    assert sent_to() == ["alice@hanvoice.test"] * len(expected)  # once each, staff only
+    assert not Reminder.objects.filter(group__isnull=False).exists()
+    message = mail.outbox[0]
+    assert "support-continuity item" in message.body and "/admin/sponsorship/milestone/" in (
+        message.body
+    )
+    assert "portal" not in message.body.lower()
+
+
+def test_after_a_breakdown_program_managers_stand_in_for_a_missing_case_worker(
+    prog, time_machine, django_capture_on_commit_callbacks, case_worker
+):
+    at(time_machine, D)
+    services.sponsorship_record_breakdown(
+        sponsorship=prog,
+        ircc_notified_on=D,
+        resolution=Sponsorship.BreakdownResolution.GOVERNMENT,
+        reason="The group dissolved.",
+        recorded_by=case_worker,
+    )
+    prog.family.case_worker = None
+    prog.family.save(update_fields=["case_worker"])
+    sweep(django_capture_on_commit_callbacks)
+    assert {r[3] for r in rows()} == {"pm@hanvoice.test"}
+
+
+def test_after_a_transfer_the_new_group_is_told_of_the_continuity_items_as_of_any_item(
+    prog, time_machine, django_capture_on_commit_callbacks, case_worker
+):
+    new_group = SponsorGroupFactory(name="Second Circle")
+    MembershipFactory(
+        group=new_group, user__email="nina@example.org", role=Membership.Role.COORDINATOR
+    )
+    at(time_machine, D)
+    carries_on = services.sponsorship_record_breakdown(
+        sponsorship=prog,
+        ircc_notified_on=D,
+        resolution=Sponsorship.BreakdownResolution.TRANSFER,
+        new_group=new_group,
+        reason="The family moved.",
+        recorded_by=case_worker,
+    )
+    sweep(django_capture_on_commit_callbacks)
+    first = carries_on.milestones.get(continuity=True, due_on=D + 7 * day)
+    assert rows(milestone=first) == [
+        (K.MILESTONE_DUE, f"milestone:{first.pk}", D, "nina@example.org")
+    ]
+    assert not Reminder.objects.filter(sponsorship=prog).exists()
 
 
 def test_it_does_not_tell_someone_who_left_the_group(

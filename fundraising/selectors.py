@@ -188,21 +188,23 @@ def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
             wall_approved_at__isnull=False,
         )
         .order_by("-created_at")
-        .values("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")[
-            :limit
-        ]
+        .values(*WALL_FIELDS)[:limit]
     )
-    wall = []
-    for row in rows:
-        wall.append(
-            {
-                "name": None if row["is_anonymous"] else row["donor_name"],
-                "message": row["public_message"],
-                "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
-                "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
-            }
-        )
-    return wall
+    return [wall_entry(row) for row in rows]
+
+
+WALL_FIELDS = ("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")
+
+
+def wall_entry(row: dict) -> dict:
+    """What of a pledge (its WALL_FIELDS) the public wall shows: the wall itself, and the
+    preview staff approve or decline on the pledge's admin page."""
+    return {
+        "name": None if row["is_anonymous"] else row["donor_name"],
+        "message": row["public_message"],
+        "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
+        "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
+    }
 
 
 def pledge_paid_total(pledge: Pledge) -> Decimal:

@@ -172,6 +172,8 @@ MATRIX: dict[str, tuple] = {
     "admin:fundraising_receipt_year_end": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_payment_import": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     "admin:fundraising_reports":        ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
+    # One pledge's wall entry approved or declined (POST; without a decision: 400).
+    "admin:fundraising_pledge_wall":    ("POST", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 400, 400),  # noqa: E501
     "admin:fundraising_donor":          ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     # The evidence pack: program managers only (an export of the whole file).
     "admin:evidence_sponsorshipevidence_pack": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 200),  # noqa: E501
@@ -229,6 +231,7 @@ URL_KWARGS = {
     "admin:otp_totp_totpdevice_config": lambda cast, role: {"pk": cast.totp_device.pk},
     "admin:otp_totp_totpdevice_qrcode": lambda cast, role: {"pk": cast.totp_device.pk},
     "admin:fundraising_receipt_pdf": lambda cast, role: {"pk": cast.receipt.pk},
+    "admin:fundraising_pledge_wall": lambda cast, role: {"object_id": cast.pledge.pk},
     "evidence:documents": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "evidence:document-download": lambda cast, role: {"public_id": _theirs(cast, role).document},
     "evidence:plan-acknowledge": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},

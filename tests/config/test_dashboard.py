@@ -17,8 +17,7 @@ from django.utils import timezone
 from config.dashboard import LIST_ROWS, SUMMARY_MAX_AGE, TIMELINE_ROWS
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import Family
-from fundraising import demo as fundraising_demo
-from sponsorship import demo, services
+from sponsorship import services
 from sponsorship.models import CheckIn, Milestone, Reminder, Review, Sponsorship
 from sponsorship.selectors import groups_at_risk
 from tests.config.bulk import build_program
@@ -35,9 +34,9 @@ def _staff(role: str):
 
 
 @pytest.fixture
-def seeded():
-    demo.seed()
-    fundraising_demo.seed()
+def seeded(demo_pilot, db):
+    """The demo pilot, built once for the module (tests/conftest.py)."""
+    return demo_pilot
 
 
 def _page(client, user) -> str:

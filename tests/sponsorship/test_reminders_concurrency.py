@@ -36,8 +36,12 @@ def _postgres_only():
 
 @pytest.fixture
 def many_due(sponsorship, coordinator, case_worker, program_manager, other_group):
-    """Forty milestones due in 7 days in two sponsorships, and four overdue since yesterday."""
-    ReminderRule.objects.filter(kind=Reminder.Kind.WEEKLY_DIGEST).update(enabled=False)
+    """Forty milestones due in 7 days in two sponsorships, and four overdue since yesterday
+    (the digest and HanVoice's own monitoring contacts are off: milestones only)."""
+    K = Reminder.Kind
+    ReminderRule.objects.filter(
+        kind__in=[K.WEEKLY_DIGEST, K.MONITORING_DUE, K.MONITORING_OVERDUE]
+    ).update(enabled=False)
     today = timezone.localdate()
     theirs = SponsorshipFactory(group=other_group, arrival_date=today, matched_on=today, plan=False)
     sponsorship.milestones.all().delete()

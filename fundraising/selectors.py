@@ -125,10 +125,22 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
+# Deleted whenever a money figure may have changed: a summary built before carries the old
+# value and is rebuilt (the staff dashboard's money panels, config/dashboard.py).
+FIGURES_GENERATION_KEY = "fundraising:figures:generation"
+
+
+def money_figures_changed() -> None:
+    """A pledge, payment, receipt or campaign changed outside `campaign_totals_invalidate`
+    (which does this too, in the same cache round trip)."""
+    cache.delete(FIGURES_GENERATION_KEY)
+
+
 def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language).
-    Callers holding the campaign pass its slug and save a query."""
-    keys = [_totals_key(campaign_id)]
+    """Forget the cached totals and the public page's cached fragments (every language), and
+    every summary of the money figures. Callers holding the campaign pass its slug and save a
+    query."""
+    keys = [_totals_key(campaign_id), FIGURES_GENERATION_KEY]
     if slug is None:
         slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:

@@ -88,6 +88,8 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     def save_model(self, request, obj: Campaign, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         selectors.campaign_totals_invalidate(obj.pk)  # the public page shows the new text now
+        if change and "slug" in form.changed_data and form.initial.get("slug"):
+            selectors.campaign_forget(form.initial["slug"])  # the old address's cached copy
 
     @admin.display(description=_("received"))
     def received(self, obj: Campaign):

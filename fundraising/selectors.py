@@ -26,6 +26,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.signals import post_delete, post_save
 
 from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
@@ -149,6 +150,46 @@ def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> 
             keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
     cache.delete_many(keys)
     _local_pages.clear()  # this process's copies; other processes' expire within seconds
+
+
+# Seconds a campaign read for a pledge POST may be kept; saving or deleting it drops it at
+# once (connect_signals), so this only bounds a bulk UPDATE nobody makes today.
+CAMPAIGN_CACHE_SECONDS = 30
+
+
+def _campaign_key(slug: str) -> str:
+    return f"fundraising:campaign:v1:{slug}"
+
+
+def campaign_for_pledge(slug: str) -> Campaign | None:
+    """The active campaign a pledge form posts to, from the cache when it is there: every
+    pledge POST needs it, and a campaign changes a few times in its life. None when there is
+    no active campaign of that name (not cached: a made-up address costs its query)."""
+    key = _campaign_key(slug)
+    campaign = cache.get(key)
+    if campaign is None:
+        campaign = Campaign.objects.filter(slug=slug, is_active=True).first()
+        if campaign is not None:
+            cache.set(key, campaign, CAMPAIGN_CACHE_SECONDS)
+    return campaign
+
+
+def campaign_forget(slug: str) -> None:
+    cache.delete(_campaign_key(slug))
+
+
+def campaign_changed(sender, instance: Campaign, **kwargs) -> None:
+    """Signal receiver: a campaign was saved or deleted (closed, renamed, its amounts
+    changed): the next pledge reads it again."""
+    campaign_forget(instance.slug)
+
+
+def connect_signals() -> None:
+    """Called once by the app's AppConfig.ready()."""
+    post_save.connect(campaign_changed, sender=Campaign, dispatch_uid="fundraising-campaign-save")
+    post_delete.connect(
+        campaign_changed, sender=Campaign, dispatch_uid="fundraising-campaign-delete"
+    )
 
 
 def campaign_page_key(slug: str | None, language: str) -> str:

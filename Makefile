@@ -12,10 +12,10 @@ PORT ?= 8000
 # Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install run serve test test-fast lint format bench messages browser a11y-tools scanner clean
+.PHONY: help install run serve test a11y test-fast lint format bench messages browser a11y-tools scanner clean
 
 help:  ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -75,6 +75,11 @@ scanner:  ## Install ClamAV's daemon for the document scanning tests (when possi
 # of git (.gitignore).
 test: install browser a11y-tools scanner  ## Run the whole test suite (SQLite and an in-process broker by default)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
+
+# Every page of every role in three languages: ~560 pages through axe-core and the Nu checker,
+# a few minutes of CPU, so it is its own step (CI runs it after `make test`).
+a11y: install browser a11y-tools  ## The accessibility crawl: every page, every role, en/fr/ko (axe + Nu)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -m crawl $(PYTEST_ARGS) tests/browser/test_accessibility.py
 
 lint: install  ## ruff, the import contracts (import-linter) and the types (mypy)
 	$(VENV)/bin/ruff check .

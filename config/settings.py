@@ -332,9 +332,6 @@ DOCUMENT_MAX_BYTES = _int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
 # (development only; README.md says so). Set in production.
 CLAMAV_SOCKET = env.str("CLAMAV_SOCKET", default="")
 CLAMAV_TIMEOUT = _int("CLAMAV_TIMEOUT_SECONDS", 30)
-# In-kind gifts lower the start-up cash a group gives but never replace it: they may cover
-# at most this share of the start-up line (HanVoice policy; docs/evidence.md).
-IN_KIND_MAX_SHARE = env.float("IN_KIND_MAX_SHARE", default=0.5)
 
 # E-mail: SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587); by default the
 # console and one file per message under var/mail so nothing sent in development is lost.

@@ -1,28 +1,36 @@
 """What an upload must be before it is kept: a sane name, a size within the limit, bytes
-that are really a PDF, JPEG or PNG (not what the name claims), and no PDF that can run
-anything. Then encryption with the case-file keys and the storage backend
-(docs/documents.md).
+that are really a PDF, JPEG or PNG (not what the name claims; a phone's HEIC photo is
+converted to JPEG), and no PDF that can run anything. Then encryption with the case-file
+keys and the storage backend (docs/documents.md).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 import uuid
 import zlib
+from pathlib import PurePath
 
 import filetype
+import pillow_heif
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from core.encryption import cipher
 
 ACCEPTED = {"application/pdf", "image/jpeg", "image/png"}
-PHONE_PHOTOS = {"image/heic", "image/heif", "image/avif"}
+# Phone photos converted to JPEG on upload (pillow-heif); AVIF is not among them (the
+# converter dropped it), so it is refused with a message.
+CONVERTED = {"image/heic", "image/heif"}
+PHONE_PHOTOS = {"image/avif"}
+JPEG_QUALITY = 90
 MAX_NAME = 200
 # PDF features that run or launch something: a receipt needs none of them.
 _ACTIVE_PDF = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|AA)(?![A-Za-z0-9])")
@@ -65,20 +73,55 @@ def check_size(size: int) -> None:
         )
 
 
+def _guess(data: bytes) -> str:
+    kind = filetype.guess(data[:8192])
+    return kind.mime if kind else ""
+
+
 def sniff(data: bytes) -> str:
     """The type the bytes say they are; a name ending in .pdf proves nothing."""
-    kind = filetype.guess(data[:8192])
-    mime = kind.mime if kind else ""
+    mime = _guess(data)
     if mime in ACCEPTED:
         return mime
     if mime in PHONE_PHOTOS:
         raise ValidationError(
             _(
-                "Photos in HEIC format cannot be accepted yet. On the phone, share the photo "
+                "Photos in AVIF format cannot be accepted. On the phone, share the photo "
                 "as JPEG (most phones offer 'Most compatible'), or take a screenshot of it."
             )
         )
     raise ValidationError(_("Only PDF, JPEG and PNG files are accepted: this file is not one."))
+
+
+def jpeg_name(name: str) -> str:
+    """The original name with a .jpg suffix (IMG_0001.HEIC → IMG_0001.jpg)."""
+    stem = PurePath(name).stem or name
+    return f"{stem[: MAX_NAME - 4]}.jpg"
+
+
+def convert_phone_photo(data: bytes, name: str) -> tuple[bytes, str]:
+    """A HEIC/HEIF photo (decided by its bytes) as JPEG, with the name's suffix changed;
+    anything else unchanged. The JPEG carries no metadata: a phone's EXIF holds where the
+    photo was taken, which is the family's location (docs/documents.md)."""
+    if _guess(data) not in CONVERTED:
+        return data, name
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data))  # reads the header, not the pixels
+        width, height = heif.size
+        # Pillow's decompression-bomb limit, checked before the pixels are decoded.
+        if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+            raise ValueError("image too large")
+        with heif.to_pillow() as photo:
+            out = io.BytesIO()
+            photo.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY)
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise ValidationError(
+            _(
+                "This HEIC photo could not be read. On the phone, share the photo as JPEG "
+                "(most phones offer 'Most compatible'), or take a screenshot of it."
+            )
+        ) from exc
+    return out.getvalue(), jpeg_name(name)
 
 
 def _normalised(data: bytes) -> bytes:

@@ -9,18 +9,24 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Document
+from sponsorship.forms import RequestTokenForm
 
 
-class DocumentUploadForm(forms.Form):
+class DocumentUploadForm(RequestTokenForm):
+    # A page open from before tokens still uploads (sponsorship/forms.py).
+    token_required = False
     # A plain field with a select widget: a value not offered (another group's id typed in)
     # is the view's 404, not a form error that would confirm or deny the id exists.
     target = forms.CharField(label=_("Evidence of"), widget=forms.Select)
     kind = forms.ChoiceField(label=_("Kind of document"), choices=Document.Kind.choices)
     file = forms.FileField(
         label=_("File"),
-        help_text=_("PDF, JPEG or PNG. On a phone you can take a photo of the receipt."),
+        help_text=_(
+            "PDF, JPEG, PNG or a phone's HEIC photo. On a phone you can take a photo of the "
+            "receipt."
+        ),
         widget=forms.ClearableFileInput(
-            attrs={"accept": "application/pdf,image/jpeg,image/png,image/*"}
+            attrs={"accept": "application/pdf,image/jpeg,image/png,image/heic,image/heif,image/*"}
         ),
     )
 

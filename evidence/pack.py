@@ -26,7 +26,6 @@ from evidence.selectors import signature_statuses
 from evidence.services import plan_version_current
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
-from sponsorship.selectors import in_kind_total
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -101,12 +100,14 @@ def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -
     rows = [["Month", "From", "Planned", "Paid"]]
     rows.append(
         [
-            "Start-up",
+            "Start-up in cash",
             "",
             format_money(budget.start_up_planned, "en"),
             format_money(budget.start_up_paid, "en"),
         ]
     )
+    if budget.start_up_in_kind:
+        rows.append(["Start-up in kind", "", format_money(budget.start_up_in_kind, "en"), "given"])
     for month in budget.months:
         starts = month.starts_on.isoformat() if month.starts_on else ""
         rows.append(
@@ -119,7 +120,7 @@ def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -
         )
     story.append(_table(rows, [0.8, 1.1, 1.2, 1.2]))
     story.append(
-        p("In-kind support given (estimated): " + format_money(in_kind_total(sponsorship), "en"))
+        p("In-kind support given (estimated): " + format_money(budget.in_kind_given, "en"))
     )
     rows = [["Item", "Quantity", "Value each", "Donated by", "Given on"]]
     for item in sponsorship.in_kind_items.all():

@@ -24,7 +24,6 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from core.money import format_money
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
-from sponsorship.selectors import in_kind_total, start_up_in_kind_credit
 
 # Sections of the settlement plan, and words of a plan item's title that place it there.
 SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -103,8 +102,6 @@ def _money(value: Decimal) -> str:
 def plan_content(sponsorship: Sponsorship) -> PlanContent:
     """The plan as it stands: items by section, income support by month with its source."""
     budget = budget_for(sponsorship)
-    in_kind = in_kind_total(sponsorship)
-    credit = start_up_in_kind_credit(start_up_planned=budget.start_up_planned, in_kind=in_kind)
     content = PlanContent(
         case_code=sponsorship.family.case_code,
         group=sponsorship.group.name,
@@ -115,10 +112,11 @@ def plan_content(sponsorship: Sponsorship) -> PlanContent:
             f"(financial commitment {_money(sponsorship.group.financial_commitment)}); "
             f"amounts from the sponsorship cost table for a family of {budget.family_size}"
         ),
-        start_up=_money(budget.start_up_planned),
-        in_kind=_money(in_kind),
+        # Worded as before the Budget carried in-kind, so signed versions keep their hash.
+        start_up=_money(budget.start_up_line),
+        in_kind=_money(budget.in_kind_given),
         start_up_source=(
-            f"Cash from the group; in-kind gifts count for {_money(credit)} "
+            f"Cash from the group; in-kind gifts count for {_money(budget.start_up_in_kind)} "
             "(they lower start-up support but never replace it)"
         ),
     )

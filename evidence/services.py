@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
@@ -58,13 +59,24 @@ def _scan(data: bytes) -> ScanResult | None:
     return scan_bytes(settings.CLAMAV_SOCKET, data, timeout=settings.CLAMAV_TIMEOUT)
 
 
-def document_upload(
-    *, target: Target, kind: str, uploaded_file: UploadedFileLike, user
-) -> Document:
-    """Check, scan, encrypt and keep one upload; a ValidationError (on "file") otherwise.
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check and the scan, not yet kept."""
 
-    Not one transaction on purpose: an infected upload is refused *and* its refusal is kept
-    for staff, so that row must survive the error raised to the person uploading.
+    data: bytes
+    status: str
+    fields: dict
+
+
+def document_check(
+    *, target: Target, kind: str, uploaded_file: UploadedFileLike, user
+) -> CheckedUpload:
+    """Check and scan one upload (and convert a phone's HEIC photo); a ValidationError (on
+    "file") otherwise. Nothing is kept yet, except the record of an infected file.
+
+    Not in a transaction on purpose: an infected upload is refused *and* its refusal is kept
+    for staff, so that row must survive the error raised to the person uploading (and the
+    portal's write-once token, which rolls back with a refusal, wraps only `document_keep`).
     """
     try:
         name = files.check_name(uploaded_file.name)
@@ -97,17 +109,36 @@ def document_upload(
             {"file": _("This file contains malware and was refused. HanVoice staff were told.")}
         )
     try:
+        # A phone's HEIC photo becomes a JPEG before anything is kept (docs/documents.md).
+        data, name = files.convert_phone_photo(data, name)
+        files.check_size(len(data))
         content_type = files.check_content(data)
     except ValidationError as exc:
         raise ValidationError({"file": exc.messages}) from exc
-    return _document_store(
-        data,
+    return CheckedUpload(
+        data=data,
         status=status,
         fields={
             **fields,
+            "original_name": name,
+            "size": len(data),
             "content_type": content_type,
             "scanned_at": timezone.now() if verdict else None,
         },
+    )
+
+
+def document_keep(checked: CheckedUpload) -> Document:
+    """Encrypt and store a checked upload, and its row."""
+    return _document_store(checked.data, status=checked.status, fields=checked.fields)
+
+
+def document_upload(
+    *, target: Target, kind: str, uploaded_file: UploadedFileLike, user
+) -> Document:
+    """Check, scan, encrypt and keep one upload; a ValidationError (on "file") otherwise."""
+    return document_keep(
+        document_check(target=target, kind=kind, uploaded_file=uploaded_file, user=user)
     )
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -22,6 +23,13 @@ from evidence.models import PlanVersion
 from families.access import families_visible_to
 from sponsorship.access import get_sponsorship_for_user, log_case_file_access
 from sponsorship.forms import apply_errors
+from sponsorship.submissions import page_token, submit_once
+
+
+def _fresh_form(public_id: uuid.UUID) -> str:
+    """The documents page with a new form token: the next upload is a new one."""
+    url = reverse("evidence:documents", kwargs={"public_id": public_id})
+    return f"{url}?form={uuid.uuid4()}"
 
 
 @login_required
@@ -34,24 +42,14 @@ def documents(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         targets=choices,
+        token=page_token(request),
         initial={"target": request.GET.get("target", "")},
     )
     if request.method == "POST":
         access.require(bool(upload_targets(access)))
         target = get_target_for_upload(access, request.POST.get("target", ""))
-        if form.is_valid():
-            try:
-                services.document_upload(
-                    target=target,
-                    kind=form.cleaned_data["kind"],
-                    uploaded_file=form.cleaned_data["file"],
-                    user=request.user,
-                )
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Document uploaded."))
-                return redirect("evidence:documents", public_id=public_id)
+        if form.is_valid() and (done := _upload_once(request, form, target, public_id)):
+            return done
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,
@@ -65,6 +63,37 @@ def documents(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _upload_once(request: HttpRequest, form: DocumentUploadForm, target, public_id: uuid.UUID):
+    """Check and scan the file, then keep it at most once per form token: Back + Upload
+    again or a double click lands on the documents page with one row (docs/forms.md).
+    Returns the redirect, or None with the refusal next to the field."""
+    try:
+        checked = services.document_check(
+            target=target,
+            kind=form.cleaned_data["kind"],
+            uploaded_file=form.cleaned_data["file"],
+            user=request.user,
+        )
+        done = submit_once(
+            token=form.cleaned_data.get("request_token"),
+            user=request.user,
+            write=lambda: (
+                f"{_fresh_form(public_id)}#doc-{services.document_keep(checked).public_id}"
+            ),
+        )
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return None
+    if done.first:
+        messages.success(request, _("Document uploaded."))
+    else:
+        messages.info(
+            request,
+            _("This was already saved when you first sent the form: nothing was added twice."),
+        )
+    return redirect(done.target)
 
 
 def _attachment(content: bytes, content_type: str, name: str) -> HttpResponse:

@@ -667,6 +667,12 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
                 gettext("Start-up planned / paid"),
                 f"{cad(b.start_up_planned)} / {cad(b.start_up_paid)}",
             ),
+            *(
+                [(gettext("Start-up in kind"), cad(b.start_up_in_kind))]
+                if b.start_up_in_kind
+                else []
+            ),
+            *([(gettext("In-kind gifts in all"), cad(b.in_kind_given))] if b.in_kind_given else []),
             (gettext("Planned in all"), cad(b.planned_total)),
         ]
         rules = b.kind_rules

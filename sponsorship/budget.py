@@ -9,6 +9,12 @@ month of the first year takes the reconciling cents, so the first year adds up e
 the table's figure (19,700 for two people: eleven months of 1,641.67 and month 12 of
 1,641.63). Extension months are planned at the rounded monthly amount.
 
+Start-up in kind: goods given instead of money (`InKindItem`: furniture, a bed, winter coats)
+lower the start-up cash the group owes but never replace it. Of the cost table's start-up
+line, the in-kind part is the estimated value of everything given, capped at
+`IN_KIND_MAX_SHARE` of the line (HanVoice's policy, docs/domain.md "Money"); the rest is
+the cash part, which is what the group plans to pay (`start_up_planned`) and what is owed.
+
 What is owed: a family lives month to month, so each month's support is owed in full and a
 payment recorded for one month does not stand in for another. On a day, the group owes the
 unpaid part of every month that has begun (the current one included) plus any unpaid
@@ -24,18 +30,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import CharField, Count, DecimalField, F, IntegerField, Sum, Value
 from django.utils import timezone
 
 from families.models import HouseholdMember
 from sponsorship.kinds import KindRules, rules_for
-from sponsorship.models import CostTableEntry, Disbursement, Sponsorship
+from sponsorship.models import MONEY, CostTableEntry, Disbursement, InKindItem, Sponsorship
 from sponsorship.period import BASE_SUPPORT_MONTHS, Period
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The month of the first year whose plan absorbs the rounding (the last one the sponsor pays).
 RECONCILING_MONTH = BASE_SUPPORT_MONTHS
+# In-kind gifts may stand for at most this share of the start-up line: the family always gets
+# at least half of it in cash, to choose for themselves and for what goods cannot pay (deposits,
+# first groceries, utility hook-ups). HanVoice's policy, not IRCC's (docs/domain.md "Money").
+IN_KIND_MAX_SHARE = Decimal("0.5")
+# How the in-kind sum travels with the payment sums (`_paid_rows`).
+IN_KIND = "in_kind"
 
 
 def to_cent(amount: Decimal) -> Decimal:
@@ -72,6 +84,13 @@ class CostTable:
         income, start_up = self.rows[largest]
         extra = size - largest
         return (income + extra * self.extra[0], start_up + extra * self.extra[1])
+
+
+def start_up_in_kind_part(start_up: Decimal, in_kind_given: Decimal) -> Decimal:
+    """The part of the start-up line that in-kind gifts stand for: all of it up to
+    `IN_KIND_MAX_SHARE` of the line, never more (they lower start-up but never replace it)."""
+    cap = to_cent(Decimal(start_up) * IN_KIND_MAX_SHARE)
+    return min(to_cent(in_kind_given), cap)
 
 
 def monthly_amount(yearly_income: Decimal) -> Decimal:
@@ -127,11 +146,26 @@ class Budget:
     family_size: int
     yearly_income: Decimal
     monthly: Decimal
+    # The start-up line: the cost table's amount (`start_up_line`), of which `start_up_in_kind`
+    # is given as goods and `start_up_planned` in cash (what is paid, planned and owed).
     start_up_planned: Decimal
     start_up_paid: Decimal
     months: tuple[BudgetMonth, ...]
     current_month: int | None
     kind_rules: KindRules
+    start_up_in_kind: Decimal = ZERO
+    # The estimated value of every in-kind gift, counted toward start-up or not.
+    in_kind_given: Decimal = ZERO
+
+    @property
+    def start_up_line(self) -> Decimal:
+        """The cost table's start-up amount: the cash part and the in-kind part together."""
+        return self.start_up_planned + self.start_up_in_kind
+
+    @property
+    def in_kind_max_percent(self) -> int:
+        """`IN_KIND_MAX_SHARE` as pages say it (50)."""
+        return int(IN_KIND_MAX_SHARE * 100)
 
     @property
     def committed_months(self) -> int:
@@ -222,9 +256,11 @@ def build_budget(
     if not rules.sponsor_owes_start_up:
         start_up = ZERO
     paid_income: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    start_up_paid = ZERO
+    start_up_paid = in_kind_given = ZERO
     for row in paid_rows:
-        if row["kind"] == Disbursement.Kind.START_UP:
+        if row["kind"] == IN_KIND:
+            in_kind_given += row["total"]
+        elif row["kind"] == Disbursement.Kind.START_UP:
             start_up_paid += row["total"]
         else:
             paid_income[row["month_number"]] += row["total"]
@@ -249,29 +285,46 @@ def build_budget(
         )
         for n in range(1, committed + 1)
     )
+    in_kind_part = start_up_in_kind_part(start_up, in_kind_given)
     return Budget(
         as_of=as_of,
         family_size=family_size,
         yearly_income=Decimal(yearly_income),
         monthly=monthly_amount(yearly_income),
-        start_up_planned=Decimal(start_up),
+        start_up_planned=Decimal(start_up) - in_kind_part,
         start_up_paid=start_up_paid,
         months=months,
         current_month=current,
         kind_rules=rules,
+        start_up_in_kind=in_kind_part,
+        in_kind_given=to_cent(in_kind_given),
     )
 
 
 def _paid_rows(sponsorship_ids: Sequence[int]) -> dict[int, list[dict]]:
-    rows = (
-        Disbursement.objects.filter(sponsorship_id__in=list(sponsorship_ids))
+    """Payment sums by (kind, month) and the in-kind sum (kind `IN_KIND`), in one query."""
+    ids = list(sponsorship_ids)
+    payments = (
+        Disbursement.objects.filter(sponsorship_id__in=ids)
         .values("sponsorship_id", "kind", "month_number")
         .annotate(total=Sum("amount"))
+        .values_list("sponsorship_id", "kind", "month_number", "total")
+        .order_by()
+    )
+    in_kind = (
+        InKindItem.objects.filter(sponsorship_id__in=ids)
+        .values("sponsorship_id")
+        .annotate(
+            row_kind=Value(IN_KIND, output_field=CharField()),
+            row_month=Value(0, output_field=IntegerField()),
+            total=Sum(F("quantity") * F("estimated_value"), output_field=DecimalField(**MONEY)),
+        )
+        .values_list("sponsorship_id", "row_kind", "row_month", "total")
         .order_by()
     )
     by_sponsorship: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_sponsorship[row["sponsorship_id"]].append(row)
+    for sid, kind, month, total in payments.union(in_kind, all=True):
+        by_sponsorship[sid].append({"kind": kind, "month_number": month, "total": Decimal(total)})
     return by_sponsorship
 
 
@@ -296,7 +349,7 @@ def budgets_for(
     cost_table: CostTable | None = None,
 ) -> dict[int, Budget]:
     """Budgets of many sponsorships in at most three queries (cost table, family sizes,
-    payment sums), whatever their number. Annotate `approved_extension_months`
+    payment and in-kind sums), whatever their number. Annotate `approved_extension_months`
     (`with_period`) and optionally `member_count` to save queries."""
     today = today or timezone.localdate()
     if not sponsorships:

@@ -950,6 +950,8 @@ class Reminder(OutboxRow):
         EXTENSION_PENDING = "extension_pending", _("Extension awaiting approval")
         URGENT_CONCERN = "urgent_concern", _("Urgent concern")
         WEEKLY_DIGEST = "weekly_digest", _("Weekly digest")
+        MONITORING_DUE = "monitoring_due", _("HanVoice contact with the family due")
+        MONITORING_OVERDUE = "monitoring_overdue", _("HanVoice contact with the family overdue")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     subject_key = models.CharField(
@@ -1098,7 +1100,7 @@ class InKindItem(models.Model):
 
     Their estimated value counts toward the start-up line of the budget as in-kind support:
     it lowers the cash the group must still pay but never replaces start-up support
-    (docs/evidence.md). A photo is kept as a Document attached to the item.
+    (docs/domain.md "Money"). A photo is kept as a Document attached to the item.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -10,7 +10,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DateField,
@@ -35,7 +34,6 @@ from sponsorship.models import (
     MONEY,
     CheckIn,
     Extension,
-    InKindItem,
     Milestone,
     MonitoringContact,
     MonitoringSchedule,
@@ -143,21 +141,6 @@ def overdue_by_group(today: datetime.date | None = None) -> QuerySet[SponsorGrou
         .filter(Q(overdue_milestones__gt=0) | Q(overdue_reviews__gt=0))
         .order_by("-overdue_milestones", "-overdue_reviews", "name")
     )
-
-
-def in_kind_total(sponsorship: Sponsorship) -> Decimal:
-    """The estimated value of everything given in kind (quantity × value each), to the cent."""
-    total = InKindItem.objects.filter(sponsorship=sponsorship).aggregate(
-        total=Sum(F("quantity") * F("estimated_value"), output_field=DecimalField(**MONEY))
-    )["total"]
-    return (total or Decimal("0")).quantize(CENT)
-
-
-def start_up_in_kind_credit(*, start_up_planned: Decimal, in_kind: Decimal) -> Decimal:
-    """How much of the start-up line in-kind gifts may cover: they lower it but never replace
-    it, so at most IN_KIND_MAX_SHARE of it (HanVoice policy; docs/evidence.md)."""
-    cap = (start_up_planned * Decimal(str(settings.IN_KIND_MAX_SHARE))).quantize(CENT)
-    return min(in_kind, cap)
 
 
 # --- HanVoice's own monitoring contacts ----------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from sponsorship.models import FormSubmission
@@ -45,3 +46,13 @@ def submit_once(*, token: uuid.UUID | None, user, write: Callable[[], str]) -> S
         submission.target = write()
         submission.save(update_fields=["target"])
         return Submitted(target=submission.target, first=True)
+
+
+def page_token(request: HttpRequest, form: str = "") -> uuid.UUID | None:
+    """The form token carried by the page's address (`?form=`, see templatetags/form_tokens.py):
+    the same on Back or Reload. One page with several forms derives one token per form."""
+    try:
+        token = uuid.UUID(request.GET.get("form", ""))
+    except ValueError:
+        return None
+    return uuid.uuid5(token, form) if form else token

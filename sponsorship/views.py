@@ -49,8 +49,7 @@ from sponsorship.forms import (
     apply_errors,
 )
 from sponsorship.models import Milestone
-from sponsorship.selectors import in_kind_total, start_up_in_kind_credit
-from sponsorship.submissions import submit_once
+from sponsorship.submissions import page_token, submit_once
 
 
 def _rate(name: str, default: str):
@@ -95,16 +94,6 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
 
 def _page(request: HttpRequest) -> str:
     return request.path
-
-
-def _page_token(request: HttpRequest, form: str = "") -> uuid.UUID | None:
-    """The form token carried by the page's address (`?form=`, see templatetags/form_tokens.py):
-    the same on Back or Reload. One page with several forms derives one token per form."""
-    try:
-        token = uuid.UUID(request.GET.get("form", ""))
-    except ValueError:
-        return None
-    return uuid.uuid5(token, form) if form else token
 
 
 def _once(request: HttpRequest, form, write: Callable[[dict], tuple[str, Callable[[], None]]]):
@@ -197,7 +186,7 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_edit_plan)
-    form = MilestoneAddForm(request.POST or None, token=_page_token(request))
+    form = MilestoneAddForm(request.POST or None, token=page_token(request))
 
     def write(data: dict):
         milestone = portal_services.milestone_add_group_item(
@@ -228,11 +217,10 @@ def _milestone_page(
         "sponsorship": access.sponsorship,
         "milestone": milestone,
         "complete_form": forms.get("complete_form")
-        or MilestoneCompleteForm(token=_page_token(request, "complete")),
-        "note_form": forms.get("note_form")
-        or MilestoneNoteForm(token=_page_token(request, "note")),
+        or MilestoneCompleteForm(token=page_token(request, "complete")),
+        "note_form": forms.get("note_form") or MilestoneNoteForm(token=page_token(request, "note")),
         "waiver_form": forms.get("waiver_form")
-        or MilestoneWaiverForm(token=_page_token(request, "waiver")),
+        or MilestoneWaiverForm(token=page_token(request, "waiver")),
         "today": timezone.localdate(),
         "section": "plan",
     }
@@ -339,7 +327,7 @@ def checkin_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_log_checkins and access.sponsorship.is_active)
-    form = CheckInForm(request.POST or None, token=_page_token(request))
+    form = CheckInForm(request.POST or None, token=page_token(request))
 
     def write(data: dict):
         token = form.cleaned_data["request_token"]
@@ -382,13 +370,6 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     sponsorship = access.sponsorship
     payments = sponsorship.disbursements.select_related("recorded_by").order_by("-paid_on", "-pk")
     budget = budget_for(sponsorship) if sponsorship.arrival_date else None
-    # In-kind gifts lower the start-up line (docs/evidence.md); shown beside the Budget.
-    in_kind = in_kind_total(sponsorship)
-    in_kind_credit = (
-        start_up_in_kind_credit(start_up_planned=budget.start_up_planned, in_kind=in_kind)
-        if budget
-        else None
-    )
     return _render(
         request,
         "sponsorship/portal/income_support.html",
@@ -396,8 +377,6 @@ def income_support(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "access": access,
             "sponsorship": sponsorship,
             "budget": budget,
-            "in_kind": in_kind,
-            "in_kind_credit": in_kind_credit,
             "in_kind_items": sponsorship.in_kind_items.order_by("given_on", "pk"),
             "payments": payments,
             "section": "money",
@@ -415,7 +394,7 @@ def disbursement_create(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     access.require(access.can_record_money and sponsorship.arrival_date is not None)
     form = DisbursementForm(
         request.POST or None,
-        token=_page_token(request),
+        token=page_token(request),
         committed_months=sponsorship.committed_months,
         current_month=sponsorship.current_month(),
     )
@@ -518,7 +497,7 @@ def review_input(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     access.require(access.can_submit_review_input and review.held_on is None)
     form = ReviewInputForm(
-        request.POST or None, initial={"text": review.group_input}, token=_page_token(request)
+        request.POST or None, initial={"text": review.group_input}, token=page_token(request)
     )
 
     def write(data: dict):

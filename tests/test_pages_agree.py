@@ -3,9 +3,11 @@
 For generated sponsorships (arrival dates across month ends and leap days, extensions,
 family sizes, payments for some months and not others, held and missed reviews) on a
 generated day, this renders the staff sponsorship page, the portal dashboard and income
-page, the group report (page and CSV), the staff dashboard and a reminder e-mail, reads the
-figures out of the rendered text, and checks that they agree with each other and with the
-rule written out plainly here (docs/domain.md "The support period" and "Money").
+page, the group report (page and CSV), the staff dashboard, a reminder e-mail and the
+evidence PDFs (the pack's summary and the settlement plan), reads the figures out of the
+rendered text, and checks that they agree with each other and with the rule written out
+plainly here (docs/domain.md "The support period" and "Money"), in-kind gifts on the
+start-up line included.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from core.dates import add_months
 from core.roles import PROGRAM_MANAGER
-from sponsorship.models import Disbursement, Extension, Membership, Reminder
+from evidence.pack import summary_pdf
+from evidence.plan import plan_content, plan_pdf
+from sponsorship.models import Disbursement, Extension, InKindItem, Membership, Reminder
 from sponsorship.reminders import reminder_deliver
 from tests.factories import (
     HouseholdMemberFactory,
@@ -91,6 +96,11 @@ def long_date_after(text: str, label: str) -> D:
     return D(int(found.group(3)), MONTHS[found.group(2)], int(found.group(1)))
 
 
+def pdf_text(content: bytes) -> str:
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    return re.sub(r"\s+", " ", text)
+
+
 # --- the rule, written out plainly ------------------------------------------------------------
 
 
@@ -103,6 +113,15 @@ KIND_RULES = {
 }
 
 
+def start_up_parts(size: int, kind: str, in_kind_given: Decimal) -> tuple[Decimal, Decimal]:
+    """(cash, in kind) of the start-up line: goods stand for at most half of it, HanVoice's
+    policy (docs/domain.md "Money"), and none when the group owes no start-up."""
+    owes_start_up = KIND_RULES[kind][2]
+    line = Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)) if owes_start_up else 0
+    in_kind = min(in_kind_given, (Decimal(line) / 2).quantize(CENT, ROUND_HALF_UP))
+    return Decimal(line) - in_kind, in_kind
+
+
 def expected(
     arrival: D,
     extensions: list[int],
@@ -110,11 +129,12 @@ def expected(
     paid: dict[int, Decimal],
     today: D,
     kind: str = "psr",
+    in_kind_given: Decimal = Decimal(0),
 ):
     base, government, owes_start_up = KIND_RULES[kind]
     months = min(36, base + sum(extensions))
     yearly = Decimal(YEARLY[min(size, 6)] + 1600 * max(0, size - 6))
-    start_up = Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)) if owes_start_up else 0
+    start_up, start_up_in_kind = start_up_parts(size, kind, in_kind_given)
     monthly = (yearly / 12).quantize(CENT, ROUND_HALF_UP)
     plan = [Decimal(0) if n in government else monthly for n in range(1, months + 1)]
     sponsor_first_year = [n for n in range(1, 13) if n not in government]
@@ -135,6 +155,8 @@ def expected(
         "owed": owed,  # start-up is paid in full in these scenarios
         "planned_total": start_up + sum(plan),
         "paid": start_up + sum(paid.values()),
+        "start_up_cash": start_up,
+        "start_up_in_kind": start_up_in_kind,
     }
 
 
@@ -154,6 +176,8 @@ scenario = st.fixed_dictionaries(
         "short_by": st.sampled_from(["0", "0.01", "100"]),
         "held_reviews": st.booleans(),
         "kind": st.sampled_from(["psr", "bvor", "jas"]),
+        # Goods given: none, part of the start-up line, more than half of it.
+        "in_kind": st.sampled_from(["0", "436.51", "99999.00"]),
     }
 )
 
@@ -193,10 +217,16 @@ def _build(data: dict):
             sponsorship=s, month_number=month, amount=amount, paid_on=arrival, method="cash",
             recorded_by=coordinator,
         )  # fmt: skip
-    if owes_start_up:
+    in_kind_given = Decimal(data.get("in_kind", "0"))
+    if in_kind_given:
+        InKindItem.objects.create(
+            sponsorship=s, description="Bunk bed", quantity=1, estimated_value=in_kind_given,
+            recorded_by=coordinator,
+        )  # fmt: skip
+    if owes_start_up:  # the cash part of the start-up line, paid in full
         Disbursement.objects.create(
             sponsorship=s, kind=Disbursement.Kind.START_UP, month_number=1,
-            amount=Decimal(START_UP[min(size, 6)] + 1100 * max(0, size - 6)), paid_on=arrival,
+            amount=start_up_parts(size, kind, in_kind_given)[0], paid_on=arrival,
             method="cash", recorded_by=coordinator,
         )  # fmt: skip
     if data["held_reviews"]:
@@ -217,21 +247,38 @@ def _build(data: dict):
     data={
         "arrival": D(2024, 2, 29), "after": 100, "extensions": [], "size": 2,
         "paid_months": [1, 2], "short_by": "0", "held_reviews": False, "kind": "psr",
+        "in_kind": "0",
     }
 )  # fmt: skip
 @example(  # a BVOR family in month 4 (government months 2-7), month 1 and start-up paid
     data={
         "arrival": D(2024, 2, 29), "after": 100, "extensions": [], "size": 2,
         "paid_months": [1, 2, 3], "short_by": "0", "held_reviews": False, "kind": "bvor",
+        "in_kind": "436.51",
     }
 )  # fmt: skip
 @example(  # a JAS family in month 14 of 24: nothing for the sponsor to pay
     data={
         "arrival": D(2025, 1, 31), "after": 400, "extensions": [3], "size": 3,
         "paid_months": [], "short_by": "0", "held_reviews": True, "kind": "jas",
+        "in_kind": "99999.00",
     }
 )  # fmt: skip
-def test_every_page_shows_the_same_period_and_money(client, data):
+@example(  # goods worth more than half of the start-up line: half of it stays cash
+    data={
+        "arrival": D(2025, 1, 31), "after": 40, "extensions": [], "size": 3,
+        "paid_months": [1], "short_by": "0", "held_reviews": False, "kind": "psr",
+        "in_kind": "99999.00",
+    }
+)  # fmt: skip
+def test_every_page_shows_the_same_period_and_money(client, data, settings, tmp_path):
+    settings.STORAGES = {  # the settlement plan's PDF is kept like a document
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
     today = data["arrival"] + datetime.timedelta(days=data["after"])
     noon = datetime.datetime.combine(
         today, datetime.time(12), tzinfo=timezone.get_current_timezone()
@@ -244,8 +291,10 @@ def test_every_page_shows_the_same_period_and_money(client, data):
 def _check(client, data: dict, today: D) -> None:
     s, pm, coordinator, paid = _build(data)
     want = expected(
-        data["arrival"], data["extensions"], data["size"], paid, today, data.get("kind", "psr")
-    )
+        data["arrival"], data["extensions"], data["size"], paid, today, data.get("kind", "psr"),
+        Decimal(data.get("in_kind", "0")),
+    )  # fmt: skip
+    has_in_kind = want["start_up_in_kind"] > 0
 
     # The staff sponsorship page.
     client.force_login(pm)
@@ -262,6 +311,12 @@ def _check(client, data: dict, today: D) -> None:
         .group(1)
         .replace(",", "")
     )
+    start_up = re.search(r"Start-up planned / paid \$([\d,.]+) / \$([\d,.]+)", admin)
+    admin_start_up = {
+        "cash": Decimal(start_up.group(1).replace(",", "")),
+        "in kind": money_after(admin, "Start-up in kind") if has_in_kind else Decimal(0),
+    }
+    assert ("Start-up in kind" in admin) == has_in_kind
 
     # The staff dashboard: month 13 on the timeline; "behind plan" among the risks.
     dashboard = client.get("/admin/").content.decode()
@@ -287,6 +342,8 @@ def _check(client, data: dict, today: D) -> None:
     row = rows[rows.index(header) + 1]
     csv_planned = Decimal(row[header.index("Income support planned")].strip("$").replace(",", ""))
     csv_paid = Decimal(row[header.index("Income support paid")].strip("$").replace(",", ""))
+    csv_in_kind = Decimal(row[header.index("Start-up in kind")].strip("$").replace(",", ""))
+    assert csv_in_kind == admin_start_up["in kind"]
     assert money_after(report, "Income support planned") == csv_planned
     assert csv_planned == want["income_to_date"]
     assert csv_paid == income_paid
@@ -299,6 +356,22 @@ def _check(client, data: dict, today: D) -> None:
         assert money_after(income, label) == admin_money[label], label
     for label in ("Planned to date", "Paid", "Owed this month"):
         assert money_after(portal_home, label) == admin_money[label], label
+    if has_in_kind:
+        assert money_after(income, "Start-up in cash") == admin_start_up["cash"]
+        assert money_after(income, "Start-up in kind") == admin_start_up["in kind"]
+    elif KIND_RULES[data.get("kind", "psr")][2]:
+        assert money_after(income, "Start-up") == admin_start_up["cash"]
+
+    # The evidence PDFs: the pack's summary and the settlement plan.
+    summary = pdf_text(summary_pdf(s, []))
+    assert money_after(summary, "Start-up in cash") == admin_start_up["cash"]
+    if has_in_kind:
+        assert money_after(summary, "Start-up in kind") == admin_start_up["in kind"]
+    else:
+        assert "Start-up in kind" not in summary
+    plan = pdf_text(plan_pdf(plan_content(s)))
+    assert money_after(plan, "in-kind gifts count for") == admin_start_up["in kind"]
+    assert money_after(plan, "Start-up") == admin_start_up["cash"] + admin_start_up["in kind"]
     if today < want["ends"]:
         assert ap_date_after(portal_home, "Support ends on") == want["ends"]
         assert ap_date_after(portal_home, "Month 13 begins on") == want["month_13"]
@@ -333,3 +406,4 @@ def _check(client, data: dict, today: D) -> None:
         "Owed this month": want["owed"],
         "Planned in all": want["planned_total"],
     }
+    assert admin_start_up == {"cash": want["start_up_cash"], "in kind": want["start_up_in_kind"]}

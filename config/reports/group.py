@@ -109,6 +109,7 @@ def group_report(
                 "planned": zero,
                 "paid": zero,
                 "start_up": zero,
+                "start_up_in_kind": zero,
                 "checkins": 0,
                 "concerns": 0,
             },
@@ -126,6 +127,7 @@ def group_report(
         g["planned"] += budgets[s.pk].planned_between(date_from, last)
         g["paid"] += paid.get((s.pk, Disbursement.Kind.INCOME_SUPPORT), zero)
         g["start_up"] += paid.get((s.pk, Disbursement.Kind.START_UP), zero)
+        g["start_up_in_kind"] += budgets[s.pk].start_up_in_kind
         g["checkins"] += c["n"]
         g["concerns"] += c["concerns"]
 
@@ -146,6 +148,7 @@ def group_report(
             families_money_text(g["paid"], g["families"], audience),
             families_money_text(g["paid"] - g["planned"], g["families"], audience),
             families_money_text(g["start_up"], g["families"], audience),
+            families_money_text(g["start_up_in_kind"], g["families"], audience),
             suppress(g["checkins"], audience),
             suppress(g["concerns"], audience),
         ]
@@ -162,6 +165,7 @@ def group_report(
         _("Income support paid"),
         _("Paid minus planned"),
         _("Start-up paid"),
+        _("Start-up in kind"),
         _("Check-ins"),
         _("Check-ins with a concern"),
     ]

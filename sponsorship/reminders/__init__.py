@@ -10,7 +10,9 @@ How a reminder travels
    unique constraint `sponsorship_reminder_once`: writing an existing row is a no-op, so two
    beats, a retried task or a second sweep on the same day change nothing.
    `Reminder.due_on` is the date the reminder *fires* (e.g. a milestone's due date − 7),
-   not the milestone's due date: that makes each nag its own row.
+   not the milestone's due date: that makes each nag its own row. Kinds swept: milestones,
+   reviews, the support period, extensions, HanVoice's monitoring contact windows
+   (docs/evidence.md) and the weekly digest; urgent concerns are written at once.
 2. After the sweep's transaction commits, each new row is queued (`deliver_reminder`).
    If the broker is down the rows simply stay pending: the row is the promise, not the task.
 3. `reminder_deliver()` claims a row with a conditional UPDATE, re-checks that the reminder

@@ -11,7 +11,7 @@ from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from sponsorship.budget import budget_for
 from sponsorship.models import Milestone, Reminder
 from sponsorship.period import MAX_SUPPORT_MONTHS
-from sponsorship.reminders.rules import Kind
+from sponsorship.reminders.rules import Kind, monitoring_window_of
 
 
 def site_link(path: str) -> str:
@@ -87,6 +87,15 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
     if reminder.extension_id:
         ext = reminder.extension
         ctx.update(extension_months=ext.months, requested_on=ext.requested_on)
+    if reminder.kind in (Kind.MONITORING_DUE, Kind.MONITORING_OVERDUE):
+        window = monitoring_window_of(reminder)
+        if window is not None:
+            ctx.update(
+                window_label=window.schedule.label,
+                due_on=window.opens_on,
+                window_closes_on=window.closes_on,
+                days_overdue=(today - window.closes_on).days,
+            )
     if reminder.checkin_id:
         ctx.update(checkin_on=reminder.checkin.happened_on)
         if staff:  # the check-in itself, not a list to search in

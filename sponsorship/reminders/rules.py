@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from sponsorship.access import may_receive
 from sponsorship.models import (
     Extension,
+    MonitoringSchedule,
     Reminder,
     ReminderRule,
 )
+from sponsorship.selectors import MonitoringWindow, monitoring_windows
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,29 @@ def period_key(sponsorship_id: int, month_13_on: datetime.date) -> str:
     return f"period:{sponsorship_id}:{month_13_on.isoformat()}"
 
 
+def monitoring_key(sponsorship_id: int, schedule_id: int, opens_on: datetime.date) -> str:
+    """A scheduled monitoring contact window of one sponsorship, identified by its opening
+    day: a changed arrival date makes a new window (and the old reminder is cancelled)."""
+    return f"monitoring:{sponsorship_id}:{schedule_id}:{opens_on.isoformat()}"
+
+
+def monitoring_window_of(reminder: Reminder) -> MonitoringWindow | None:
+    """The window a monitoring reminder is about, as it stands now (None when its schedule
+    was removed or switched off, or the arrival date moved the window)."""
+    sponsorship = reminder.sponsorship
+    try:
+        _, _sponsorship, schedule_id, opens = reminder.subject_key.split(":")
+    except ValueError:
+        return None
+    schedule = MonitoringSchedule.objects.filter(pk=int(schedule_id), is_active=True).first()
+    if sponsorship is None or schedule is None:
+        return None
+    windows = monitoring_windows(sponsorship, [schedule])
+    if not windows or windows[0].opens_on.isoformat() != opens:
+        return None
+    return windows[0]
+
+
 def digest_key(monday: datetime.date) -> str:
     year, week, _ = monday.isocalendar()
     return f"digest:{year}-W{week:02d}"
@@ -113,6 +138,14 @@ def why_not_relevant(reminder: Reminder, today: datetime.date) -> str:
             return "Extension removed."
         if reminder.extension.status != Extension.Status.REQUESTED:
             return "Extension decided."
+    elif kind in (Kind.MONITORING_DUE, Kind.MONITORING_OVERDUE):
+        window = monitoring_window_of(reminder)
+        if window is None:
+            return "Monitoring window changed (schedule or arrival date)."
+        if window.contacted_on is not None:
+            return "Contact with the family recorded."
+        if kind == Kind.MONITORING_DUE and today > window.closes_on:
+            return "Window closed: the overdue reminder takes over."
     elif kind == Kind.URGENT_CONCERN:
         if reminder.checkin is None:
             return "Check-in removed."

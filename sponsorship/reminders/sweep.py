@@ -13,12 +13,15 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core import outbox
+from core.dates import add_months
 from core.roles import CASE_WORKER, PROGRAM_MANAGER
 from sponsorship.kinds import rules_for
 from sponsorship.models import (
     Extension,
     Membership,
     Milestone,
+    MonitoringContact,
+    MonitoringSchedule,
     Reminder,
     ReminderRule,
     Review,
@@ -34,9 +37,11 @@ from sponsorship.reminders.rules import (
     base_range,
     digest_key,
     latest_fire_date,
+    monitoring_key,
     period_key,
     rule_offsets,
 )
+from sponsorship.selectors import monitoring_windows
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +195,59 @@ def _extension_candidates(rules: dict, today: datetime.date) -> Iterable[Candida
         )
 
 
+def _monitoring_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
+    """HanVoice's own scheduled contacts with the family (docs/evidence.md): "due" on the day
+    a window opens, "overdue" after it closed, each while no contact is recorded in it.
+    Three queries whatever the number of sponsorships: the schedule, the sponsorships whose
+    windows can fire as of today, and their contacts."""
+    kinds = [k for k in (Kind.MONITORING_DUE, Kind.MONITORING_OVERDUE) if rules.get(k)]
+    if not kinds:
+        return
+    schedules = list(MonitoringSchedule.objects.filter(is_active=True))
+    if not schedules:
+        return
+    # A window opens at the start of support month `from_month` and closes at the end of
+    # `to_month`: only arrivals that recent can have a window whose rule fires today.
+    low, high = base_range(sorted({o for k in kinds for o in rules[k]}), today)
+    last_month = max(schedule.to_month for schedule in schedules)
+    recent = Sponsorship.objects.active().filter(
+        arrival_date__range=(add_months(low, -last_month) - datetime.timedelta(days=3), high)
+    )
+    rows = list(
+        recent.values("pk", "arrival_date", "group_id", "family__case_worker_id").order_by("pk")
+    )
+    if not rows:
+        return
+    contacts: dict[int, list[datetime.date]] = defaultdict(list)
+    for sponsorship_id, happened_on in MonitoringContact.objects.filter(
+        sponsorship__in=recent, happened_on__lte=today
+    ).values_list("sponsorship_id", "happened_on"):
+        contacts[sponsorship_id].append(happened_on)
+    for row in rows:
+        transient = Sponsorship(arrival_date=row["arrival_date"])
+        for window in monitoring_windows(transient, schedules, contacts.get(row["pk"], [])):
+            if window.contacted_on is not None:
+                continue
+            for kind in kinds:
+                if kind == Kind.MONITORING_DUE:
+                    if today > window.closes_on:
+                        continue  # the window closed: the overdue reminder takes over
+                    base = window.opens_on
+                else:
+                    base = window.closes_on
+                fire = latest_fire_date(base, rules[kind], today)
+                if fire is None:
+                    continue
+                yield Candidate(
+                    kind=kind,
+                    subject_key=monitoring_key(row["pk"], window.schedule.pk, window.opens_on),
+                    fire_on=fire,
+                    group_id=row["group_id"],
+                    sponsorship_id=row["pk"],
+                    case_worker_id=row["family__case_worker_id"],
+                )
+
+
 def _digest_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
     offsets = rules.get(Kind.WEEKLY_DIGEST)
     if not offsets:
@@ -279,6 +337,7 @@ SWEPT_KINDS = (
     _review_candidates,
     _period_candidates,
     _extension_candidates,
+    _monitoring_candidates,
     _digest_candidates,
 )
 

@@ -14,8 +14,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from playwright.sync_api import expect
 
+from evidence.models import Document
 from fundraising.models import Pledge
 from sponsorship.models import CheckIn, Disbursement, Milestone, Reminder, Review
+from tests.evidence.conftest import pdf_bytes
 from tests.factories import CampaignFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,8 +41,15 @@ def _again(page, button: str) -> None:
 
 
 def test_back_and_save_again_on_every_portal_form_writes_one_row(
-    live_server, page, sponsorship, coordinator, treasurer
+    live_server, page, sponsorship, coordinator, treasurer, settings, tmp_path
 ):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
     base = f"{live_server.url}/portal"
     _sign_in(page, live_server, coordinator)
 
@@ -120,6 +129,43 @@ def test_back_and_save_again_on_every_portal_form_writes_one_row(
     page.get_by_role("button", name="Record payment").dblclick()
     expect(page.locator("h1")).to_have_text(re.compile("Income support"))
     assert Disbursement.objects.filter(sponsorship=sponsorship).count() == 2
+
+    # A receipt for that payment: Back, and the same upload sent again (what the browser's
+    # "Resubmit the form?" does: the page's fields, its token and the file, once more).
+    receipt = tmp_path / "receipt-june.pdf"
+    receipt.write_bytes(pdf_bytes())
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_label("Kind of document").select_option("receipt")
+    page.get_by_label("File").set_input_files(str(receipt))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Document uploaded.")).to_be_visible()
+    uploaded = page.url
+    page.go_back()
+    form = page.locator("form.portal-form")
+    fields = {
+        name: form.locator(f"[name={name}]").input_value()
+        for name in ("csrfmiddlewaretoken", "request_token", "target")
+    }
+    again = page.request.post(
+        page.url,
+        multipart={
+            **fields,
+            "kind": "receipt",
+            "file": {"name": receipt.name, "mimeType": "application/pdf", "buffer": pdf_bytes()},
+        },
+    )
+    assert again.url == uploaded  # sent to the document already kept
+    assert ALREADY in again.text()
+    assert Document.objects.filter(sponsorship=sponsorship).count() == 1
+
+    # A double click on a second upload keeps one more, not two.
+    page.goto(uploaded)
+    page.get_by_label("Kind of document").select_option("receipt")
+    page.get_by_label("File").set_input_files(str(receipt))
+    page.get_by_role("button", name="Upload").dblclick()
+    expect(page.locator("h1")).to_have_text("Documents")
+    expect(page.locator(".text-break", has_text="receipt-june.pdf")).to_have_count(2)
+    assert Document.objects.filter(sponsorship=sponsorship).count() == 2
 
 
 def test_back_and_pledge_again_on_the_public_page_writes_one_pledge(live_server, page):

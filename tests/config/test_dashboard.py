@@ -18,11 +18,10 @@ from django.utils import timezone
 from config.dashboard import LIST_ROWS, SUMMARY_MAX_AGE, TIMELINE_ROWS
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import Family
-from fundraising import demo as fundraising_demo
 from fundraising import services as fundraising_services
 from fundraising.models import Payment, Receipt
 from fundraising.selectors import money_figures_changed
-from sponsorship import demo, services
+from sponsorship import services
 from sponsorship.models import CheckIn, Milestone, Reminder, Review, Sponsorship
 from sponsorship.selectors import groups_at_risk
 from tests.config.bulk import build_program
@@ -39,9 +38,9 @@ def _staff(role: str):
 
 
 @pytest.fixture
-def seeded():
-    demo.seed()
-    fundraising_demo.seed()
+def seeded(demo_pilot, db):
+    """The demo pilot, built once for the module (tests/conftest.py)."""
+    return demo_pilot
 
 
 def _page(client, user) -> str:

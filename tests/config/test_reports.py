@@ -18,9 +18,7 @@ from pypdf import PdfReader
 from config import reports
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
-from fundraising import demo as fundraising_demo
 from fundraising.models import Campaign, Payment
-from sponsorship import demo
 from sponsorship.models import SponsorGroup
 from tests.config.bulk import build_program
 from tests.factories import CampaignFactory, StaffFactory
@@ -40,9 +38,9 @@ def _staff(role: str):
 
 
 @pytest.fixture
-def seeded():
-    demo.seed()
-    fundraising_demo.seed()
+def seeded(demo_pilot, db):
+    """The demo pilot, built once for the module (tests/conftest.py)."""
+    return demo_pilot
 
 
 def _pdf_text(content: bytes) -> str:

@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from PIL import Image
 from reportlab.pdfgen import canvas
@@ -34,6 +35,14 @@ def pdf_bytes(text: str = SECRET_TEXT) -> bytes:
 def image_bytes(fmt: str = "JPEG") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 80, 40)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def heic_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real HEIC photo, as an iPhone sends it, written by the same library that reads it."""
+    buffer = io.BytesIO()
+    photo = pillow_heif.from_pillow(Image.new("RGB", size, (30, 120, 200)))
+    photo.save(buffer, quality=80)
     return buffer.getvalue()
 
 

@@ -12,13 +12,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from core.roles import CASE_WORKER
-from evidence import services
+from evidence import files, services
 from evidence.models import Document
 from families.models import CaseFileAccess
 from sponsorship.models import Disbursement
-from tests.evidence.conftest import EICAR, SECRET_TEXT, image_bytes, pdf_bytes
+from tests.evidence.conftest import EICAR, SECRET_TEXT, heic_bytes, image_bytes, pdf_bytes
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,8 @@ def test_an_upload_is_encrypted_at_rest_with_its_name(sponsorship, treasurer, _d
         (pdf_bytes(), "../../etc/receipt.pdf", "cannot contain"),
         (pdf_bytes(), "receipt\u202efdp.exe", "control characters"),
         (pdf_bytes(), "receipt\x00.pdf", "control characters"),
-        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "IMG_0001.HEIC", "HEIC"),
+        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "IMG_0001.HEIC", "HEIC photo could not"),
+        (b"\x00\x00\x00\x1cftypavif" + b"\x00" * 64, "IMG_0002.avif", "AVIF"),
     ],
 )
 def test_bad_files_are_refused_with_a_message_and_nothing_is_stored(
@@ -336,3 +338,35 @@ def test_a_case_worker_not_assigned_to_the_family_gets_404(client, sponsorship, 
     url = reverse("evidence:document-download", args=[document.public_id])
     assert client.get(url).status_code == 404
     assert not CaseFileAccess.objects.filter(user=stranger).exists()
+
+
+def test_a_heic_photo_from_a_phone_is_kept_as_a_jpeg_with_its_name(
+    sponsorship, treasurer, _documents_in_tmp
+):
+    heic = heic_bytes((64, 48))
+    assert heic[4:12] == b"ftypheic"
+    # Decided by the bytes: the name says nothing about the type.
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, heic, "IMG_0001.dat")
+
+    assert document.content_type == "image/jpeg"
+    assert document.original_name == "IMG_0001.jpg"
+    kept = files.read_decrypted(document.blob_name)
+    assert kept[:3] == b"\xff\xd8\xff" and document.size == len(kept)
+    with Image.open(io.BytesIO(kept)) as photo:
+        assert (photo.format, photo.size) == ("JPEG", (64, 48))
+        assert not photo.getexif()  # no EXIF: a phone's would say where the family lives
+    (stored,) = _stored_files(_documents_in_tmp)
+    assert b"ftypheic" not in stored.read_bytes() and b"JFIF" not in stored.read_bytes()
+
+
+def test_a_jpeg_is_kept_as_it_came():
+    jpeg = image_bytes("JPEG")
+    assert files.convert_phone_photo(jpeg, "IMG_0003.HEIC") == (jpeg, "IMG_0003.HEIC")
+    assert files.jpeg_name("IMG_0001.HEIC") == "IMG_0001.jpg"
+    assert files.jpeg_name("receipt.march.heif") == "receipt.march.jpg"
+
+
+def test_a_heic_larger_than_pillows_pixel_limit_is_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ValidationError, match="HEIC photo could not be read"):
+        files.convert_phone_photo(heic_bytes((64, 48)), "IMG_0004.HEIC")

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
-from sponsorship import demo
 from sponsorship.models import Extension, Milestone, SponsorGroup, Sponsorship
 from tests.factories import FamilyFactory, SponsorshipFactory
 
@@ -21,8 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded():
-    demo.seed()
+def seeded(demo_pilot, db):
     return {f.status: f for f in Family.objects.all()}
 
 

@@ -10,13 +10,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from sponsorship.models import InKindItem, MonitoringContact, MonitoringSchedule
-from sponsorship.selectors import (
-    groups_at_risk,
-    in_kind_total,
-    monitoring_windows,
-    start_up_in_kind_credit,
+from sponsorship.budget import IN_KIND_MAX_SHARE, budget_for, budgets_for, start_up_in_kind_part
+from sponsorship.models import (
+    Disbursement,
+    InKindItem,
+    MonitoringContact,
+    MonitoringSchedule,
+    Sponsorship,
 )
+from sponsorship.selectors import groups_at_risk, monitoring_windows
 
 pytestmark = pytest.mark.django_db
 
@@ -32,18 +34,57 @@ def _item(sponsorship, user, quantity, value, what="Winter coat"):
     )
 
 
-def test_in_kind_total_is_quantity_times_value_to_the_cent(sponsorship, treasurer):
-    assert in_kind_total(sponsorship) == Decimal("0.00")
+def test_in_kind_given_is_quantity_times_value_to_the_cent(sponsorship, treasurer):
+    assert budget_for(sponsorship).in_kind_given == Decimal("0.00")
     _item(sponsorship, treasurer, 3, "45.50")
     _item(sponsorship, treasurer, 1, "300.01", "Sofa")
-    assert in_kind_total(sponsorship) == Decimal("436.51")
+    assert budget_for(sponsorship).in_kind_given == Decimal("436.51")
 
 
-def test_in_kind_lowers_but_never_replaces_start_up(settings):
-    settings.IN_KIND_MAX_SHARE = 0.5
-    planned = Decimal("4000.00")
-    assert start_up_in_kind_credit(start_up_planned=planned, in_kind=Decimal("600")) == 600
-    assert start_up_in_kind_credit(start_up_planned=planned, in_kind=Decimal("9000")) == 2000
+def test_in_kind_lowers_but_never_replaces_start_up():
+    assert Decimal("0.5") == IN_KIND_MAX_SHARE  # HanVoice's policy (docs/domain.md "Money")
+    line = Decimal("4000.00")
+    assert start_up_in_kind_part(line, Decimal("600")) == 600
+    assert start_up_in_kind_part(line, Decimal("9000")) == 2000
+    assert start_up_in_kind_part(Decimal("0"), Decimal("600")) == 0  # no start-up owed
+
+
+def test_the_budget_start_up_line_has_a_cash_and_an_in_kind_part(sponsorship, treasurer):
+    before = budget_for(sponsorship)
+    line = before.start_up_planned
+    assert (before.start_up_in_kind, before.start_up_line) == (0, line)
+    _item(sponsorship, treasurer, 2, "150.00", "Bunk bed")
+    after = budget_for(sponsorship)
+    assert after.start_up_in_kind == Decimal("300.00")
+    assert after.start_up_planned == line - 300  # the cash the group owes
+    assert after.start_up_line == line
+    assert after.planned_total == before.planned_total - 300
+    assert after.start_up_owed == before.start_up_owed - 300
+    # Far more given than half the line: half of it stays cash.
+    _item(sponsorship, treasurer, 1, "99999.00", "A car")
+    capped = budget_for(sponsorship)
+    assert capped.start_up_in_kind == (line * IN_KIND_MAX_SHARE).quantize(Decimal("0.01"))
+    assert capped.start_up_planned == line - capped.start_up_in_kind > 0
+    # Cash paid for start-up still counts against the cash part only.
+    Disbursement.objects.create(
+        sponsorship=sponsorship, kind=Disbursement.Kind.START_UP, month_number=1,
+        amount=capped.start_up_planned, paid_on=sponsorship.arrival_date, method="cash",
+        recorded_by=treasurer,
+    )  # fmt: skip
+    assert budget_for(sponsorship).start_up_owed == 0
+
+
+def test_in_kind_sums_come_with_the_payments_in_one_query(
+    sponsorship, other_sponsorship, treasurer, django_assert_max_num_queries
+):
+    _item(sponsorship, treasurer, 2, "150.00", "Bunk bed")
+    both = list(
+        Sponsorship.objects.with_period().filter(pk__in=[sponsorship.pk, other_sponsorship.pk])
+    )
+    with django_assert_max_num_queries(3):  # cost table, family sizes, payments and in-kind
+        budgets = budgets_for(both)
+    assert budgets[sponsorship.pk].in_kind_given == Decimal("300.00")
+    assert budgets[other_sponsorship.pk].in_kind_given == 0
 
 
 def test_the_default_schedule_is_data_month_1_months_4_to_6_month_9():
@@ -127,7 +168,7 @@ def test_the_group_sees_in_kind_on_income_support_and_only_shared_concerns(
         )
     client.force_login(treasurer)
     money = client.get(f"/portal/{sponsorship.public_id}/income-support/").content.decode()
-    assert "Bunk bed" in money and "$300.00" in money and "In-kind toward start-up" in money
+    assert "Bunk bed" in money and "$300.00" in money and "Start-up in kind" in money
     page = client.get(f"/portal/{sponsorship.public_id}/check-ins/").content.decode()
     assert "Fictional shared worry" in page
     assert "Fictional private worry" not in page

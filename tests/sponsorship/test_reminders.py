@@ -16,6 +16,8 @@ from sponsorship.models import (
     CheckIn,
     Extension,
     Membership,
+    MonitoringContact,
+    MonitoringSchedule,
     NotificationPreference,
     Reminder,
     ReminderRule,
@@ -33,15 +35,17 @@ K = Reminder.Kind
 ARRIVAL = datetime.date(2026, 4, 6)
 D = datetime.date(2026, 5, 20)  # a milestone's due date in most tests
 day = datetime.timedelta(days=1)
+MONITORING = (K.MONITORING_DUE, K.MONITORING_OVERDUE)
 
 
 @pytest.fixture
 def prog(time_machine, group, coordinator, member, case_worker, program_manager):
     """Our group's sponsorship (arrived ARRIVAL, no generated plan) and its people.
 
-    The weekly digest is off here (it would add rows to every test); its tests turn it on.
+    The weekly digest and HanVoice's monitoring contacts are off here (they would add rows to
+    every test); their tests turn them on.
     """
-    ReminderRule.objects.filter(kind=K.WEEKLY_DIGEST).update(enabled=False)
+    ReminderRule.objects.filter(kind__in=[K.WEEKLY_DIGEST, *MONITORING]).update(enabled=False)
     time_machine.move_to(local(ARRIVAL - 30 * day), tick=False)
     s = SponsorshipFactory(
         group=group, arrival_date=ARRIVAL, matched_on=ARRIVAL - 40 * day, plan=False
@@ -630,6 +634,9 @@ def test_it_never_puts_a_family_members_name_narrative_or_location_in_an_e_mail(
         sponsorship=prog, months=2, reason="Zebulonia", requested_by=coordinator,
         requested_on=D - 3 * day,
     )  # fmt: skip
+    # HanVoice's contacts: month 9's window closed on May 9, a month-10 window opens May 10.
+    ReminderRule.objects.filter(kind__in=MONITORING).update(enabled=True)
+    MonitoringSchedule.objects.create(label="Month 10", from_month=10, to_month=10)
     at(time_machine, datetime.date(2026, 5, 11))  # a Monday: the digest too
     Sponsorship.objects.filter(pk=prog.pk).update(
         arrival_date=datetime.date(2025, 8, 10), matched_on=datetime.date(2025, 7, 1)
@@ -643,7 +650,7 @@ def test_it_never_puts_a_family_members_name_narrative_or_location_in_an_e_mail(
     kinds = set(Reminder.objects.exclude(sent_at=None).values_list("kind", flat=True))
     assert kinds >= {
         K.MILESTONE_DUE, K.MILESTONE_OVERDUE, K.REVIEW_DUE, K.REVIEW_OVERDUE,
-        K.PERIOD_ENDING, K.EXTENSION_PENDING, K.URGENT_CONCERN, K.WEEKLY_DIGEST,
+        K.PERIOD_ENDING, K.EXTENSION_PENDING, K.URGENT_CONCERN, K.WEEKLY_DIGEST, *MONITORING,
     }  # fmt: skip
     assert len(mail.outbox) >= 10
     for message in mail.outbox:
@@ -689,3 +696,117 @@ def test_it_ignores_inactive_users_and_tells_program_managers_when_the_case_work
     at(time_machine, D + 1 * day)
     sweep(django_capture_on_commit_callbacks)
     assert sent_to() == ["cora@example.org", "pm@hanvoice.test"]
+
+
+# --- HanVoice's own monitoring contacts ----------------------------------------------------
+
+
+@pytest.fixture
+def monitoring_on(prog):
+    ReminderRule.objects.filter(kind__in=MONITORING).update(enabled=True)
+    return MonitoringSchedule.objects.get(from_month=1, to_month=1)
+
+
+def _contact(sponsorship, on: datetime.date, case_worker) -> MonitoringContact:
+    return MonitoringContact.objects.create(
+        sponsorship=sponsorship, happened_on=on, kind=MonitoringContact.Kind.PHONE,
+        recorded_by=case_worker,
+    )  # fmt: skip
+
+
+def test_it_tells_the_case_worker_when_a_contact_window_opens_and_when_it_was_missed_once_each(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks
+):
+    key = f"monitoring:{prog.pk}:{monitoring_on.pk}:{ARRIVAL.isoformat()}"
+    closed = datetime.date(2026, 5, 5)  # month 1: April 6 to May 5
+    for today in (ARRIVAL - day, ARRIVAL, ARRIVAL, ARRIVAL + 3 * day, closed):
+        at(time_machine, today)
+        sweep(django_capture_on_commit_callbacks)
+    assert rows() == [(K.MONITORING_DUE, key, ARRIVAL, "alice@hanvoice.test")]
+    (message,) = mail.outbox
+    code = prog.family.case_code
+    assert message.subject == f"[{code}] HanVoice contact with the family due from 6 Apr 2026"
+    assert "closes on Tuesday 5 May 2026" in message.body
+    for today in (closed + day, closed + day, closed + 5 * day):
+        at(time_machine, today)
+        sweep(django_capture_on_commit_callbacks)
+    assert rows(kind=K.MONITORING_OVERDUE) == [
+        (K.MONITORING_OVERDUE, key, closed + day, "alice@hanvoice.test")
+    ]
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].subject == (
+        f"[{code}] HanVoice contact with the family missed (window closed 5 May 2026)"
+    )
+    for message in mail.outbox:  # case code only: no family name, no group name in subjects
+        assert prog.group.name not in message.subject
+        for member in prog.family.members.all():
+            assert member.given_name not in message.subject + message.body
+
+
+def test_it_catches_up_a_window_that_opened_during_days_without_a_sweep(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks
+):
+    at(time_machine, ARRIVAL + 4 * day)
+    sweep(django_capture_on_commit_callbacks)
+    assert [(kind, due) for kind, _key, due, _to in rows()] == [(K.MONITORING_DUE, ARRIVAL)]
+
+
+def test_a_contact_in_the_window_means_no_overdue_reminder(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks, case_worker
+):
+    at(time_machine, ARRIVAL)
+    sweep(django_capture_on_commit_callbacks)
+    _contact(prog, ARRIVAL + 10 * day, case_worker)
+    at(time_machine, datetime.date(2026, 5, 6))
+    sweep(django_capture_on_commit_callbacks)
+    assert [kind for kind, *_rest in rows()] == [K.MONITORING_DUE]
+
+
+def test_a_due_reminder_is_cancelled_when_the_contact_was_recorded_before_it_was_sent(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks, case_worker
+):
+    at(time_machine, ARRIVAL)
+    reminders.reminder_sweep()  # written, not yet delivered
+    _contact(prog, ARRIVAL, case_worker)
+    reminder = Reminder.objects.get(kind=K.MONITORING_DUE)
+    assert reminders.reminder_deliver(reminder_id=reminder.pk) == "cancelled"
+    assert mail.outbox == []
+
+
+def test_it_tells_program_managers_of_a_missed_contact_when_no_case_worker_is_assigned(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks
+):
+    prog.family.case_worker = None
+    prog.family.save(update_fields=["case_worker"])
+    at(time_machine, datetime.date(2026, 5, 6))
+    sweep(django_capture_on_commit_callbacks)
+    assert [(kind, to) for kind, _key, _due, to in rows()] == [
+        (K.MONITORING_OVERDUE, "pm@hanvoice.test")
+    ]
+    assert sent_to() == ["pm@hanvoice.test"]
+
+
+def test_a_changed_arrival_date_cancels_the_old_windows_reminder(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks
+):
+    at(time_machine, ARRIVAL)
+    reminders.reminder_sweep()
+    Sponsorship.objects.filter(pk=prog.pk).update(arrival_date=ARRIVAL + 2 * day)
+    reminder = Reminder.objects.get(kind=K.MONITORING_DUE)
+    assert reminders.reminder_deliver(reminder_id=reminder.pk) == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("fr", "Contact de HanVoice avec la famille à faire"), ("ko", "HanVoice의 가족 연락")],
+)
+def test_the_monitoring_reminder_is_written_in_the_case_workers_language(
+    prog, monitoring_on, time_machine, django_capture_on_commit_callbacks, case_worker,
+    language, words,
+):  # fmt: skip
+    reminders.language_preference_set(user=case_worker, language=language)
+    at(time_machine, ARRIVAL)
+    sweep(django_capture_on_commit_callbacks)
+    (message,) = mail.outbox
+    assert words in message.subject and prog.family.case_code in message.subject
+    assert "HanVoice's scheduled contact" not in message.body

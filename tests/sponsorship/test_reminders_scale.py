@@ -27,6 +27,8 @@ from sponsorship.models import (
     Extension,
     Membership,
     Milestone,
+    MonitoringContact,
+    MonitoringSchedule,
     Reminder,
     Review,
     SponsorGroup,
@@ -37,11 +39,13 @@ from tests.sponsorship.reminder_helpers import local
 
 TODAY = datetime.date(2026, 9, 16)  # a Wednesday: this week's digest is caught up too
 day = datetime.timedelta(days=1)
-PER_SPONSORSHIP = 8  # due soon 1, overdue 2, review coming 2, period ending 2, extension 1
+# due soon 1, overdue 2, review coming 2, period ending 2, extension 1, HanVoice contact due 1
+PER_SPONSORSHIP = 9
 DIGESTS = 2  # the case worker and the program manager
-# rules 1, milestones 2, reviews 2, sponsorships 1, extensions 1, group members 1, staff roles 2,
-# active case workers 1, the new rows 1, and the savepoint around the sweep 2.
-MAX_SELECTS = 14
+# rules 1, milestones 2, reviews 2, sponsorships 1, extensions 1, monitoring (schedule,
+# sponsorships, contacts) 3, group members 1, staff roles 2, active case workers 1, the new
+# rows 1, and the savepoint around the sweep 2.
+MAX_SELECTS = 17
 
 
 def build_program(n: int) -> None:
@@ -103,6 +107,17 @@ def build_program(n: int) -> None:
             for s, u in zip(sponsorships, users, strict=True)
         ]
     )
+    # A HanVoice contact window opening today (support month 12), and a contact each in
+    # month 9's window (long closed, so it fires nothing): the contacts are read once.
+    MonitoringSchedule.objects.get_or_create(label="Month 12", from_month=12, to_month=12)
+    MonitoringContact.objects.bulk_create(
+        [
+            MonitoringContact(
+                sponsorship=s, happened_on=add_months(arrival, 8), kind="phone", recorded_by=cw
+            )
+            for s in sponsorships
+        ]
+    )
 
 
 def sweep_queries(n: int) -> tuple[int, int, int]:
@@ -144,6 +159,7 @@ def test_it_reads_the_same_queries_at_20_and_200_sponsorships(time_machine):
     time_machine.move_to(local(TODAY), tick=False)
     small = sweep_queries(20)
     Reminder.objects.all().delete()
+    MonitoringContact.objects.all().delete()
     Extension.objects.all().delete()
     Review.objects.all().delete()
     Milestone.objects.all().delete()

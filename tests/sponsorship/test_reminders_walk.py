@@ -1,5 +1,6 @@
 """Walk one sponsorship through its year, day by day, with the clock frozen at 06:00:
-exactly the expected reminders, each sent once."""
+exactly the expected reminders, each sent once. HanVoice's monitoring contacts follow the
+default schedule (month 1, months 4-6, month 9); the case worker calls only in months 4-6."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from core.dates import add_months
-from sponsorship.models import Extension, Reminder
+from sponsorship.models import Extension, MonitoringContact, MonitoringSchedule, Reminder
 from tests.factories import SponsorshipFactory
 from tests.sponsorship.reminder_helpers import local, sweep
 
@@ -41,6 +42,7 @@ def test_it_sends_exactly_the_expected_reminders_over_a_whole_sponsorship(
     late = next(m for m in milestones if m.title == LATE_MILESTONE)
     late_review = next(r for r in reviews if r.label == LATE_REVIEW)
     extension_day = ARRIVAL + 300 * day
+    contact_day = add_months(ARRIVAL, 4) + 13 * day  # in the months 4-6 window
 
     first, last = ARRIVAL - 25 * day, month_13 + 10 * day
     today = first
@@ -57,6 +59,10 @@ def test_it_sends_exactly_the_expected_reminders_over_a_whole_sponsorship(
                 decided_at=timezone.now(),
             )
         sweep(django_capture_on_commit_callbacks)
+        if today == contact_day:  # after the morning's sweep
+            MonitoringContact.objects.create(
+                sponsorship=s, happened_on=today, kind="phone", recorded_by=case_worker
+            )
         # The group ticks milestones off on their due date, after the morning sweep;
         # one is 30 days late. Reviews are held on the day; one is 10 days late.
         for m in milestones:
@@ -95,6 +101,12 @@ def test_it_sends_exactly_the_expected_reminders_over_a_whole_sponsorship(
         expected.add((K.PERIOD_ENDING, period, month_13 - 30 * day, who))
         expected.add((K.MONTH_13, period, month_13, who))
     expected.add((K.EXTENSION_PENDING, f"extension:{extension.pk}", extension_day + 3 * day, paula))
+    for schedule in MonitoringSchedule.objects.all():
+        opens = add_months(ARRIVAL, schedule.from_month - 1)
+        key = f"monitoring:{s.pk}:{schedule.pk}:{opens.isoformat()}"
+        expected.add((K.MONITORING_DUE, key, opens, alice))
+        if schedule.from_month != 4:  # months 4-6 were met by the call
+            expected.add((K.MONITORING_OVERDUE, key, add_months(ARRIVAL, schedule.to_month), alice))
 
     actual = Reminder.objects.exclude(kind=K.WEEKLY_DIGEST).values_list(
         "kind", "subject_key", "due_on", "recipient__email"

@@ -30,26 +30,38 @@ from core.auth_forms import AdminEmailAuthenticationForm
 from core.roles import role_names
 
 # (signature...) -> an app list or its rendered HTML. What the admin shows of its models
-# depends only on the signature, never on a particular user or row, so entries never go
-# stale; the registry of models is fixed at start-up. Bounded: a few roles, three languages.
+# depends only on the signature, never on a particular user, so entries never go stale; the
+# registry of models is fixed at start-up. Bounded: a few roles, three languages.
 _APP_LISTS: dict[tuple, Any] = {}
 APP_LISTS_MAX = 256
 
 
-def _signature(request: HttpRequest) -> tuple:
+def _signature(request: HttpRequest, site: admin.AdminSite) -> tuple:
     """Everything the ModelAdmins' permission checks read: the account's flags, its
-    permissions (every backend's), its role names (core.roles), and the language and
-    script prefix the names and URLs are rendered in."""
+    permissions (every backend's), its role names (core.roles), the state of the rows a
+    ModelAdmin's check reads (its `app_list_state()`, e.g. "a receipt branding exists"), and
+    the language and script prefix the names and URLs are rendered in. Once per request."""
     user = request.user
-    return (
+    memo = getattr(request, "_hv_app_signature", None)
+    if memo is not None and memo[0] is user:  # not after a sign-out in the same request
+        return memo[1]
+    states = tuple(
+        model_admin.app_list_state()
+        for model_admin in site._registry.values()
+        if hasattr(model_admin, "app_list_state")
+    )
+    found = (
         user.is_active,
         user.is_staff,
         user.is_superuser,
         frozenset(user.get_all_permissions()),
         role_names(user) if isinstance(user, User) else frozenset(),
+        states,
         get_language(),
         get_script_prefix(),
     )
+    request._hv_app_signature = (user, found)  # type: ignore[attr-defined]
+    return found
 
 
 def _remember(key: tuple, value: Any) -> None:
@@ -107,7 +119,7 @@ class HanVoiceAdminSite(admin.AdminSite):
         URLs for each of some sixty models (docs/performance.md)."""
         if app_label is not None:
             return super().get_app_list(request, app_label)
-        key = ("list", *_signature(request))
+        key = ("list", *_signature(request, self))
         found = _APP_LISTS.get(key)
         if found is None:
             found = super().get_app_list(request)
@@ -116,7 +128,7 @@ class HanVoiceAdminSite(admin.AdminSite):
 
     def app_list_html(self, request: HttpRequest) -> SafeString:
         """The index's list of models, rendered once per permission signature and page."""
-        key = ("html", request.path, *_signature(request))
+        key = ("html", request.path, *_signature(request, self))
         found = _APP_LISTS.get(key)
         if found is None:
             found = render_to_string(

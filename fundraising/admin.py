@@ -821,4 +821,9 @@ class ReceiptBrandingAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["__str__", "updated_at"]
 
     def has_add_permission(self, request) -> bool:
-        return super().has_add_permission(request) and not ReceiptBranding.objects.exists()
+        return super().has_add_permission(request) and not self.app_list_state()
+
+    def app_list_state(self) -> bool:
+        """What the add permission reads besides the user's: the admin's list of models is
+        kept per value of it (config/sites.py)."""
+        return ReceiptBranding.objects.exists()

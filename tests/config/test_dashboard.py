@@ -333,3 +333,15 @@ def test_the_list_of_models_is_kept_per_role_and_follows_a_change_of_role(client
     case_worker = StaffFactory(roles=[CASE_WORKER])
     html = _page(client, case_worker)
     assert 'class="app-families' in html and 'class="app-fundraising' not in html
+
+
+def test_the_kept_list_of_models_follows_the_rows_an_add_permission_reads(client):
+    """Receipt branding can be added only while there is none: the kept list of models
+    shows its "Add" link until one exists, and not after."""
+    from fundraising.models import ReceiptBranding
+
+    manager = StaffFactory(roles=[PROGRAM_MANAGER])
+    add = reverse("admin:fundraising_receiptbranding_add")
+    assert f'href="{add}"' in _page(client, manager)
+    ReceiptBranding.objects.create()
+    assert f'href="{add}"' not in _page(client, manager)

@@ -17,7 +17,8 @@ import datetime
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -183,13 +184,37 @@ class LogsCaseFileViews(admin.ModelAdmin):
       a changelist page, is written to CaseFileAccess (only when the page was served; one
       INSERT per page, whatever the number of rows).
 
-    `family_lookup` is the path from the model to its family ("" for Family itself).
+    `family_lookup` is the path from the model to its family ("" for Family itself). A wrong
+    path filters the model's own ids by family ids, which agree only by chance (a fresh test
+    database), so `check()` (`manage.py check`, and a test) refuses one that does not end at
+    Family.
     """
 
     family_lookup = ""
 
     def _family_field(self, suffix: str = "") -> str:
         return f"{self.family_lookup}__{suffix}" if self.family_lookup else suffix
+
+    def check(self, **kwargs) -> list[checks.CheckMessage]:
+        errors = super().check(**kwargs)
+        model = self.model
+        try:
+            for hop in filter(None, self.family_lookup.split("__")):
+                model = model._meta.get_field(hop).related_model
+        except (FieldDoesNotExist, AttributeError):
+            model = None
+        if model is not Family:
+            errors.append(
+                checks.Error(
+                    f"family_lookup {self.family_lookup!r} does not lead from "
+                    f"{self.model._meta.label} to {Family._meta.label}.",
+                    hint="Set family_lookup to the path of the model's family, "
+                    'e.g. "sponsorship__family".',
+                    obj=self.__class__,
+                    id="families.E001",
+                )
+            )
+        return errors
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         visible = families_visible_to(request.user).values("pk")

@@ -9,9 +9,17 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -144,17 +152,24 @@ class WallFilter(admin.SimpleListFilter):
     parameter_name = "wall"
 
     def lookups(self, request, model_admin):
-        return [("review", _("Waiting for review")), ("shown", _("Approved"))]
+        return [
+            ("review", _("Waiting for review")),
+            ("shown", _("Approved")),
+            ("declined", _("Declined")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "review":
             return queryset.filter(
                 wall_approved_at__isnull=True,
+                wall_declined_at__isnull=True,
                 confirmed_at__isnull=False,
                 status__in=list(Pledge.COUNTED_STATUSES),
             )
         if self.value() == "shown":
             return queryset.filter(wall_approved_at__isnull=False)
+        if self.value() == "declined":
+            return queryset.filter(wall_declined_at__isnull=False)
         return queryset
 
 
@@ -209,6 +224,8 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
         "confirmed_at",
         "wall_approved_at",
         "wall_approved_by",
+        "wall_declined_at",
+        "wall_declined_by",
         "anonymised_at",
         "pays_by_card",
         "cover_fee",
@@ -219,6 +236,7 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
     inlines = [PaymentInline]
     actions = [
         "approve_for_wall",
+        "decline_for_wall",
         "withdraw_from_wall",
         "record_payment",
         "cancel_pledges",
@@ -240,6 +258,73 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
             pledges=list(queryset), approved_by=staff_user(request)
         )
         self.message_user(request, _("%d wall entr(ies) approved.") % count)
+
+    @admin.action(description=_("Decline for the donor wall"), permissions=["change"])
+    def decline_for_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):
+        count = services.pledges_wall_decline(
+            pledges=list(queryset), declined_by=staff_user(request)
+        )
+        self.message_user(request, _("%d wall entr(ies) declined.") % count)
+
+    # --- one entry at a time, on the pledge's page (docs/fundraising.md "Donor wall") ---
+
+    def get_urls(self):
+        wall = path(
+            "<path:object_id>/wall/",
+            self.admin_site.admin_view(self.wall_view),
+            name="fundraising_pledge_wall",
+        )
+        return [wall, *super().get_urls()]
+
+    def wall_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Approve or decline this pledge's wall entry (POST from the buttons on its page)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        pledge = self.get_object(request, object_id)
+        if pledge is None:
+            raise Http404
+        decision = request.POST.get("decision")
+        if decision == "approve":
+            services.pledges_wall_approve(pledges=[pledge], approved_by=staff_user(request))
+            done = _("%s is approved for the donor wall.")
+        elif decision == "decline":
+            services.pledges_wall_decline(pledges=[pledge], declined_by=staff_user(request))
+            done = _("%s is kept off the donor wall.")
+        else:
+            return HttpResponseBadRequest(_("Choose approve or decline."))
+        self.message_user(request, done % pledge.reference, messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:fundraising_pledge_change", args=[quote(pledge.pk)]) + "#donor-wall"
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        pledge = self.get_object(request, object_id)
+        if pledge is not None:
+            extra_context = {**(extra_context or {}), "wall": self._wall_review(request, pledge)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _wall_review(self, request: HttpRequest, pledge: Pledge) -> dict:
+        """The entry as the public wall would show it, where it stands, and who decided."""
+        row = {name: getattr(pledge, name) for name in selectors.WALL_FIELDS}
+        if pledge.wall_approved_at:
+            state, at, by = "approved", pledge.wall_approved_at, pledge.wall_approved_by
+        elif pledge.wall_declined_at:
+            state, at, by = "declined", pledge.wall_declined_at, pledge.wall_declined_by
+        else:
+            state, at, by = "waiting", None, None
+        return {
+            "entry": selectors.wall_entry(row),
+            "state": state,
+            "decided_at": at,
+            "decided_by": (by.get_full_name() or by.get_username()) if by else "",
+            "shown": state == "approved"
+            and pledge.confirmed_at is not None
+            and pledge.status in Pledge.COUNTED_STATUSES,
+            "action": reverse("admin:fundraising_pledge_wall", args=[quote(pledge.pk)]),
+            "may_decide": self.has_change_permission(request, pledge),
+        }
 
     @admin.action(description=_("Take off the donor wall"), permissions=["change"])
     def withdraw_from_wall(self, request: HttpRequest, queryset: QuerySet[Pledge]):

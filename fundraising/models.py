@@ -215,6 +215,16 @@ class Pledge(models.Model):
         related_name="+",
         verbose_name=_("approved for the wall by"),
     )
+    # Staff looked at the entry and kept it off the wall: no longer "waiting for review".
+    wall_declined_at = models.DateTimeField(_("declined for the wall at"), null=True, blank=True)
+    wall_declined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("declined for the wall by"),
+    )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Card gifts (Stripe Checkout / Billing; docs/fundraising.md). The ids tie webhook events
     # back to the pledge; money enters the books only from those events.
@@ -261,6 +271,10 @@ class Pledge(models.Model):
                     ]
                 ),
                 name="fundraising_pledge_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(wall_approved_at__isnull=True) | Q(wall_declined_at__isnull=True),
+                name="fundraising_pledge_wall_approved_or_declined",
             ),
         ]
         indexes = [

@@ -76,6 +76,13 @@ def _money_sum(expression, **kwargs):
     )
 
 
+def received_sum(**kwargs):
+    """Money received and kept (NET: refunds and lost disputes taken out), summed over
+    payments: the campaign meter, the dashboard, the admin totals and the reports all add
+    payments up with this, so they agree."""
+    return _money_sum(NET, **kwargs)
+
+
 def campaign_totals(campaign: Campaign) -> CampaignTotals:
     """Two aggregate queries, whatever the number of pledges and payments.
 
@@ -91,9 +98,8 @@ def campaign_totals(campaign: Campaign) -> CampaignTotals:
         ),
     )
     payments = Payment.objects.filter(campaign=campaign).aggregate(
-        received=_money_sum(NET),
-        received_on_open=_money_sum(
-            NET,
+        received=received_sum(),
+        received_on_open=received_sum(
             filter=Q(pledge__status__in=open_statuses, pledge__confirmed_at__isnull=False),
         ),
         unpledged_donors=Count("id", filter=Q(pledge__isnull=True)),
@@ -241,25 +247,27 @@ def donor_wall(campaign: Campaign, limit: int = 30) -> list[dict]:
             wall_approved_at__isnull=False,
         )
         .order_by("-created_at")
-        .values("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")[
-            :limit
-        ]
+        .values(*WALL_FIELDS)[:limit]
     )
-    wall = []
-    for row in rows:
-        wall.append(
-            {
-                "name": None if row["is_anonymous"] else row["donor_name"],
-                "message": row["public_message"],
-                "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
-                "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
-            }
-        )
-    return wall
+    return [wall_entry(row) for row in rows]
+
+
+WALL_FIELDS = ("is_anonymous", "donor_name", "public_message", "tribute_kind", "tribute_name")
+
+
+def wall_entry(row: dict) -> dict:
+    """What of a pledge (its WALL_FIELDS) the public wall shows: the wall itself, and the
+    preview staff approve or decline on the pledge's admin page."""
+    return {
+        "name": None if row["is_anonymous"] else row["donor_name"],
+        "message": row["public_message"],
+        "tribute_kind": "" if row["is_anonymous"] else row["tribute_kind"],
+        "tribute_name": "" if row["is_anonymous"] else row["tribute_name"],
+    }
 
 
 def pledge_paid_total(pledge: Pledge) -> Decimal:
-    return Payment.objects.filter(pledge=pledge).aggregate(total=_money_sum(NET))["total"]
+    return Payment.objects.filter(pledge=pledge).aggregate(total=received_sum())["total"]
 
 
 def pledges_unpaid(campaign: Campaign | None = None) -> QuerySet[Pledge]:
@@ -323,7 +331,7 @@ def received_by_month(campaign: Campaign | None = None, since: dt.date | None = 
     return list(
         qs.annotate(month=TruncMonth("received_on"))
         .values("month")
-        .annotate(total=_money_sum(NET))
+        .annotate(total=received_sum())
         .order_by("month")
     )
 

@@ -210,6 +210,7 @@ def _wall_auto_approvable(pledge: Pledge) -> bool:
         and not pledge.public_message
         and not pledge.tribute_name
         and pledge.wall_approved_at is None
+        and pledge.wall_declined_at is None
     )
 
 
@@ -257,15 +258,42 @@ def pledges_expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-@transaction.atomic
-def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User) -> int:
-    """Show these pledges' name, message and tribute on the public wall."""
-    count = Pledge.objects.filter(
-        pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
-    ).update(wall_approved_at=timezone.now(), wall_approved_by=approved_by)
+def _wall_changed(pledges: list[Pledge]) -> None:
     for campaign_id in {p.campaign_id for p in pledges}:
         transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
+
+
+@transaction.atomic
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User) -> int:
+    """Show these pledges' name, message and tribute on the public wall (an entry declined
+    before is approved now)."""
+    count = Pledge.objects.filter(
+        pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
+    ).update(
+        wall_approved_at=timezone.now(),
+        wall_approved_by=approved_by,
+        wall_declined_at=None,
+        wall_declined_by=None,
+    )
+    _wall_changed(pledges)
     logger.info("%s wall entr(ies) approved", count)
+    return count
+
+
+@transaction.atomic
+def pledges_wall_decline(*, pledges: list[Pledge], declined_by: User) -> int:
+    """Keep these pledges off the public wall after review (taken off if they were on it);
+    they leave the "waiting for review" list. The pledge itself is unchanged."""
+    count = Pledge.objects.filter(
+        pk__in=[p.pk for p in pledges], wall_declined_at__isnull=True
+    ).update(
+        wall_declined_at=timezone.now(),
+        wall_declined_by=declined_by,
+        wall_approved_at=None,
+        wall_approved_by=None,
+    )
+    _wall_changed(pledges)
+    logger.info("%s wall entr(ies) declined", count)
     return count
 
 
@@ -275,8 +303,7 @@ def pledges_wall_withdraw(*, pledges: list[Pledge]) -> int:
     count = Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
         wall_approved_at=None, wall_approved_by=None
     )
-    for campaign_id in {p.campaign_id for p in pledges}:
-        transaction.on_commit(functools.partial(selectors.campaign_totals_invalidate, campaign_id))
+    _wall_changed(pledges)
     return count
 
 

@@ -981,6 +981,7 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
         ("sponsorship__group", admin.RelatedOnlyFieldListFilter),
         ("waiver_requested_on", admin.EmptyFieldListFilter),
         "added_by_group",
+        "continuity",
     )
     search_fields = ("sponsorship__family__case_code", "title")
     list_select_related = ("sponsorship__family", "sponsorship__group")
@@ -991,6 +992,7 @@ class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
     readonly_fields = (
         "sponsorship",
         "template",
+        "continuity",
         "waiver_requested_on",
         "waiver_requested_by",
         "waived_on",
@@ -1033,6 +1035,7 @@ class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
     """A check-in as the group logged it: where the urgent-concern e-mail leads. Read-only
     (the group's own words); addressed by its public id, as in the e-mail's link."""
 
+    family_lookup = "sponsorship__family"
     list_display = ("happened_on", "case_code", "group", "kind", "wellbeing", "concern_level")
     list_filter = ("concern_level", "kind")
     search_fields = ("sponsorship__family__case_code", "sponsorship__group__name")
@@ -1062,7 +1065,7 @@ class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
 
     def case_file_family(self, object_id: str) -> Family | None:
         key = {f"sponsorships__checkins__{k}": v for k, v in self._lookup(object_id).items()}
-        return Family.objects.filter(**key).only("pk").first()
+        return Family.objects.filter(**key).only("pk", "case_code").first()
 
     def get_object(self, request, object_id, from_field=None):
         key = self._lookup(object_id)

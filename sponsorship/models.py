@@ -521,6 +521,23 @@ class MilestoneQuerySet(models.QuerySet):
     def overdue(self, today: datetime.date | None = None) -> MilestoneQuerySet:
         return self.open().filter(due_on__lt=today or timezone.localdate())
 
+    def reminded(self) -> MilestoneQuerySet:
+        """Open milestones reminders are sent for: those of an active sponsorship, and the
+        support-continuity items of one that broke down without a transfer (to government
+        support or another arrangement), which staff follow once the group is gone
+        (docs/domain.md "Outcomes"). The sweep and the check at send time both ask this."""
+        return self.open().filter(
+            Q(sponsorship__outcome=Sponsorship.Outcome.ACTIVE)
+            | Q(
+                continuity=True,
+                sponsorship__outcome=Sponsorship.Outcome.BREAKDOWN,
+                sponsorship__breakdown_resolution__in=[
+                    Sponsorship.BreakdownResolution.GOVERNMENT,
+                    Sponsorship.BreakdownResolution.OTHER,
+                ],
+            )
+        )
+
 
 class Milestone(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -539,6 +556,8 @@ class Milestone(models.Model):
     )
     notes = EncryptedTextField(_("notes"), blank=True)
     added_by_group = models.BooleanField(_("added by the sponsor group"), default=False)
+    # Added by a breakdown (sponsorship_record_breakdown): still followed after the end.
+    continuity = models.BooleanField(_("support-continuity item"), default=False)
     waiver_requested_on = models.DateField(_("waiver requested on"), null=True, blank=True)
     waiver_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -678,6 +678,7 @@ def sponsorship_record_breakdown(
             title=title,  # English in the database, shown translated (catalogue_strings)
             description=description,
             due_on=ended_on + datetime.timedelta(days=days),
+            continuity=True,
         )
         for days, title, description in CONTINUITY_MILESTONES
     )

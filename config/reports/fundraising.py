@@ -22,7 +22,7 @@ from config.reports.base import (
 )
 from core.dates import month_starts
 from fundraising.models import Campaign, Payment, Pledge, Receipt
-from fundraising.selectors import payments_not_receipted, pledges_unpaid
+from fundraising.selectors import payments_not_receipted, pledges_unpaid, received_sum
 
 
 def fundraising_report(
@@ -33,7 +33,9 @@ def fundraising_report(
     campaign=None,
 ) -> Report:
     """Money received by month and by campaign, pledged-but-unpaid, receipts issued and not yet
-    issued, for the period. A fixed number of queries whatever the number of pledges."""
+    issued, for the period. A fixed number of queries whatever the number of pledges.
+    "Received" is net of refunds (`received_sum`, as on the campaign meter), counted in the
+    month the payment was received."""
 
     title = str(REPORTS["fundraising"][0])
     report = Report("fundraising", title, date_from, date_to, audience)
@@ -49,7 +51,7 @@ def fundraising_report(
         row["month"]: (row["total"], row["n"])
         for row in payments.annotate(month=TruncMonth("received_on"))
         .values("month")
-        .annotate(total=Sum("amount"), n=Count("pk"))
+        .annotate(total=received_sum(), n=Count("pk"))
         .order_by("month")
     }
 
@@ -83,7 +85,7 @@ def fundraising_report(
     received = {
         row["campaign"]: (row["total"], row["n"])
         for row in payments.values("campaign")
-        .annotate(total=Sum("amount"), n=Count("pk"))
+        .annotate(total=received_sum(), n=Count("pk"))
         .order_by()
     }
     pledged = {

@@ -67,6 +67,10 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
             days_left=(milestone.due_on - today).days,
             days_overdue=(today - milestone.due_on).days,
         )
+        if sponsorship and not sponsorship.is_active:
+            # A support-continuity item after a breakdown: staff follow it, the group is gone.
+            path = reverse("admin:sponsorship_milestone_changelist")
+            ctx.update(after_end=True, link=site_link(f"{path}?q={case_code}"))
     if reminder.review_id:
         review = reminder.review
         ctx.update(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sponsorship.access import may_receive
 from sponsorship.models import (
     Extension,
+    Milestone,
     MonitoringSchedule,
     Reminder,
     ReminderRule,
@@ -29,6 +30,16 @@ INSERT_BATCH = 1000
 # "Before" kinds announce something coming; they stop mattering once it is due.
 BEFORE_KINDS = {Kind.MILESTONE_DUE, Kind.REVIEW_DUE, Kind.PERIOD_ENDING}
 GROUP_ROLES = {R.COORDINATOR, R.TREASURER, R.MEMBERS}
+
+
+def staff_recipients(wanted: Sequence[str]) -> list[str]:
+    """Who hears of an item that outlives its sponsorship (a support-continuity item after a
+    breakdown without a transfer): the rule's staff, and the group's part falls to the
+    case worker (program managers stand in when none is assigned)."""
+    staff = [who for who in wanted if who not in GROUP_ROLES]
+    if len(staff) < len(wanted) and R.CASE_WORKER not in staff:
+        staff.append(R.CASE_WORKER)
+    return staff
 
 
 def rule_offsets(rule: ReminderRule) -> list[int]:
@@ -101,14 +112,24 @@ def digest_key(monday: datetime.date) -> str:
     return f"digest:{year}-W{week:02d}"
 
 
+def _outlives_sponsorship(reminder: Reminder) -> bool:
+    """A milestone still followed after its sponsorship ended, told to staff only."""
+    return (
+        reminder.kind in (Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE)
+        and reminder.group_id is None
+        and Milestone.objects.reminded().filter(pk=reminder.milestone_id).exists()
+    )
+
+
 def why_not_relevant(reminder: Reminder, today: datetime.date) -> str:
     """Why the reminder no longer matters (empty when it does). Checked at send time."""
     if not may_receive(reminder):
         return "Recipient no longer in the group or on staff."
     sponsorship = reminder.sponsorship
-    if sponsorship is not None and not sponsorship.is_active:
-        return "Sponsorship ended."
     kind = reminder.kind
+    ended = sponsorship is not None and not sponsorship.is_active
+    if ended and not _outlives_sponsorship(reminder):
+        return "Sponsorship ended."
     if kind in (Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE):
         milestone = reminder.milestone
         if milestone is None:

@@ -40,6 +40,7 @@ from sponsorship.reminders.rules import (
     monitoring_key,
     period_key,
     rule_offsets,
+    staff_recipients,
 )
 from sponsorship.selectors import monitoring_windows
 
@@ -62,6 +63,9 @@ class Candidate:
     milestone_id: int | None = None
     review_id: int | None = None
     extension_id: int | None = None
+    # The sponsorship has ended but the item still applies (a support-continuity item after
+    # a breakdown without a transfer): staff only, the group is gone (`staff_recipients`).
+    staff_only: bool = False
 
 
 @dataclass
@@ -80,7 +84,8 @@ def _dated_candidates(
     subject: str,
 ) -> Iterable[Candidate]:
     """Candidates for objects that fall due on a date (milestones, reviews): one query per
-    kind, bounded to the dates the rule's offsets can fire on as of today."""
+    kind, bounded to the dates the rule's offsets can fire on as of today. `open_rows` are
+    those still reminded of; rows of an ended sponsorship among them go to staff only."""
     for kind in kinds:
         offsets = rules.get(kind)
         if not offsets:
@@ -88,23 +93,23 @@ def _dated_candidates(
         low, high = base_range(offsets, today)
         if kind in BEFORE_KINDS:
             low = max(low, today)
-        rows = open_rows.filter(
-            sponsorship__outcome=Sponsorship.Outcome.ACTIVE, **{f"{date_field}__range": (low, high)}
-        ).values(
+        rows = open_rows.filter(**{f"{date_field}__range": (low, high)}).values(
             "pk", date_field, "sponsorship_id", "sponsorship__group_id",
-            "sponsorship__family__case_worker_id",
+            "sponsorship__family__case_worker_id", "sponsorship__outcome",
         )  # fmt: skip
         for row in rows:
             fire = latest_fire_date(row[date_field], offsets, today)
             if fire is None:
                 continue
+            ended = row["sponsorship__outcome"] != Sponsorship.Outcome.ACTIVE
             yield Candidate(
                 kind=kind,
                 subject_key=f"{subject}:{row['pk']}",
                 fire_on=fire,
-                group_id=row["sponsorship__group_id"],
+                group_id=None if ended else row["sponsorship__group_id"],
                 sponsorship_id=row["sponsorship_id"],
                 case_worker_id=row["sponsorship__family__case_worker_id"],
+                staff_only=ended,
                 **{f"{subject}_id": row["pk"]},
             )
 
@@ -112,14 +117,17 @@ def _dated_candidates(
 def _milestone_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
     return _dated_candidates(
         rules, today, kinds=(Kind.MILESTONE_DUE, Kind.MILESTONE_OVERDUE),
-        open_rows=Milestone.objects.open(), date_field="due_on", subject="milestone",
+        open_rows=Milestone.objects.reminded(), date_field="due_on", subject="milestone",
     )  # fmt: skip
 
 
 def _review_candidates(rules: dict, today: datetime.date) -> Iterable[Candidate]:
     return _dated_candidates(
         rules, today, kinds=(Kind.REVIEW_DUE, Kind.REVIEW_OVERDUE),
-        open_rows=Review.objects.filter(held_on__isnull=True), date_field="scheduled_for",
+        open_rows=Review.objects.filter(
+            held_on__isnull=True, sponsorship__outcome=Sponsorship.Outcome.ACTIVE
+        ),
+        date_field="scheduled_for",
         subject="review",
     )  # fmt: skip
 
@@ -372,7 +380,10 @@ def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
     rows: list[Reminder] = []
     for find in SWEPT_KINDS:
         for c in find(offsets, today):
-            for user_id in sorted(recipients.resolve(c, rules[c.kind][1])):
+            wanted = rules[c.kind][1]
+            if c.staff_only:
+                wanted = staff_recipients(wanted)
+            for user_id in sorted(recipients.resolve(c, wanted)):
                 rows.append(
                     Reminder(
                         kind=c.kind,

@@ -16,12 +16,14 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from config import reports
+from config.reports.base import money_text
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import CaseFileAccess, Family
+from fundraising import selectors
 from fundraising.models import Campaign, Payment
 from sponsorship.models import SponsorGroup
 from tests.config.bulk import build_program
-from tests.factories import CampaignFactory, StaffFactory
+from tests.factories import CampaignFactory, PaymentFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 URLS = {
@@ -259,10 +261,9 @@ def test_the_campaign_filter_and_period_narrow_the_fundraising_report(client, se
     report = client.get(
         URLS["fundraising"], {"campaign": north.pk, "date_from": start.isoformat()}
     ).context["report"]
-    received = sum(
-        Payment.objects.filter(campaign=north, received_on__gte=start).values_list(
-            "amount", flat=True
-        )
+    received = sum(  # net of refunds, as on the campaign meter
+        p.amount - p.refunded_amount
+        for p in Payment.objects.filter(campaign=north, received_on__gte=start)
     )
     assert dict(report.summary)["Received in the period"] == f"${received:,.2f}"
     assert [row[0] for row in report.tables[1].rows] == ["North to North"]
@@ -271,6 +272,41 @@ def test_the_campaign_filter_and_period_narrow_the_fundraising_report(client, se
     pledge_table = report.tables[2]
     assert all(row[0].startswith("HV-") for row in pledge_table.rows)  # references, no names
     assert "Demo Donor" not in client.get(URLS["fundraising"], {"format": "csv"}).content.decode()
+
+
+def test_the_fundraising_report_nets_refunds_as_the_campaign_meter_does(client, program_manager):
+    campaign = CampaignFactory(slug="refunds", name="Refund appeal")
+    march, april = datetime.date(2026, 3, 2), datetime.date(2026, 4, 1)
+    PaymentFactory(pledge__campaign=campaign, amount=Decimal("100.00"), received_on=march)
+    PaymentFactory(  # partly refunded
+        pledge__campaign=campaign,
+        amount=Decimal("60.00"),
+        refunded_amount=Decimal("25.00"),
+        received_on=march,
+    )
+    PaymentFactory(  # refunded in full
+        pledge__campaign=campaign,
+        amount=Decimal("40.00"),
+        refunded_amount=Decimal("40.00"),
+        received_on=april,
+    )
+    meter = selectors.campaign_totals(campaign).received
+    assert meter == Decimal("135.00")  # 100 + 60 - 25 + 40 - 40
+    kept = money_text(meter)
+
+    client.force_login(program_manager)
+    params = {"date_from": "2026-01-01", "date_to": "2026-06-30", "campaign": campaign.pk}
+    report = client.get(URLS["fundraising"], params).context["report"]
+    assert dict(report.summary)["Received in the period"] == kept
+    by_month = {row[0]: row[1] for row in report.tables[0].rows}
+    assert (by_month["2026-03"], by_month["2026-04"]) == (kept, money_text(Decimal("0")))
+    assert [row[4] for row in report.tables[1].rows] == [kept]  # "Received in the period"
+    assert sum(value for _label, value in report.chart.points) == meter
+
+    rows = _csv(client.get(URLS["fundraising"], {**params, "format": "csv"}).content)
+    assert ["Received in the period", kept] in rows and ["2026-03", kept, "2"] in rows
+    pdf = client.get(URLS["fundraising"], {**params, "format": "pdf"})
+    assert f"Received in the period {kept}" in re.sub(r"\s+", " ", _pdf_text(pdf.content))
 
 
 # --- queries -------------------------------------------------------------------------------------

@@ -138,6 +138,64 @@ def test_wall_entries_wait_for_staff_approval(
     assert "Vera Shown" in html and "Hello!" in html
 
 
+def test_one_wall_entry_is_approved_or_declined_on_its_pledge_page(
+    client, campaign, fundraiser, case_worker, django_capture_on_commit_callbacks
+):
+    pledge = PledgeFactory(campaign=campaign, donor_name="Vera Shown", public_message="Hello!")
+    other = PledgeFactory(campaign=campaign, donor_name="Otto Waiting", public_message="Hi")
+    page = reverse("fundraising:campaign", args=[campaign.slug])
+    change = reverse("admin:fundraising_pledge_change", args=[pledge.pk])
+    decide = reverse("admin:fundraising_pledge_wall", args=[pledge.pk])
+    waiting = reverse("admin:fundraising_pledge_changelist") + "?wall=review"
+
+    client.force_login(fundraiser)
+    html = client.get(change).content.decode()
+    # The preview, and two labelled buttons in a form that posts (no link changes anything).
+    assert 'aria-labelledby="donor-wall-heading"' in html and "Hello!" in html
+    form = re.search(r'<form method="post" action="([^"]+)" class="hv-wall-decision">(.*?)</form>',
+                     html, re.S)  # fmt: skip
+    assert form and form.group(1) == decide
+    assert re.findall(r'<button type="submit" name="decision" value="(\w+)"', form.group(2)) == [
+        "approve",
+        "decline",
+    ]
+    assert client.get(decide).status_code == 405  # a link cannot approve
+    assert client.post(decide, {"decision": "publish"}).status_code == 400
+
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = client.post(decide, {"decision": "approve"})
+    assert approved.status_code == 302 and approved["Location"] == change + "#donor-wall"
+    pledge.refresh_from_db()
+    assert pledge.wall_approved_by == fundraiser and pledge.wall_declined_at is None
+    assert "Vera Shown" in client.get(page).content.decode()
+    assert "Otto Waiting" not in client.get(page).content.decode()  # only this entry
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(decide, {"decision": "decline"})
+    pledge.refresh_from_db()
+    assert pledge.wall_approved_at is None and pledge.wall_declined_by == fundraiser
+    assert "Vera Shown" not in client.get(page).content.decode()
+    listed = client.get(waiting).content.decode()
+    assert other.reference in listed and pledge.reference not in listed  # reviewed: not waiting
+    assert "Declined by" in client.get(change).content.decode()
+
+    client.force_login(case_worker)
+    assert client.post(decide, {"decision": "approve"}).status_code == 403
+    pledge.refresh_from_db()
+    assert pledge.wall_approved_at is None
+
+
+def test_a_declined_entry_is_not_approved_automatically(client, mailoutbox, fundraiser):
+    campaign = CampaignFactory(auto_approve_wall=True)
+    pledge = PledgeFactory(campaign=campaign, confirmed_at=None, public_message="")
+    services.pledges_wall_decline(pledges=[pledge], declined_by=fundraiser)
+    services.payment_record(
+        pledge=pledge, amount=pledge.amount, received_on=timezone.localdate(), method="cash"
+    )
+    pledge.refresh_from_db()
+    assert pledge.confirmed_at is not None and pledge.wall_approved_at is None
+
+
 def test_an_unconfirmed_pledge_never_reaches_the_wall_even_approved(client, campaign):
     PledgeFactory(
         campaign=campaign,

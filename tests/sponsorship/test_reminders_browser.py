@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.conf import settings
+from django.core import mail
 from django.utils import timezone
 
-from sponsorship.models import NotificationPreference, Reminder
+from sponsorship import reminders, services
+from sponsorship.models import CheckIn, NotificationPreference, Reminder, Sponsorship
 from tests.factories import PASSWORD
 from tests.sponsorship.reminder_helpers import seed_catalogues
 
@@ -60,3 +65,57 @@ def test_staff_see_failed_reminders_in_the_admin(
     assert page.get_by_text("Failed: gave up").first.is_visible()
     assert page.get_by_text(sponsorship.family.case_code).first.is_visible()
     page.screenshot(path=artifacts_dir / "reminders-admin-failed.png", full_page=True)
+
+
+def _checkin(sponsorship, user, concern: str, level=CheckIn.Concern.NONE) -> CheckIn:
+    return CheckIn.objects.create(
+        sponsorship=sponsorship, happened_on=timezone.localdate(), who="Cora",
+        wellbeing=CheckIn.Wellbeing.STRUGGLING, concern_level=level, concern=concern,
+        summary="Visited the flat.", logged_by=user,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_case_worker_follows_the_urgent_concern_link_to_the_check_in(
+    live_server, page, sponsorship, other_sponsorship, coordinator, case_worker, artifacts_dir,
+    width,
+):  # fmt: skip
+    # Check-ins numbered unlike the families (the page once matched one with the other).
+    for n in range(3):
+        _checkin(other_sponsorship, coordinator, f"Other group's note {n}")
+    checkin = _checkin(
+        sponsorship, coordinator, "The landlord threatened to evict the family on Friday.",
+        level=CheckIn.Concern.URGENT,
+    )  # fmt: skip
+    assert checkin.pk != sponsorship.family.pk
+    reminders.notify_urgent_concern(checkin=checkin)
+    (message,) = [m for m in mail.outbox if case_worker.email in m.to]
+    link = re.search(re.escape(settings.SITE_URL) + r"(/admin/\S+/change/)", message.body)
+    assert link and str(checkin.public_id) in link.group(1)
+
+    _sign_in(page, live_server, case_worker.email)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + link.group(1))
+    assert page.get_by_text("The landlord threatened to evict the family on Friday.").is_visible()
+    assert page.get_by_text(sponsorship.group.name).first.is_visible()
+    page.screenshot(path=artifacts_dir / f"admin-checkin-urgent-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_staff_find_the_continuity_items_of_a_breakdown_in_the_milestone_list(
+    live_server, page, sponsorship, case_worker, artifacts_dir, width
+):
+    services.sponsorship_record_breakdown(
+        sponsorship=sponsorship,
+        ircc_notified_on=timezone.localdate(),
+        resolution=Sponsorship.BreakdownResolution.GOVERNMENT,
+        reason="The group dissolved.",
+        recorded_by=case_worker,
+    )
+    _sign_in(page, live_server, case_worker.email)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server.url}/admin/sponsorship/milestone/?continuity__exact=1")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 4
+    assert page.get_by_text("Next month's income support confirmed without a gap").is_visible()
+    page.screenshot(path=artifacts_dir / f"admin-milestones-continuity-{width}.png", full_page=True)

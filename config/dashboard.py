@@ -25,15 +25,17 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Prefetch
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -47,9 +49,12 @@ from core.dates import month_starts
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 from families.models import Family, HouseholdMember
 from families.selectors import families_by_status
+from fundraising.models import Campaign, Payment, Pledge, Receipt
 from fundraising.selectors import (
+    FIGURES_GENERATION_KEY,
     campaign_totals,
     campaigns_active,
+    money_figures_changed,
     payments_not_receipted,
     pledges_unpaid,
     received_by_month,
@@ -77,6 +82,7 @@ GENERATION_KEY = "dashboard:cases:generation"
 MONEY_MONTHS = 12
 # The reminder admin arrives with the reminders work: link by URL string, not reverse().
 FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
+T = TypeVar("T")
 
 
 def can_see_cases(user: User | AnonymousUser) -> bool:
@@ -301,16 +307,16 @@ def _case_summary(today: datetime.date) -> CasePanels:
     )
 
 
-def _summary_key(today: datetime.date) -> str:
-    return f"dashboard:cases:v1:{today.isoformat()}:{get_language()}"
+def _summary_key(part: str, today: datetime.date) -> str:
+    return f"dashboard:{part}:v1:{today.isoformat()}:{get_language()}"
 
 
-def _cached_case_summary(today: datetime.date) -> CasePanels:
-    """The summary for today in this language: one cache read when nothing changed since it
-    was built (same generation, younger than SUMMARY_MAX_AGE), else rebuilt and stored."""
-    key = _summary_key(today)
-    found = cache.get_many([GENERATION_KEY, key])
-    generation, stored = found.get(GENERATION_KEY), found.get(key)
+def _cached(key: str, generation_key: str, build: Callable[[], T]) -> T:
+    """What `build` returned, kept under `key`: one cache read when nothing changed since it
+    was built (same generation, younger than SUMMARY_MAX_AGE), else rebuilt and stored. A
+    change replaces or deletes the generation; a missing one is started here."""
+    found = cache.get_many([generation_key, key])
+    generation, stored = found.get(generation_key), found.get(key)
     if (
         stored is not None
         and generation is not None
@@ -319,14 +325,19 @@ def _cached_case_summary(today: datetime.date) -> CasePanels:
     ):
         return stored["panels"]
     if generation is None:
-        generation = _new_generation()
+        generation = uuid.uuid4().hex
+        cache.set(generation_key, generation, None)
     # The generation is read before the data: a change committed while this runs gives a
     # new generation, so what is stored here is not used after it.
-    panels = _case_summary(today)
+    panels = build()
     cache.set(
         key, {"generation": generation, "built": time.time(), "panels": panels}, SUMMARY_MAX_AGE
     )
     return panels
+
+
+def _cached_case_summary(today: datetime.date) -> CasePanels:
+    return _cached(_summary_key("cases", today), GENERATION_KEY, lambda: _case_summary(today))
 
 
 def _new_generation() -> str:
@@ -356,12 +367,33 @@ COUNTED_MODELS = (
 )
 
 
+def money_changed(sender, **kwargs) -> None:
+    """Signal receiver: a row the money panels count was saved or deleted (now, and on
+    commit, as for the case panels). Services that write with a bulk UPDATE call
+    `campaign_totals_invalidate` or `money_figures_changed` themselves."""
+    if sender is Pledge and kwargs.get("created") and kwargs["instance"].confirmed_at is None:
+        return  # a new unconfirmed pledge counts in no money figure (docs/fundraising.md)
+    money_figures_changed()
+    transaction.on_commit(money_figures_changed)
+
+
+MONEY_MODELS = (Campaign, Pledge, Payment, Receipt)
+
+
 def connect_signals() -> None:
     """Called once by config's AppConfig.ready()."""
     for model in COUNTED_MODELS:
         uid = f"dashboard-{model._meta.label_lower}"
         post_save.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-delete")
+    for money_model in MONEY_MODELS:
+        uid = f"dashboard-money-{money_model._meta.label_lower}"
+        post_save.connect(money_changed, sender=money_model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(money_changed, sender=money_model, dispatch_uid=f"{uid}-delete")
+    # A receipt's payments are set after the receipt is saved.
+    m2m_changed.connect(
+        money_changed, sender=Receipt.payments.through, dispatch_uid="dashboard-money-receipt-m2m"
+    )
 
 
 def _case_panels(today: datetime.date) -> CasePanels:
@@ -422,7 +454,14 @@ class MoneyPanels:
 
 
 def _money_panels(today: datetime.date) -> MoneyPanels:
+    """The money panels, kept like the case summary: every change to a pledge, payment,
+    receipt or campaign drops them (fundraising.selectors.FIGURES_GENERATION_KEY)."""
+    return _cached(
+        _summary_key("money", today), FIGURES_GENERATION_KEY, lambda: _money_summary(today)
+    )
 
+
+def _money_summary(today: datetime.date) -> MoneyPanels:
     campaigns = []
     for campaign in campaigns_active()[:3]:
         totals = campaign_totals(campaign)

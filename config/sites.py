@@ -12,10 +12,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import get_script_prefix, path, reverse
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
@@ -23,6 +27,47 @@ from django_ratelimit.exceptions import Ratelimited
 from config import report_views
 from config.dashboard import dashboard_for
 from core.auth_forms import AdminEmailAuthenticationForm
+from core.roles import role_names
+
+# (signature...) -> an app list or its rendered HTML. What the admin shows of its models
+# depends only on the signature, never on a particular user, so entries never go stale; the
+# registry of models is fixed at start-up. Bounded: a few roles, three languages.
+_APP_LISTS: dict[tuple, Any] = {}
+APP_LISTS_MAX = 256
+
+
+def _signature(request: HttpRequest, site: admin.AdminSite) -> tuple:
+    """Everything the ModelAdmins' permission checks read: the account's flags, its
+    permissions (every backend's), its role names (core.roles), the state of the rows a
+    ModelAdmin's check reads (its `app_list_state()`, e.g. "a receipt branding exists"), and
+    the language and script prefix the names and URLs are rendered in. Once per request."""
+    user = request.user
+    memo = getattr(request, "_hv_app_signature", None)
+    if memo is not None and memo[0] is user:  # not after a sign-out in the same request
+        return memo[1]
+    states = tuple(
+        model_admin.app_list_state()
+        for model_admin in site._registry.values()
+        if hasattr(model_admin, "app_list_state")
+    )
+    found = (
+        user.is_active,
+        user.is_staff,
+        user.is_superuser,
+        frozenset(user.get_all_permissions()),
+        role_names(user) if isinstance(user, User) else frozenset(),
+        states,
+        get_language(),
+        get_script_prefix(),
+    )
+    request._hv_app_signature = (user, found)  # type: ignore[attr-defined]
+    return found
+
+
+def _remember(key: tuple, value: Any) -> None:
+    if len(_APP_LISTS) >= APP_LISTS_MAX:
+        _APP_LISTS.clear()
+    _APP_LISTS[key] = value
 
 
 def needs_second_factor(request: HttpRequest) -> bool:
@@ -67,6 +112,33 @@ class HanVoiceAdminSite(admin.AdminSite):
             return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
         return response
 
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+        """The models the user may reach, as the admin builds them, kept in this process
+        per permission signature (see `_signature`): the index and every admin page's
+        sidebar ask for it, and building it checks four permissions and reverses several
+        URLs for each of some sixty models (docs/performance.md)."""
+        if app_label is not None:
+            return super().get_app_list(request, app_label)
+        key = ("list", *_signature(request, self))
+        found = _APP_LISTS.get(key)
+        if found is None:
+            found = super().get_app_list(request)
+            _remember(key, found)
+        return found
+
+    def app_list_html(self, request: HttpRequest) -> SafeString:
+        """The index's list of models, rendered once per permission signature and page."""
+        key = ("html", request.path, *_signature(request, self))
+        found = _APP_LISTS.get(key)
+        if found is None:
+            found = render_to_string(
+                "admin/app_list.html",
+                {"app_list": self.get_app_list(request), "show_changelinks": True},
+                request,
+            )
+            _remember(key, found)
+        return found
+
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
@@ -77,6 +149,7 @@ class HanVoiceAdminSite(admin.AdminSite):
             "title": self.index_title,
             "subtitle": None,
             "app_list": self.get_app_list(request),
+            "app_list_html": self.app_list_html(request),
             "dashboard": dashboard_for(request.user),
             **(extra_context or {}),
         }

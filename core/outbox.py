@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
@@ -51,6 +52,8 @@ QUEUE_GRACE = dt.timedelta(minutes=2)
 # Rows one reconcile run delivers at most (the next run, 10 minutes later, takes the rest).
 RECONCILE_LIMIT = 500
 ERROR_LENGTH = 300
+# One thread at a time imports the task modules (see _task).
+_TASK_IMPORT = threading.Lock()
 
 # What a broker outage looks like from `.delay()`: kombu wraps most of them, redis-py and
 # the socket layer raise their own.
@@ -210,11 +213,17 @@ def reconcile(
 
 
 def _task(name: str) -> Any:
-    if name not in current_app.tasks:
+    tasks = current_app.tasks
+    if name not in tasks:
         # Celery's autodiscovery of every app's tasks module runs when a worker starts; in a
-        # web process nothing has imported them yet.
-        current_app.loader.import_default_modules()
-    return current_app.tasks[name]
+        # web process nothing has imported them yet. Under a lock: Celery's autodiscovery
+        # returns at once, importing nothing, while another thread is inside it (its
+        # "race protection" flag), so a second thread raised NotRegistered after its pledge
+        # was saved (docs/performance.md).
+        with _TASK_IMPORT:
+            if name not in tasks:
+                current_app.loader.import_default_modules()
+    return tasks[name]
 
 
 def enqueue(task_name: str, ids: Sequence[int], *, label: str) -> int:

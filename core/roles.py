@@ -58,11 +58,16 @@ def has_role(user: User | AnonymousUser, *roles: str) -> bool:
         return False
     if user.is_superuser or isinstance(user, AnonymousUser):
         return not isinstance(user, AnonymousUser)
-    names: set[str] | None = getattr(user, "_role_names", None)
+    return bool(role_names(user).intersection(roles))
+
+
+def role_names(user: User) -> frozenset[str]:
+    """The names of the user's groups, read once per request (one query, not one per check)."""
+    names: frozenset[str] | None = getattr(user, "_role_names", None)
     if names is None:
-        names = set(user.groups.values_list("name", flat=True))
-        setattr(user, "_role_names", names)  # noqa: B010 - one query per request, not per check
-    return bool(names.intersection(roles))
+        names = frozenset(user.groups.values_list("name", flat=True))
+        setattr(user, "_role_names", names)  # noqa: B010 - a per-request memo on the user
+    return names
 
 
 def sync_role_permissions(**kwargs: Any) -> None:

@@ -96,6 +96,8 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
     def save_model(self, request, obj: Campaign, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         selectors.campaign_totals_invalidate(obj.pk)  # the public page shows the new text now
+        if change and "slug" in form.changed_data and form.initial.get("slug"):
+            selectors.campaign_forget(form.initial["slug"])  # the old address's cached copy
 
     @admin.display(description=_("received"))
     def received(self, obj: Campaign):
@@ -904,4 +906,9 @@ class ReceiptBrandingAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["__str__", "updated_at"]
 
     def has_add_permission(self, request) -> bool:
-        return super().has_add_permission(request) and not ReceiptBranding.objects.exists()
+        return super().has_add_permission(request) and not self.app_list_state()
+
+    def app_list_state(self) -> bool:
+        """What the add permission reads besides the user's: the admin's list of models is
+        kept per value of it (config/sites.py)."""
+        return ReceiptBranding.objects.exists()

@@ -342,6 +342,7 @@ def _on_dispute_created(row: StripeEvent, obj: dict) -> None:
         return
     if payment.disputed_at is None:
         Payment.objects.filter(pk=payment.pk).update(disputed_at=row.created)
+        transaction.on_commit(selectors.money_figures_changed)  # "not yet receipted"
     row.outcome = StripeEvent.Outcome.RECORDED
     row.detail = f"dispute opened on {payment.external_id}"
 
@@ -352,10 +353,12 @@ def _on_dispute_closed(row: StripeEvent, obj: dict) -> None:
         return
     if obj.get("status") == "lost":
         Payment.objects.filter(pk=payment.pk).update(disputed_at=payment.disputed_at or row.created)
+        transaction.on_commit(selectors.money_figures_changed)
         _take_back(row, payment, int(obj.get("amount", 0)))
         row.detail = f"dispute lost on {payment.external_id}"
     else:
         Payment.objects.filter(pk=payment.pk).update(disputed_at=None)
+        transaction.on_commit(selectors.money_figures_changed)
         row.payment, row.pledge = payment, payment.pledge
         row.outcome = StripeEvent.Outcome.RECORDED
         row.detail = f"dispute {obj.get('status')} on {payment.external_id}"

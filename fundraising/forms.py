@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
@@ -266,9 +267,15 @@ class PledgeForm(forms.Form):
             self.initial.setdefault("idempotency_key", uuid.uuid4())
             if len(self.suggested) > 1:
                 self.initial.setdefault("amount_choice", str(self.suggested[1]))
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
+
+    @functools.cached_property
+    def helper(self) -> FormHelper:
+        """The layout, built only when the form is rendered: a valid POST never is (the
+        pledge POST builds its form on every request, docs/performance.md)."""
+        card = self.card
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.layout = Layout(
             "idempotency_key",
             Div(
                 Field("website", autocomplete="off", tabindex="-1"),
@@ -304,6 +311,7 @@ class PledgeForm(forms.Form):
                 "funds are used for the families it brings to safety.' %}</p>"
             ),
         )
+        return helper
 
     def clean_months(self) -> int | None:
         months = self.cleaned_data.get("months")

@@ -26,6 +26,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.signals import post_delete, post_save
 
 from core import charts
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
@@ -131,10 +132,22 @@ def campaign_totals_cached(campaign: Campaign) -> CampaignTotals:
 PAGE_FRAGMENTS = ("fundraising-campaign-top", "fundraising-campaign-wall")
 
 
+# Deleted whenever a money figure may have changed: a summary built before carries the old
+# value and is rebuilt (the staff dashboard's money panels, config/dashboard.py).
+FIGURES_GENERATION_KEY = "fundraising:figures:generation"
+
+
+def money_figures_changed() -> None:
+    """A pledge, payment, receipt or campaign changed outside `campaign_totals_invalidate`
+    (which does this too, in the same cache round trip)."""
+    cache.delete(FIGURES_GENERATION_KEY)
+
+
 def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> None:
-    """Forget the cached totals and the public page's cached fragments (every language).
-    Callers holding the campaign pass its slug and save a query."""
-    keys = [_totals_key(campaign_id)]
+    """Forget the cached totals and the public page's cached fragments (every language), and
+    every summary of the money figures. Callers holding the campaign pass its slug and save a
+    query."""
+    keys = [_totals_key(campaign_id), FIGURES_GENERATION_KEY]
     if slug is None:
         slug = Campaign.objects.filter(pk=campaign_id).values_list("slug", flat=True).first()
     for language, _name in settings.LANGUAGES:
@@ -143,6 +156,46 @@ def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> 
             keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
     cache.delete_many(keys)
     _local_pages.clear()  # this process's copies; other processes' expire within seconds
+
+
+# Seconds a campaign read for a pledge POST may be kept; saving or deleting it drops it at
+# once (connect_signals), so this only bounds a bulk UPDATE nobody makes today.
+CAMPAIGN_CACHE_SECONDS = 30
+
+
+def _campaign_key(slug: str) -> str:
+    return f"fundraising:campaign:v1:{slug}"
+
+
+def campaign_for_pledge(slug: str) -> Campaign | None:
+    """The active campaign a pledge form posts to, from the cache when it is there: every
+    pledge POST needs it, and a campaign changes a few times in its life. None when there is
+    no active campaign of that name (not cached: a made-up address costs its query)."""
+    key = _campaign_key(slug)
+    campaign = cache.get(key)
+    if campaign is None:
+        campaign = Campaign.objects.filter(slug=slug, is_active=True).first()
+        if campaign is not None:
+            cache.set(key, campaign, CAMPAIGN_CACHE_SECONDS)
+    return campaign
+
+
+def campaign_forget(slug: str) -> None:
+    cache.delete(_campaign_key(slug))
+
+
+def campaign_changed(sender, instance: Campaign, **kwargs) -> None:
+    """Signal receiver: a campaign was saved or deleted (closed, renamed, its amounts
+    changed): the next pledge reads it again."""
+    campaign_forget(instance.slug)
+
+
+def connect_signals() -> None:
+    """Called once by the app's AppConfig.ready()."""
+    post_save.connect(campaign_changed, sender=Campaign, dispatch_uid="fundraising-campaign-save")
+    post_delete.connect(
+        campaign_changed, sender=Campaign, dispatch_uid="fundraising-campaign-delete"
+    )
 
 
 def campaign_page_key(slug: str | None, language: str) -> str:

@@ -11,7 +11,7 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -71,7 +71,9 @@ def campaign(request: HttpRequest, slug: str) -> HttpResponse:
 def _campaign(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return _campaign_page(request, slug)
-    campaign = get_object_or_404(Campaign, slug=slug, is_active=True)
+    campaign = selectors.campaign_for_pledge(slug)
+    if campaign is None:
+        raise Http404
     context: dict[str, Any] = {"campaign": campaign}
     if getattr(request, "limited", False):
         logger.warning("pledge form rate-limited (campaign %s)", campaign.slug)

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -204,12 +212,16 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
             ),
             Prefetch("milestones", queryset=open_milestones, to_attr="open_milestones"),
             Prefetch("reviews", queryset=upcoming_reviews, to_attr="pending_reviews"),
-            Prefetch(
-                "arrival_estimates",
-                queryset=ArrivalEstimate.objects.order_by("-recorded_at", "-pk"),
-                to_attr="latest_estimates",
-            ),
         )
+    )
+    # The expected arrival matters only until the family arrives: no query once all have.
+    prefetch_related_objects(
+        [s for s in sponsorships if not s.arrival_date],
+        Prefetch(
+            "arrival_estimates",
+            queryset=ArrivalEstimate.objects.order_by("-recorded_at", "-pk"),
+            to_attr="latest_estimates",
+        ),
     )
     role_labels = dict(Membership.Role.choices)
     for s in sponsorships:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
@@ -17,11 +18,14 @@ from django.utils import timezone
 from config.dashboard import LIST_ROWS, SUMMARY_MAX_AGE, TIMELINE_ROWS
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from families.models import Family
+from fundraising import services as fundraising_services
+from fundraising.models import Payment, Receipt
+from fundraising.selectors import money_figures_changed
 from sponsorship import services
 from sponsorship.models import CheckIn, Milestone, Reminder, Review, Sponsorship
 from sponsorship.selectors import groups_at_risk
 from tests.config.bulk import build_program
-from tests.factories import StaffFactory
+from tests.factories import CampaignFactory, PledgeFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 INDEX = "/admin/"
@@ -190,9 +194,14 @@ def test_its_query_count_does_not_grow_with_the_number_of_families(client, role)
         assert len(_sql(client, INDEX)) == cold_small
         warm_large = _sql(client, INDEX)
     assert len(warm_large) == len(warm_small)
-    if role != FUNDRAISING:
-        assert len(warm_small) < cold_small
-    for table in ("sponsorship_milestone", "sponsorship_review", "sponsorship_disbursement"):
+    assert len(warm_small) < cold_small  # the case panels and the money panels are kept
+    for table in (
+        "sponsorship_milestone",
+        "sponsorship_review",
+        "sponsorship_disbursement",
+        "fundraising_pledge",
+        "fundraising_payment",
+    ):
         assert not any(table in sql for sql in warm_large), table
 
 
@@ -227,6 +236,54 @@ def test_its_figures_change_as_soon_as_a_counted_row_changes(
         assert "Nothing is overdue." in _page(client, program_manager)
 
 
+def _money_figures(html: str) -> tuple[str, str]:
+    unpaid = re.search(r"(\d+) pledges? not yet fully received", html)
+    not_receipted = re.search(r"(\d+) gifts? not yet receipted", html)
+    assert unpaid and not_receipted
+    return unpaid.group(1), not_receipted.group(1)
+
+
+def test_its_money_figures_change_as_soon_as_a_pledge_payment_or_receipt_does(
+    client, program_manager, django_capture_on_commit_callbacks
+):
+    """The money panels are kept too, and dropped by every change to what they count."""
+    campaign = CampaignFactory()
+    PledgeFactory(campaign=campaign)  # confirmed, unpaid
+    assert _money_figures(_page(client, program_manager)) == ("1", "0")
+    with django_capture_on_commit_callbacks(execute=True):
+        pledge = fundraising_services.pledge_create(
+            campaign=campaign,
+            donor_name="Ann Donor",
+            email="ann@example.org",
+            amount=Decimal("40.00"),
+            address="1 Example Street\nToronto ON M5V 1A1",
+        )
+    assert _money_figures(_page(client, program_manager)) == ("1", "0")  # not confirmed yet
+    with django_capture_on_commit_callbacks(execute=True):
+        fundraising_services.pledge_confirm(token=fundraising_services.pledge_confirm_token(pledge))
+    assert _money_figures(_page(client, program_manager)) == ("2", "0")
+    with django_capture_on_commit_callbacks(execute=True):
+        payment = fundraising_services.payment_record(
+            pledge=pledge,
+            amount=Decimal("40.00"),
+            received_on=timezone.localdate(),
+            method="etransfer",
+        )
+    assert _money_figures(_page(client, program_manager)) == ("1", "1")
+    with django_capture_on_commit_callbacks(execute=True):
+        fundraising_services.receipt_issue(payment=payment)
+    assert _money_figures(_page(client, program_manager)) == ("1", "0")
+    # A bulk UPDATE (a dispute recorded from Stripe) calls the same function the signals do.
+    Payment.objects.filter(pk=payment.pk).update(disputed_at=timezone.now())
+    Receipt.objects.update(cancelled_at=timezone.now())
+    assert _money_figures(_page(client, program_manager)) == ("1", "0")  # kept
+    money_figures_changed()
+    assert _money_figures(_page(client, program_manager)) == ("1", "0")  # disputed: waits
+    Payment.objects.filter(pk=payment.pk).update(disputed_at=None)
+    money_figures_changed()
+    assert _money_figures(_page(client, program_manager)) == ("1", "1")
+
+
 def test_it_lists_at_most_ten_groups_at_risk_and_says_how_many(client, program_manager):
     today = timezone.localdate()
     for i in range(LIST_ROWS):  # three groups each, two of them at risk
@@ -259,3 +316,32 @@ def test_the_timeline_marks_an_approved_extension_and_month_13(client, seeded):
         f"{s.family.case_code}: {s.arrival_date:%Y-%m-%d} to {s.support_ends_on:%Y-%m-%d}" in html
     )
     assert "stroke-dasharray" in html  # the extension is drawn differently from the 12 months
+
+
+def test_the_list_of_models_is_kept_per_role_and_follows_a_change_of_role(client):
+    """The index's list of models is rendered once per set of permissions and roles (and
+    language): a second account with the same roles gets the same list, and a role added to
+    an account shows its models on the next page."""
+    from django.contrib.auth.models import Group
+
+    fundraiser = StaffFactory(roles=[FUNDRAISING])
+    html = _page(client, fundraiser)
+    assert 'class="app-fundraising' in html and 'class="app-families' not in html
+    fundraiser.groups.add(Group.objects.get(name=CASE_WORKER))
+    html = _page(client, fundraiser)
+    assert 'class="app-fundraising' in html and 'class="app-families' in html
+    case_worker = StaffFactory(roles=[CASE_WORKER])
+    html = _page(client, case_worker)
+    assert 'class="app-families' in html and 'class="app-fundraising' not in html
+
+
+def test_the_kept_list_of_models_follows_the_rows_an_add_permission_reads(client):
+    """Receipt branding can be added only while there is none: the kept list of models
+    shows its "Add" link until one exists, and not after."""
+    from fundraising.models import ReceiptBranding
+
+    manager = StaffFactory(roles=[PROGRAM_MANAGER])
+    add = reverse("admin:fundraising_receiptbranding_add")
+    assert f'href="{add}"' in _page(client, manager)
+    ReceiptBranding.objects.create()
+    assert f'href="{add}"' not in _page(client, manager)

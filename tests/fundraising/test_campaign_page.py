@@ -297,6 +297,25 @@ def test_it_refuses_pledges_once_the_campaign_has_ended(client, campaign):
     assert Pledge.objects.count() == 0
 
 
+def test_a_campaign_closed_or_ended_after_a_pledge_refuses_the_next_one(client, campaign):
+    """The campaign a pledge posts to is kept in the cache: saving it drops that copy."""
+    import datetime as dt
+
+    assert client.post(url(campaign), valid_data()).status_code == 302  # read and kept
+    campaign.ends_on = dt.date(2026, 1, 31)
+    campaign.save()
+    data = valid_data(idempotency_key=str(uuid.uuid4()))
+    response = client.post(url(campaign), data)
+    assert response.status_code == 400
+    assert "closed to new pledges" in response.content.decode()
+    campaign.ends_on = None
+    campaign.is_active = False
+    campaign.save()
+    data = valid_data(idempotency_key=str(uuid.uuid4()))
+    assert client.post(url(campaign), data).status_code == 404
+    assert Pledge.objects.count() == 1
+
+
 def test_it_gives_every_visitor_a_fresh_form_token(client, campaign):
     import re
 

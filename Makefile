@@ -96,7 +96,11 @@ messages: install  ## Extract and compile the en/fr/ko translation catalogues
 		--ignore=test-artifacts --ignore=benchmarks
 	$(PY) manage.py compilemessages --ignore=.venv
 
-bench: install  ## Benchmarks on a production-like stack; writes benchmarks/results.md
+bench: install browser a11y-tools scanner  ## Benchmarks on a production-like stack; writes benchmarks/results.md
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "Installing wrk for the benchmarks..." && \
+		(apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null)); } || true
 	$(PY) benchmarks/run.py
 
 clean:  ## Remove local data (database, broker queue, mail) but keep .venv

@@ -204,6 +204,8 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
     spans = []
     for s in rows:
         period = s.period
+        if period is None:  # not arrived: no bar (the query keeps arrived families only)
+            continue
         marks = []
         for review in s.review_list:
             late = review.held_on is None and review.scheduled_for < today
@@ -413,10 +415,11 @@ def _case_panels(today: datetime.date) -> CasePanels:
         FailedReminder(
             kind=str(r.get_kind_display()),
             due_on=r.due_on,
-            case_code=r.sponsorship.family.case_code if r.sponsorship_id else "",
+            case_code=r.sponsorship.family.case_code if r.sponsorship is not None else "",
             failed_at=r.failed_at,
         )
         for r in failed_qs.select_related("sponsorship__family").order_by("-failed_at")[:LIST_ROWS]
+        if r.failed_at is not None  # always: the filter above; says so to the type checker
     ]
     return replace(
         _cached_case_summary(today),

@@ -79,7 +79,8 @@ class ReportFilterForm(forms.Form):
             self.add_error(name, _("Choose a date no later than %(day)s.") % {"day": latest})
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         self._check_bounds("date_from")
         self._check_bounds("date_to")
         start, end = data.get("date_from"), data.get("date_to")

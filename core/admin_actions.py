@@ -34,8 +34,8 @@ def staff_user(request: HttpRequest) -> User:
 DateInput = NativeDateInput
 
 
-def not_in_future(day: datetime.date) -> None:
-    if day and day > timezone.localdate():
+def not_in_future(day: datetime.date | None) -> None:
+    if day is not None and day > timezone.localdate():
         raise ValidationError(_("This date cannot be in the future."))
 
 

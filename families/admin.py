@@ -195,14 +195,23 @@ class LogsCaseFileViews(admin.ModelAdmin):
     def _family_field(self, suffix: str = "") -> str:
         return f"{self.family_lookup}__{suffix}" if self.family_lookup else suffix
 
-    def check(self, **kwargs) -> list[checks.CheckMessage]:
-        errors = super().check(**kwargs)
+    def _lookup_end(self) -> type | None:
+        """The model `family_lookup` leads to from this admin's model (None when it leads
+        nowhere)."""
         model = self.model
         try:
             for hop in filter(None, self.family_lookup.split("__")):
-                model = model._meta.get_field(hop).related_model
-        except (FieldDoesNotExist, AttributeError):
-            model = None
+                related = model._meta.get_field(hop).related_model
+                if not isinstance(related, type):
+                    return None
+                model = related
+        except FieldDoesNotExist:
+            return None
+        return model
+
+    def check(self, **kwargs) -> list[checks.CheckMessage]:
+        errors = super().check(**kwargs)
+        model = self._lookup_end()
         if model is not Family:
             errors.append(
                 checks.Error(

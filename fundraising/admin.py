@@ -353,8 +353,12 @@ class PledgeAdmin(NoDeleteMixin, admin.ModelAdmin):
                     pledge=pledge, recorded_by=staff_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:  # next to the field it is about
-                by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
-                for field, errors in by_field.items():
+                by_field: list[tuple[str | None, list[ValidationError]]] = (
+                    list(exc.error_dict.items())
+                    if hasattr(exc, "error_dict")
+                    else [(None, exc.error_list)]
+                )
+                for field, errors in by_field:
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 self.message_user(request, _("Payment recorded for %s.") % pledge.reference)
@@ -462,7 +466,8 @@ class PaymentAdminForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.instance.pk:
             return cleaned
         pledge, campaign = cleaned.get("pledge"), cleaned.get("campaign")

@@ -320,7 +320,8 @@ class PledgeForm(forms.Form):
         return months
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         other = (cleaned.get("other_amount") or "").strip()
         choice = cleaned.get("amount_choice") or ""
         if other or choice == OTHER:
@@ -425,7 +426,8 @@ class ReceiptBrandingForm(forms.ModelForm):
         return upload.read()
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             self.logo_bytes = self._read("logo_file")
             self.signature_bytes = self._read("signature_file")
@@ -465,7 +467,8 @@ class PaymentImportForm(forms.Form):
     MAX_BYTES = 2_000_000
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if upload:
             if upload.size > self.MAX_BYTES:

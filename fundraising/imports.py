@@ -204,7 +204,7 @@ def payments_import(
             problems.append(_("the amount is not a number"))
         elif amount <= 0:
             problems.append(_("the amount is zero or negative"))
-        if problems:
+        if problems or received_on is None or amount is None:  # None: a problem above
             report.errors.append((line, "; ".join(problems)))
             continue
         seen.add(transaction_id)

@@ -264,9 +264,10 @@ def _wall_changed(pledges: list[Pledge]) -> None:
 
 
 @transaction.atomic
-def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User) -> int:
+def pledges_wall_approve(*, pledges: list[Pledge], approved_by: User | None) -> int:
     """Show these pledges' name, message and tribute on the public wall (an entry declined
-    before is approved now)."""
+    before is approved now). `approved_by` is None only for data loaded without a person
+    (the demo)."""
     count = Pledge.objects.filter(
         pk__in=[p.pk for p in pledges], wall_approved_at__isnull=True
     ).update(
@@ -533,7 +534,7 @@ def _receipt_create(
 def _receipt_language(payments: list[Payment]) -> str:
     """The donor's language, from their pledges (the latest first); English otherwise."""
     for payment in reversed(payments):
-        if payment.pledge_id and payment.pledge.language:
+        if payment.pledge is not None and payment.pledge.language:
             return payment.pledge.language.split("-")[0]
     return "en"
 
@@ -634,7 +635,7 @@ class YearEndReport:
 
 
 def _payment_label(payment: Payment) -> str:
-    reference = payment.pledge.reference if payment.pledge_id else f"#{payment.pk}"
+    reference = payment.pledge.reference if payment.pledge is not None else f"#{payment.pk}"
     return f"{reference} ({payment.received_on.isoformat()}, {payment.amount})"
 
 
@@ -672,10 +673,11 @@ def receipts_year_end(*, year: int, issued_by=None, dry_run: bool = False) -> Ye
         if payment.refunded_amount > 0 or payment.disputed_at is not None:
             report.not_issued.append((_payment_label(payment), _("refunded or disputed")))
             continue
-        if payment.pledge_id and not payment.pledge.wants_receipt:
+        if payment.pledge is not None and not payment.pledge.wants_receipt:
             report.not_issued.append((_payment_label(payment), _("the donor declined a receipt")))
             continue
-        email = (payment.donor_email or (payment.pledge.email if payment.pledge_id else "")).lower()
+        pledge_email = payment.pledge.email if payment.pledge is not None else ""
+        email = (payment.donor_email or pledge_email).lower()
         if not email:
             report.not_issued.append((_payment_label(payment), _("no e-mail address")))
             continue
@@ -976,20 +978,20 @@ def _recipients(row: DonorEmail) -> list[str]:
             is_active=True, is_staff=True, groups__name=FUNDRAISING
         )
         return sorted({u.email for u in users if u.email})
-    if row.link_id:
+    if row.link is not None:
         return [row.link.email]
-    if row.receipt_id:
+    if row.receipt is not None:
         return [row.receipt.donor_email] if row.receipt.donor_email else []
     return [row.pledge.email] if row.pledge and row.pledge.email else []
 
 
 def _render_and_send(row: DonorEmail) -> None:
     pledge = row.pledge
-    context = {"pledge": pledge, "receipt": row.receipt, "due_on": row.due_on}
+    context: dict[str, object] = {"pledge": pledge, "receipt": row.receipt, "due_on": row.due_on}
     headers: dict[str, str] = {}
     attachments = []
     language = pledge.language if pledge else settings.LANGUAGE_CODE
-    if row.link_id:
+    if row.link is not None:
         language = row.link.language
         context["sign_in_url"] = donor_link_url(row.link)
         context["minutes"] = DONOR_LINK_MINUTES
@@ -997,22 +999,24 @@ def _render_and_send(row: DonorEmail) -> None:
         context["thanks_url"] = settings.SITE_URL + reverse(
             "fundraising:pledge-thanks", args=[pledge.public_id]
         )
-    if row.kind == DonorEmail.Kind.CONFIRMATION and pledge.confirmed_at is None:
+    if pledge is None:
+        pass  # a sign-in link or a receipt copy: no pledge-specific part below
+    elif row.kind == DonorEmail.Kind.CONFIRMATION and pledge.confirmed_at is None:
         context["confirm_url"] = pledge_confirm_url(pledge)
         context["confirm_days"] = confirm_days()
-    if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
+    elif row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         stop_url = reminders_stop_url(pledge)
         context["stop_url"] = stop_url
         headers = {
             "List-Unsubscribe": f"<{stop_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-    if row.kind == DonorEmail.Kind.LAPSED_STAFF:
+    elif row.kind == DonorEmail.Kind.LAPSED_STAFF:
         language = settings.LANGUAGE_CODE
         context["admin_url"] = settings.SITE_URL + reverse(
             "admin:fundraising_pledge_change", args=[pledge.pk]
         )
-    if row.receipt_id:
+    if row.receipt is not None:
         pdf = bytes(row.receipt.pdf)
         if row.kind == DonorEmail.Kind.RECEIPT_COPY:
             pdf = receipt_copy_pdf(row.receipt)
@@ -1034,7 +1038,7 @@ def _render_and_send(row: DonorEmail) -> None:
 def _obsolete_reason(row: DonorEmail) -> str:
     """Why a reminder written earlier should no longer go out (empty: send it)."""
     pledge = row.pledge
-    if row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
+    if pledge is not None and row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         if not pledge.reminders_enabled:
             return "reminders turned off"
         if row.kind == DonorEmail.Kind.INSTALMENT_DUE and pledge.status not in Pledge.OPEN_STATUSES:

@@ -223,6 +223,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pledge_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The e-mailed confirmation link. GET asks (mail scanners follow links); POST confirms."""
+    context: dict[str, object]
     try:
         if request.method == "POST":
             pledge, newly = services.pledge_confirm(token=token)

@@ -136,7 +136,8 @@ class CheckInForm(RequestTokenForm):
         self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if (
             data.get("concern_level", CheckIn.Concern.NONE) != CheckIn.Concern.NONE
             and not (data.get("concern") or "").strip()
@@ -244,7 +245,8 @@ class InvitationAcceptForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("password1") and data.get("password2") != data.get("password1"):
             self.add_error("password2", _("The two passwords don't match."))
         return data

@@ -239,7 +239,8 @@ class ReminderRuleForm(forms.ModelForm):
         fields = ("enabled", "days", "repeat_every_days", "max_count", "recipients")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = self.instance.kind
         days = data.get("days") or []
         if data.get("max_count") is not None and len(days) > data["max_count"]:

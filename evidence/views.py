@@ -23,13 +23,12 @@ from evidence.models import PlanVersion
 from families.access import families_visible_to
 from sponsorship.access import get_sponsorship_for_user, log_case_file_access
 from sponsorship.forms import apply_errors
-from sponsorship.submissions import page_token, submit_once
+from sponsorship.submissions import page_token, submit_once, with_new_token
 
 
 def _fresh_form(public_id: uuid.UUID) -> str:
     """The documents page with a new form token: the next upload is a new one."""
-    url = reverse("evidence:documents", kwargs={"public_id": public_id})
-    return f"{url}?form={uuid.uuid4()}"
+    return with_new_token(reverse("evidence:documents", kwargs={"public_id": public_id}))
 
 
 @login_required

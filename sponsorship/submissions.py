@@ -48,6 +48,12 @@ def submit_once(*, token: uuid.UUID | None, user, write: Callable[[], str]) -> S
         return Submitted(target=submission.target, first=True)
 
 
+def with_new_token(url: str) -> str:
+    """`url` of a form page with a fresh token: opening the form again is a new form (the
+    server-side twin of `{% new_form_token %}`, for the redirect after a save)."""
+    return f"{url}?form={uuid.uuid4()}"
+
+
 def page_token(request: HttpRequest, form: str = "") -> uuid.UUID | None:
     """The form token carried by the page's address (`?form=`, see templatetags/form_tokens.py):
     the same on Back or Reload. One page with several forms derives one token per form."""

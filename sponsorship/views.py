@@ -49,7 +49,7 @@ from sponsorship.forms import (
     apply_errors,
 )
 from sponsorship.models import Milestone
-from sponsorship.submissions import page_token, submit_once
+from sponsorship.submissions import page_token, submit_once, with_new_token
 
 
 def _rate(name: str, default: str):
@@ -242,7 +242,7 @@ def _milestone_action(request, public_id, form_class, form_key, call, allowed, d
 
     def write(data: dict):
         call(milestone, data)
-        target = f"{reverse('portal:milestone', args=[public_id])}?form={uuid.uuid4()}"
+        target = with_new_token(reverse("portal:milestone", args=[public_id]))
         return target, lambda: messages.success(request, done_message)
 
     if form.is_valid() and (done := _once(request, form, write)):

@@ -342,18 +342,17 @@ def _cached_case_summary(today: datetime.date) -> CasePanels:
     return _cached(_summary_key("cases", today), GENERATION_KEY, lambda: _case_summary(today))
 
 
-def _new_generation() -> str:
-    generation = uuid.uuid4().hex
-    cache.set(GENERATION_KEY, generation, None)
-    return generation
+def _drop_case_summary() -> None:
+    """A summary built before carries another generation and is rebuilt (`_cached`)."""
+    cache.delete(GENERATION_KEY)
 
 
 def case_figures_changed(sender, **kwargs) -> None:
     """Signal receiver: a row the case panels count was saved or deleted. The summary is
     dropped now (later reads in this transaction see the change) and again on commit (a
     page that rebuilt it in between read the data from before the commit)."""
-    _new_generation()
-    transaction.on_commit(_new_generation)
+    _drop_case_summary()
+    transaction.on_commit(_drop_case_summary)
 
 
 COUNTED_MODELS = (

@@ -50,6 +50,18 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     assert page.get_by_text("The end date is before the start date.").is_visible()
     page.screenshot(path=artifacts_dir / "admin-report-refused.png", full_page=True)
 
+    # On a phone the group report's wide table scrolls in its region, headings whole: one
+    # line of text is ~20 px; a heading broken letter by letter was hundreds of pixels tall.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{live_server.url}/admin/reports/groups/")
+    # The section and, inside it, the table's scrolling box share the heading as their name.
+    region = page.get_by_role("region", name="By sponsor group", exact=True).last
+    first_heading = region.get_by_role("columnheader").first
+    assert first_heading.bounding_box()["height"] < 60
+    assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, not squeezes
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=artifacts_dir / "admin-report-groups-375.png", full_page=True)
+
 
 def test_fundraising_staff_see_the_money_only(live_server, page, artifacts_dir):
     call_command("seed_demo", "--force")

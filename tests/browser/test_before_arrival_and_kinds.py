@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from playwright.sync_api import expect
 
 from sponsorship.models import RapRate, Sponsorship
 
@@ -37,10 +38,12 @@ def test_the_group_sees_the_flight_coming_and_what_to_prepare(live_server, page,
     waiting = Sponsorship.objects.get(arrival_date__isnull=True)
     _sign_in(page, live_server, "coordinator.maplewood@demo.hanvoice.test")
     page.goto(f"{live_server.url}/portal/")
-    assert page.get_by_text(f"Arriving in {waiting.days_to_arrival()} days").first.is_visible()
+    expect(page.get_by_text(f"Arriving in {waiting.days_to_arrival()} days").first).to_be_visible()
     _shoot(page, artifacts_dir, "portal-dashboard-arriving")
     page.goto(f"{live_server.url}/portal/{waiting.public_id}/")
-    assert page.get_by_role("heading", name="What to prepare before the family lands").is_visible()
+    expect(
+        page.get_by_role("heading", name="What to prepare before the family lands")
+    ).to_be_visible()
     _shoot(page, artifacts_dir, "portal-before-arrival")
 
 
@@ -59,11 +62,11 @@ def test_staff_see_the_kind_rules_and_the_rap_floor(live_server, page, artifacts
     _shoot(page, artifacts_dir, "portal-income-bvor")
     page.goto(f"{live_server.url}/portal/{bvor.public_id}/family-income/")
     page.get_by_role("button", name="Record income").click()
-    assert page.locator(".invalid-feedback, .errorlist").first.is_visible()
+    expect(page.locator(".invalid-feedback, .errorlist").first).to_be_visible()
     _shoot(page, artifacts_dir, "portal-family-income-refused")
     _sign_in(page, live_server, "manager@demo.hanvoice.test")
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{bvor.pk}/change/")
-    assert page.get_by_text("Below the RAP floor", exact=True).is_visible()
-    assert page.get_by_text("Month 1 planned at $1,641.67").is_visible()
+    expect(page.get_by_text("Below the RAP floor", exact=True)).to_be_visible()
+    expect(page.get_by_text("Month 1 planned at $1,641.67")).to_be_visible()
     assert not page.get_by_text("Month 2 planned").count()  # the government pays month 2
     _shoot(page, artifacts_dir, "admin-sponsorship-bvor")

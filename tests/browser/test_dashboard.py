@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +31,11 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     page.goto(f"{live_server.url}/admin/")
     assert page.locator("h1").count() == 1
     timeline = page.get_by_role("group", name="Support periods of the active sponsorships")
-    assert timeline.is_visible()
-    assert page.get_by_role("group", name="Families by status").is_visible()
-    assert page.get_by_role("group", name="Money received per month").is_visible()
+    expect(timeline).to_be_visible()
+    expect(page.get_by_role("group", name="Families by status")).to_be_visible()
+    expect(page.get_by_role("group", name="Money received per month")).to_be_visible()
     meter = page.get_by_role("img", name="North to North: received and pledged against the goal")
-    assert meter.is_visible()
+    expect(meter).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-dashboard.png", full_page=True)
     # No CSP violation, no missing file (the browser's own favicon guess aside).
     assert not [e for e in errors if "favicon.ico" not in e], errors
@@ -47,7 +48,7 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     page.get_by_label("From", exact=True).fill("2026-05-01")
     page.get_by_label("To", exact=True).fill("2026-04-01")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_text("The end date is before the start date.").is_visible()
+    expect(page.get_by_text("The end date is before the start date.")).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-report-refused.png", full_page=True)
 
     # On a phone the group report's wide table scrolls in its region, headings whole: one
@@ -67,7 +68,7 @@ def test_fundraising_staff_see_the_money_only(live_server, page, artifacts_dir):
     call_command("seed_demo", "--force")
     _sign_in(page, live_server, "fundraising@demo.hanvoice.test")
     page.goto(f"{live_server.url}/admin/")
-    assert page.get_by_role("group", name="Money received per month").is_visible()
+    expect(page.get_by_role("group", name="Money received per month")).to_be_visible()
     assert "NK-" not in page.content()
     page.screenshot(path=artifacts_dir / "admin-dashboard-fundraising.png", full_page=True)
     page.goto(f"{live_server.url}/admin/reports/fundraising/")

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from core.roles import FUNDRAISING
 from fundraising.models import Pledge
@@ -62,16 +63,16 @@ def test_fundraising_staff_decline_then_approve_one_wall_entry(
     page.goto(f"{live_server.url}/admin/fundraising/pledge/{pledge.pk}/change/")
 
     wall = page.get_by_role("region", name="Donor wall")
-    assert wall.get_by_text("Waiting for review").is_visible()
-    assert wall.get_by_text("In memory of Grandmother Kim").is_visible()
+    expect(wall.get_by_text("Waiting for review")).to_be_visible()
+    expect(wall.get_by_text("In memory of Grandmother Kim")).to_be_visible()
     assert not _serious_axe_violations(page)
     page.screenshot(path=artifacts_dir / f"admin-pledge-wall-{width}.png", full_page=False)
 
     wall.get_by_role("button", name="Decline: keep it off the wall").click()
     page.wait_for_url("**/change/#donor-wall")
-    assert page.get_by_text(f"{pledge.reference} is kept off the donor wall.").is_visible()
+    expect(page.get_by_text(f"{pledge.reference} is kept off the donor wall.")).to_be_visible()
     wall = page.get_by_role("region", name="Donor wall")
-    assert wall.get_by_text("Declined by Fay").is_visible()
+    expect(wall.get_by_text("Declined by Fay")).to_be_visible()
     assert wall.get_by_role("button", name="Decline: keep it off the wall").count() == 0
     page.screenshot(path=artifacts_dir / f"admin-pledge-wall-declined-{width}.png")
 
@@ -79,4 +80,6 @@ def test_fundraising_staff_decline_then_approve_one_wall_entry(
     page.wait_for_url("**/change/#donor-wall")
     pledge = Pledge.objects.get(pk=pledge.pk)
     assert pledge.wall_approved_by_id == staff.pk and pledge.wall_declined_at is None
-    assert page.get_by_role("region", name="Donor wall").get_by_text("Approved by Fay").is_visible()
+    expect(
+        page.get_by_role("region", name="Donor wall").get_by_text("Approved by Fay")
+    ).to_be_visible()

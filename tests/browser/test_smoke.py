@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +15,7 @@ def test_the_give_page_and_the_portal_sign_in_render(live_server, page, artifact
 
     page.goto(f"{live_server.url}/portal/")
     assert "/accounts/login/" in page.url
-    assert page.get_by_label("E-mail address").is_visible()
+    expect(page.get_by_label("E-mail address")).to_be_visible()
     page.screenshot(path=artifacts_dir / "smoke-portal-login.png", full_page=True)
 
 

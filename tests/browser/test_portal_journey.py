@@ -51,6 +51,7 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     # Sign out, then sign in with the e-mail address.
     page.get_by_role("button", name="Toggle navigation").click()
     page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("E-mail address")).to_be_visible()  # signed out before going on
     page.goto(f"{live_server.url}/portal/")
     page.get_by_label("E-mail address").fill("Tess.New@example.org")
     page.get_by_label("Password").fill(PASSWORD)

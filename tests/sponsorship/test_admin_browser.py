@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from playwright.sync_api import expect
 
 from families.models import Family
 from sponsorship import demo
@@ -27,13 +28,13 @@ def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir)
 
     page.goto(f"{live_server.url}/admin/families/family/")
     assert page.locator("h1").count() == 1
-    assert page.get_by_text("month 11 of 12").is_visible()
+    expect(page.get_by_text("month 11 of 12")).to_be_visible()
     assert "Kimdemo" not in page.content()
     page.screenshot(path=artifacts_dir / "admin-families.png", full_page=True)
 
     s = Sponsorship.objects.get(family__status="arrived", extensions__isnull=False)
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
-    assert page.get_by_text("Owed this month", exact=True).is_visible()
+    expect(page.get_by_text("Owed this month", exact=True)).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-sponsorship.png", full_page=True)
 
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/")

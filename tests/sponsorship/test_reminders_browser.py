@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from sponsorship import reminders, services
 from sponsorship.models import CheckIn, NotificationPreference, Reminder, Sponsorship
@@ -45,7 +46,7 @@ def test_a_member_turns_off_e_mail_for_one_kind(live_server, page, coordinator, 
     checkbox.uncheck()
     page.screenshot(path=artifacts_dir / "reminders-preferences.png", full_page=True)
     page.get_by_role("button", name="Save preferences").click()
-    assert page.get_by_text("Your e-mail preferences are saved.").is_visible()
+    expect(page.get_by_text("Your e-mail preferences are saved.")).to_be_visible()
     assert not page.get_by_label("Milestone due soon").is_checked()
     pref = NotificationPreference.objects.get(user=coordinator, kind="milestone_due")
     assert pref.email_enabled is False
@@ -62,8 +63,8 @@ def test_staff_see_failed_reminders_in_the_admin(
     )  # fmt: skip
     _sign_in(page, live_server, program_manager.email)
     page.goto(f"{live_server.url}/admin/sponsorship/reminder/?state=failed")
-    assert page.get_by_text("Failed: gave up").first.is_visible()
-    assert page.get_by_text(sponsorship.family.case_code).first.is_visible()
+    expect(page.get_by_text("Failed: gave up").first).to_be_visible()
+    expect(page.get_by_text(sponsorship.family.case_code).first).to_be_visible()
     page.screenshot(path=artifacts_dir / "reminders-admin-failed.png", full_page=True)
 
 
@@ -96,8 +97,10 @@ def test_the_case_worker_follows_the_urgent_concern_link_to_the_check_in(
     _sign_in(page, live_server, case_worker.email)
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + link.group(1))
-    assert page.get_by_text("The landlord threatened to evict the family on Friday.").is_visible()
-    assert page.get_by_text(sponsorship.group.name).first.is_visible()
+    expect(
+        page.get_by_text("The landlord threatened to evict the family on Friday.")
+    ).to_be_visible()
+    expect(page.get_by_text(sponsorship.group.name).first).to_be_visible()
     page.screenshot(path=artifacts_dir / f"admin-checkin-urgent-{width}.png", full_page=True)
 
 
@@ -117,5 +120,5 @@ def test_staff_find_the_continuity_items_of_a_breakdown_in_the_milestone_list(
     page.goto(f"{live_server.url}/admin/sponsorship/milestone/?continuity__exact=1")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 4
-    assert page.get_by_text("Next month's income support confirmed without a gap").is_visible()
+    expect(page.get_by_text("Next month's income support confirmed without a gap")).to_be_visible()
     page.screenshot(path=artifacts_dir / f"admin-milestones-continuity-{width}.png", full_page=True)

@@ -363,9 +363,14 @@ class FamilyIncomeInline(LabelledTabularInline):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "member":
-            family_id = Sponsorship.objects.filter(
-                pk=request.resolver_match.kwargs.get("object_id")
-            ).values("family_id")
+            match = request.resolver_match
+            object_id = match.kwargs.get("object_id") if match else None  # None on "add"
+            sponsorships = (
+                Sponsorship.objects.filter(pk=object_id)
+                if object_id
+                else Sponsorship.objects.none()
+            )
+            family_id = sponsorships.values("family_id")
             kwargs["queryset"] = HouseholdMember.objects.filter(family_id__in=family_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -68,7 +68,7 @@ class CostTable:
         for entry in CostTableEntry.objects.all():
             if entry.per_extra_person:
                 extra = (entry.income_support, entry.start_up)
-            else:
+            elif entry.family_size is not None:  # a constraint: every other row has a size
                 rows[entry.family_size] = (entry.income_support, entry.start_up)
         return cls(rows=rows, extra=extra)
 
@@ -117,7 +117,7 @@ def planned_by_month(yearly_income: Decimal, months: int, rules: KindRules) -> l
 @dataclass(frozen=True)
 class BudgetMonth:
     number: int
-    starts_on: datetime.date
+    starts_on: datetime.date | None  # None before arrival: the months are planned, not dated
     planned: Decimal
     paid: Decimal
     is_current: bool
@@ -229,7 +229,10 @@ class Budget:
 
     def planned_between(self, first: datetime.date, last: datetime.date) -> Decimal:
         """Income support planned for the months that began within [first, last]."""
-        return sum((m.planned for m in self.months if first <= m.starts_on <= last), ZERO)
+        return sum(
+            (m.planned for m in self.months if m.starts_on and first <= m.starts_on <= last),
+            ZERO,
+        )
 
 
 # --- building budgets --------------------------------------------------------------------------

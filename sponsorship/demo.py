@@ -147,11 +147,18 @@ def _arrived(
     return sponsorship
 
 
+def _arrival_of(sponsorship: Sponsorship) -> datetime.date:
+    """The demo pays and records consent only for families that have landed."""
+    if sponsorship.arrival_date is None:
+        raise ValueError(f"{sponsorship.family.case_code} has not arrived")
+    return sponsorship.arrival_date
+
+
 def _pay(
     sponsorship: Sponsorship, treasurer, months: int, monthly: str, start_up: str = ""
 ) -> None:
     """Start-up (when given) and months 1..`months` of income support."""
-    arrival = sponsorship.arrival_date
+    arrival = _arrival_of(sponsorship)
     if start_up:
         Disbursement.objects.create(
             sponsorship=sponsorship,
@@ -274,8 +281,8 @@ def _families(staff: dict, groups: list[SponsorGroup]) -> None:
     family_services.consent_record(
         family=month4,
         topic=Consent.Topic.MEDICAL,
-        given_on=s4.arrival_date,
-        expires_on=s4.arrival_date + datetime.timedelta(days=365),
+        given_on=_arrival_of(s4),
+        expires_on=_arrival_of(s4) + datetime.timedelta(days=365),
         recorded_by=case_worker,
         details="Fictional: the group may know about the medical appointments.",
     )

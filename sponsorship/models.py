@@ -341,29 +341,30 @@ class Sponsorship(models.Model):
     @property
     def month_13_on(self) -> datetime.date | None:
         """The first day without sponsor income support ("month 13", after extensions)."""
-        return self.period.month_13_on if self.arrival_date else None
+        period = self.period
+        return period.month_13_on if period else None
 
     @property
     def support_ends_on(self) -> datetime.date | None:
         """The last day of the committed support period."""
-        return self.period.ends_on if self.arrival_date else None
+        period = self.period
+        return period.ends_on if period else None
 
     def current_month(self, today: datetime.date | None = None) -> int | None:
         """Month N (1-based) of support on `today`; None before arrival."""
-        if not self.arrival_date:
-            return None
-        return self.period.month_on(today or timezone.localdate())
+        period = self.period
+        return period.month_on(today or timezone.localdate()) if period else None
 
     def months_remaining(self, today: datetime.date | None = None) -> int | None:
         """Whole months of committed support after the current one."""
-        if not self.arrival_date:
-            return None
-        return self.period.months_remaining(today or timezone.localdate())
+        period = self.period
+        return period.months_remaining(today or timezone.localdate()) if period else None
 
     def days_to_month_13(self, today: datetime.date | None = None) -> int | None:
-        if not self.month_13_on:
+        month_13_on = self.month_13_on
+        if month_13_on is None:
             return None
-        return (self.month_13_on - (today or timezone.localdate())).days
+        return (month_13_on - (today or timezone.localdate())).days
 
     @property
     def is_active(self) -> bool:
@@ -1415,7 +1416,7 @@ class FamilyIncome(models.Model):
             errors["member"] = _("Employment income is recorded for the member who earned it.")
         if (
             sponsorship is not None
-            and self.member_id
+            and self.member is not None
             and self.member.family_id != sponsorship.family_id
         ):
             errors["member"] = _("This person is not a member of the sponsored family.")

@@ -371,9 +371,9 @@ def score_chart(reviews: Iterable[Review]) -> ScoreChart | None:
                 name,
                 labels[name],
                 [
-                    (i, r.scores[name], r.label)
+                    (i, score, r.label)
                     for i, r in enumerate(held)
-                    if r.scores[name] is not None
+                    if (score := r.scores[name]) is not None
                 ],
             )
             for name in SCORE_FIELDS
@@ -455,10 +455,10 @@ def _reminder_title(reminder: Reminder) -> str:
 
 
 def _reminder_body(reminder: Reminder) -> str:
-    if reminder.milestone_id:
-        return catalogue_text(reminder.milestone.title)
-    if reminder.review_id:
-        return catalogue_text(reminder.review.label)
+    if (milestone := reminder.milestone) is not None:
+        return catalogue_text(milestone.title)
+    if (review := reminder.review) is not None:
+        return catalogue_text(review.label)
     return ""
 
 

@@ -438,8 +438,8 @@ def invitation_accept(
         Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
     )
     problem = invitation_problem(invitation)
-    if problem:
-        raise ValidationError(problem)
+    if invitation is None or problem:  # no invitation always has a problem
+        raise ValidationError(problem or "")
     user_model = get_user_model()
     existing = user_model.objects.filter(email__iexact=invitation.email).order_by("pk").first()
     if existing is not None:

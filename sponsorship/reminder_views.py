@@ -36,11 +36,12 @@ class PreferencesForm(forms.Form):
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    current = reminders.email_preferences(signed_in_user(request))
+    user = signed_in_user(request)
+    current = reminders.email_preferences(user)
     form = PreferencesForm(
         request.POST or None,
         kinds=current,
-        initial={"language": reminders.email_language(request.user.pk)},
+        initial={"language": reminders.email_language(user.pk)},
     )
     if request.method == "POST" and form.is_valid():
         reminders.notification_preferences_set(

@@ -143,7 +143,7 @@ class ReminderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("case code"), ordering="sponsorship__family__case_code")
     def case_code(self, obj: Reminder) -> str:
-        return obj.sponsorship.family.case_code if obj.sponsorship_id else "—"
+        return obj.sponsorship.family.case_code if obj.sponsorship else "—"
 
     @admin.display(description=_("recipient"), ordering="recipient__email")
     def recipient_email(self, obj: Reminder) -> str:

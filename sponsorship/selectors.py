@@ -246,7 +246,7 @@ def groups_at_risk(today: datetime.date | None = None) -> list[GroupAtRisk]:
         if overdue >= AT_RISK_OVERDUE:
             flag(s.group_id, str(_("%(n)s items overdue") % {"n": overdue}))
         quiet = s.last_checkin_on is None or s.last_checkin_on < quiet_since  # type: ignore[attr-defined]
-        if quiet and s.arrival_date < quiet_since:
+        if quiet and s.arrival_date is not None and s.arrival_date < quiet_since:
             flag(
                 s.group_id,
                 str(_("no check-in for %(days)s days") % {"days": AT_RISK_QUIET_DAYS}),

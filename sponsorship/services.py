@@ -61,7 +61,7 @@ def review_schedule(
         if template.at_month:
             if template.at_month < period.committed_months:
                 dates.setdefault(period.month_starts_on(template.at_month + 1), template.label)
-        else:
+        elif template.days_before_period_end is not None:  # a constraint: one or the other
             for end in period.period_ends():
                 day = end - datetime.timedelta(days=template.days_before_period_end)
                 dates.setdefault(day, template.label)
@@ -142,7 +142,7 @@ def schedule_before_arrival(
     for milestone in open_items:
         if milestone.template is not None and milestone.template.offset_days < 0:
             milestone.due_on = expected_on + datetime.timedelta(days=milestone.template.offset_days)
-        elif milestone.template is None:
+        elif milestone.template is None and previous is not None:  # open_items needs previous
             milestone.due_on += expected_on - previous
         else:
             continue
@@ -513,9 +513,8 @@ def sponsorship_end(
                     "concluded so. Record that review first."
                 )
             )
-    if outcome == Sponsorship.Outcome.COMPLETED and (
-        not arrived or ended_on < sponsorship.support_ends_on
-    ):
+    ends_on = sponsorship.support_ends_on  # None before arrival
+    if outcome == Sponsorship.Outcome.COMPLETED and (ends_on is None or ended_on < ends_on):
         raise ValidationError(
             _(
                 "The support period has not run out yet (it ends on %(day)s). To end it earlier, "
@@ -523,7 +522,7 @@ def sponsorship_end(
             )
             % {"day": sponsorship.support_ends_on or "-"}
         )
-    if arrived and ended_on < sponsorship.arrival_date:
+    if sponsorship.arrival_date is not None and ended_on < sponsorship.arrival_date:
         raise ValidationError(_("A sponsorship cannot end before the family arrived."))
     sponsorship.outcome = outcome
     sponsorship.ended_on = ended_on
@@ -565,7 +564,8 @@ CONTINUITY_MILESTONES: tuple[tuple[int, str, str], ...] = (
 )
 
 
-def _refuse_group_for_transfer(new_group: SponsorGroup | None, old_group_id: int) -> None:
+def _group_for_transfer(new_group: SponsorGroup | None, old_group_id: int) -> SponsorGroup:
+    """The group that takes the family over, or the reason it cannot."""
     if new_group is None:
         raise ValidationError({"new_group": _("Choose the sponsor group that takes over.")})
     if new_group.pk == old_group_id:
@@ -582,6 +582,7 @@ def _refuse_group_for_transfer(new_group: SponsorGroup | None, old_group_id: int
                 % {"name": new_group.name, "status": G(new_group.status).label}
             }
         )
+    return new_group
 
 
 @transaction.atomic
@@ -636,8 +637,11 @@ def sponsorship_record_breakdown(
         errors["reason"] = _("Say why the sponsorship broke down.")
     if errors:
         raise ValidationError(errors)
-    if resolution == Sponsorship.BreakdownResolution.TRANSFER:
-        _refuse_group_for_transfer(new_group, sponsorship.group_id)
+    taker = (
+        _group_for_transfer(new_group, sponsorship.group_id)
+        if resolution == Sponsorship.BreakdownResolution.TRANSFER
+        else None
+    )
     arrived = sponsorship.arrival_date is not None
     sponsorship.outcome = Sponsorship.Outcome.BREAKDOWN
     sponsorship.ended_on = ended_on
@@ -647,8 +651,8 @@ def sponsorship_record_breakdown(
     sponsorship.full_clean()
     sponsorship.save()
     carries_on = sponsorship
-    if resolution == Sponsorship.BreakdownResolution.TRANSFER:
-        new_group = SponsorGroup.objects.select_for_update().get(pk=new_group.pk)
+    if taker is not None:
+        new_group = SponsorGroup.objects.select_for_update().get(pk=taker.pk)
         carries_on = Sponsorship(
             family=sponsorship.family,
             group=new_group,

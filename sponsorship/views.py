@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -567,13 +567,11 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     invitation = portal_services.invitation_for_token(token)
     problem = portal_services.invitation_problem(invitation)
-    if problem:
+    if invitation is None or problem:  # no invitation always has a problem
         status = 404 if invitation is None else 410
         return render(
             request, "registration/invitation_invalid.html", {"problem": problem}, status=status
         )
-    from django.contrib.auth import get_user_model
-
     has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
     signed_in_as_invitee = (
         request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()

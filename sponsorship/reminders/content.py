@@ -59,8 +59,7 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
         "link": staff_link(case_code) if staff else site_link(reverse("portal:dashboard")),
         "preferences_link": site_link(reverse("notification-preferences")),
     }
-    if reminder.milestone_id:
-        milestone = reminder.milestone
+    if (milestone := reminder.milestone) is not None:
         ctx.update(
             milestone_title=safe_milestone_title(milestone),
             due_on=milestone.due_on,
@@ -71,25 +70,24 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
             # A support-continuity item after a breakdown: staff follow it, the group is gone.
             path = reverse("admin:sponsorship_milestone_changelist")
             ctx.update(after_end=True, link=site_link(f"{path}?q={case_code}"))
-    if reminder.review_id:
-        review = reminder.review
+    if (review := reminder.review) is not None:
         ctx.update(
             review_label=review.label,
             due_on=review.scheduled_for,
             days_left=(review.scheduled_for - today).days,
             days_overdue=(today - review.scheduled_for).days,
         )
-    if reminder.kind in (Kind.PERIOD_ENDING, Kind.MONTH_13) and sponsorship:
+    month_13_on = sponsorship.month_13_on if sponsorship else None
+    if reminder.kind in (Kind.PERIOD_ENDING, Kind.MONTH_13) and sponsorship and month_13_on:
         ctx.update(
-            month_13_on=sponsorship.month_13_on,
+            month_13_on=month_13_on,
             support_ends_on=sponsorship.support_ends_on,
             committed_months=sponsorship.committed_months,
-            days_left=(sponsorship.month_13_on - today).days,
+            days_left=(month_13_on - today).days,
             can_extend=sponsorship.committed_months < MAX_SUPPORT_MONTHS,
             owed=budget_for(sponsorship, today).owed_this_month,
         )
-    if reminder.extension_id:
-        ext = reminder.extension
+    if (ext := reminder.extension) is not None:
         ctx.update(extension_months=ext.months, requested_on=ext.requested_on)
     if reminder.kind in (Kind.MONITORING_DUE, Kind.MONITORING_OVERDUE):
         window = monitoring_window_of(reminder)
@@ -100,9 +98,9 @@ def email_context(reminder: Reminder, today: datetime.date) -> dict:
                 window_closes_on=window.closes_on,
                 days_overdue=(today - window.closes_on).days,
             )
-    if reminder.checkin_id:
-        ctx.update(checkin_on=reminder.checkin.happened_on)
+    if (checkin := reminder.checkin) is not None:
+        ctx.update(checkin_on=checkin.happened_on)
         if staff:  # the check-in itself, not a list to search in
-            path = reverse("admin:sponsorship_checkin_change", args=[reminder.checkin.public_id])
+            path = reverse("admin:sponsorship_checkin_change", args=[checkin.public_id])
             ctx.update(link=site_link(path))
     return ctx

@@ -150,7 +150,11 @@ def why_not_relevant(reminder: Reminder, today: datetime.date) -> str:
             return "Review date passed: the overdue reminder takes over."
     elif kind in (Kind.PERIOD_ENDING, Kind.MONTH_13):
         current = sponsorship.month_13_on if sponsorship else None
-        if current is None or reminder.subject_key != period_key(sponsorship.pk, current):
+        if (
+            sponsorship is None
+            or current is None
+            or reminder.subject_key != period_key(sponsorship.pk, current)
+        ):
             return "Support period changed (extension approved)."
         if kind == Kind.PERIOD_ENDING and today >= current:
             return "Support period already ended: the month-13 reminder takes over."

@@ -130,7 +130,7 @@ def _once(request: HttpRequest, form, write: Callable[[dict], tuple[str, Callabl
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    data = selectors.dashboard_for(request.user)
+    data = selectors.dashboard_kept(request.user)
     log_case_file_access(
         request.user, [s.sponsorship.family_id for s in data.sponsorships], page=_page(request)
     )

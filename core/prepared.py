@@ -4,9 +4,9 @@ Django turns a queryset into SQL each time it is evaluated; for a tiny query tha
 reads on every request that costs several times the database round trip (about 1 ms of CPU
 against 0.1 ms, docs/performance.md "Portal dashboard"). `OneIdQuery` asks the ORM for the
 SQL once, for a stand-in id, checks that this id is the only parameter, and afterwards runs
-the same SQL with the real id. The queryset stays the one definition of the query; only its
-compilation is kept. Its columns must be plain values (no field that converts what the
-database returns, such as an encrypted field).
+the same SQL with the real id, turning the columns into Python values as the ORM would
+(its converters: SQLite's dates, for instance). The queryset stays the one definition of
+the query; only its compilation is kept.
 """
 
 from __future__ import annotations
@@ -26,20 +26,25 @@ class OneIdQuery:
 
     def __init__(self, build: Callable[[int], QuerySet[Any]]) -> None:
         self._build = build
-        self._compiled: dict[str, tuple[str, int]] = {}  # database alias -> (SQL, uses of id)
+        # database alias -> (SQL, uses of the id, the compiler, its converters)
+        self._compiled: dict[str, tuple[str, int, Any, dict[int, Any]]] = {}
 
-    def _sql(self, alias: str) -> tuple[str, int]:
+    def _sql(self, alias: str) -> tuple[str, int, Any, dict[int, Any]]:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            queryset = self._build(STAND_IN)
-            sql, params = queryset.query.get_compiler(using=alias).as_sql()
+            compiler = self._build(STAND_IN).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
             if not params or any(p != STAND_IN for p in params):
                 raise ValueError(f"the id must be the query's only parameter, not {params!r}")
-            compiled = self._compiled[alias] = (sql, len(params))
+            converters = compiler.get_converters([column[0] for column in compiler.select])
+            compiled = self._compiled[alias] = (sql, len(params), compiler, converters)
         return compiled
 
     def rows(self, pk: int, *, using: str = "default") -> list[tuple[Any, ...]]:
-        sql, uses = self._sql(using)
+        sql, uses, compiler, converters = self._sql(using)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, [pk] * uses)
-            return list(cursor.fetchall())
+            rows = cursor.fetchall()
+        if converters:
+            return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+        return list(rows)

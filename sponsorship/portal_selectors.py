@@ -9,9 +9,10 @@ summaries, never the case file.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -57,6 +58,7 @@ from sponsorship.models import Review as ReviewModel
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 UPCOMING_COUNT = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,13 @@ def _visible_rows(user) -> list[tuple[int, int, int, str | None]]:
     return [(s, f, g, r) for s, f, g, r in _VISIBLE.rows(user.pk)]
 
 
-def dashboard_kept(user, today: datetime.date | None = None) -> Dashboard:
-    """`dashboard_for`, kept in this process's memory until something it shows changes
-    (sponsorship/portal_cache.py): on most requests one small query (which sponsorships the
-    user may see, and their role) and one cache round trip for the generations."""
+def dashboard_kept(
+    user, present: Callable[[Dashboard], T], today: datetime.date | None = None
+) -> tuple[Dashboard, T]:
+    """`dashboard_for` and what `present` made of it (the page's content), kept in this
+    process's memory until something they show changes (sponsorship/portal_cache.py): on
+    most requests one small query (which sponsorships the user may see, and their role) and
+    one cache round trip for the generations."""
     today = today or timezone.localdate()
     rows = _visible_rows(user)
     keys = [portal_cache.EVERYONE_KEY, portal_cache.generation_key("user", user.pk)]
@@ -295,12 +300,18 @@ def dashboard_kept(user, today: datetime.date | None = None) -> Dashboard:
         keys += [portal_cache.generation_key(kind, row[index]) for row in rows]
     rows_key = ",".join(f"{s}:{f}:{g}:{r}" for s, f, g, r in rows)
     key = f"portal:dashboard:{user.pk}:{today.isoformat()}:{get_language()}:{rows_key}"
-    kept = cached(key, list(dict.fromkeys(keys)), lambda: dashboard_for(user, today), local=True)
+
+    def build() -> tuple[Dashboard, T]:
+        data = dashboard_for(user, today)
+        return data, present(data)
+
+    data, presented = cached(key, list(dict.fromkeys(keys)), build, local=True)
     visible = {row[0] for row in rows}
-    if all(s.sponsorship.pk in visible for s in kept.sponsorships):
-        return kept
-    # Built while a membership was being added and removed again: show only what is visible.
-    return replace(kept, sponsorships=[s for s in kept.sponsorships if s.sponsorship.pk in visible])
+    if all(s.sponsorship.pk in visible for s in data.sponsorships):
+        return data, presented
+    # Built while a membership was being added and removed again: only what is visible.
+    data = replace(data, sponsorships=[s for s in data.sponsorships if s.sponsorship.pk in visible])
+    return data, present(data)
 
 
 # --- settlement plan, reviews, check-ins ------------------------------------------------------

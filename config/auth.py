@@ -55,7 +55,7 @@ class EmailBackend(ModelBackend):
         compiled once per process (core/prepared.py, docs/performance.md)."""
         model = get_user_model()
         try:
-            pk = model._meta.pk.to_python(user_id)  # type: ignore[union-attr]  # User has a pk
+            pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
         rows = _USER_ROW.rows(pk)

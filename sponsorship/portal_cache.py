@@ -123,7 +123,8 @@ def connect_signals() -> None:
     """Called once by the sponsorship AppConfig.ready()."""
     user_model = get_user_model()
     receiver: Callable[..., None] = row_changed
-    for model in (*DEPENDS, CostTableEntry, user_model):
+    models: list[type[Model]] = [*DEPENDS, CostTableEntry, user_model]
+    for model in models:
         uid = f"portal-{model._meta.label_lower}"
         post_save.connect(receiver, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}-delete")

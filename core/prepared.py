@@ -22,25 +22,27 @@ STAND_IN = -918_273_645
 
 
 class OneIdQuery:
-    """`build(id)` -> a queryset whose only parameter is `id`; `rows(id)` its rows."""
+    """`build(id)` -> a queryset whose only parameter is `id`; `rows(id)` its rows. The id
+    is an integer unless another `stand_in` (e.g. a string, for a session key) is given."""
 
-    def __init__(self, build: Callable[[int], QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[[Any], QuerySet[Any]], *, stand_in: Any = STAND_IN) -> None:
         self._build = build
+        self._stand_in = stand_in
         # database alias -> (SQL, uses of the id, the compiler, its converters)
         self._compiled: dict[str, tuple[str, int, Any, dict[int, Any]]] = {}
 
     def _sql(self, alias: str) -> tuple[str, int, Any, dict[int, Any]]:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            compiler = self._build(STAND_IN).query.get_compiler(using=alias)
+            compiler = self._build(self._stand_in).query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
-            if not params or any(p != STAND_IN for p in params):
+            if not params or any(p != self._stand_in for p in params):
                 raise ValueError(f"the id must be the query's only parameter, not {params!r}")
             converters = compiler.get_converters([column[0] for column in compiler.select])
             compiled = self._compiled[alias] = (sql, len(params), compiler, converters)
         return compiled
 
-    def rows(self, pk: int, *, using: str = "default") -> list[tuple[Any, ...]]:
+    def rows(self, pk: Any, *, using: str = "default") -> list[tuple[Any, ...]]:
         sql, uses, compiler, converters = self._sql(using)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, [pk] * uses)

@@ -26,8 +26,9 @@ T = TypeVar("T")
 
 # Seconds a summary may be kept without a change dropping it.
 SUMMARY_MAX_AGE = 300
-# Summaries kept in one process's memory before the old ones are swept out.
-LOCAL_LIMIT = 5000
+# Summaries kept in one process's memory before the old ones are swept out (a portal page
+# with its rendered content is some tens of kilobytes: at most tens of megabytes a process).
+LOCAL_LIMIT = 1000
 
 # key -> (generations, built at, summary): this process's summaries (`local=True`).
 _local: dict[str, tuple[tuple[str, ...], float, Any]] = {}

@@ -28,9 +28,10 @@ _SESSION_ROW = OneIdQuery(_row, stand_in="stand-in-session-key-never-issued")
 
 class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> Session | None:
-        rows = _SESSION_ROW.rows(self.session_key) if self.session_key else []
-        if rows and rows[0][1] > timezone.now():
+        key = self.session_key
+        rows = _SESSION_ROW.rows(key) if key else []
+        if key and rows and rows[0][1] > timezone.now():
             data, expire_date = rows[0]
-            return Session(session_key=self.session_key, session_data=data, expire_date=expire_date)
+            return Session(session_key=key, session_data=data, expire_date=expire_date)
         self._session_key = None
         return None

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from core.prepared import OneIdQuery
+
+
+def _user_columns() -> list[str]:
+    return [f.attname for f in get_user_model()._meta.concrete_fields]
+
+
+def _user_row(pk: int) -> QuerySet:
+    return get_user_model().objects.filter(pk=pk).values_list(*_user_columns())
+
+
+_USER_ROW = OneIdQuery(_user_row)
 
 
 class EmailBackend(ModelBackend):
@@ -32,3 +49,17 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id) -> User | None:
+        """The signed-in account, read on every request: ModelBackend's, with the query
+        compiled once per process (core/prepared.py, docs/performance.md)."""
+        model = get_user_model()
+        try:
+            pk = model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        rows = _USER_ROW.rows(pk)
+        if not rows:
+            return None
+        user = model.from_db(DEFAULT_DB_ALIAS, _user_columns(), rows[0])
+        return user if self.user_can_authenticate(user) else None

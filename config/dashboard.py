@@ -23,12 +23,8 @@ See docs/dashboard.md.
 from __future__ import annotations
 
 import datetime
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -47,6 +43,7 @@ from config.reports import reports_for
 from core import charts
 from core.dates import month_starts
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
+from core.summaries import cached
 from families.models import Family, HouseholdMember
 from families.selectors import families_by_status
 from fundraising.models import Campaign, Payment, Pledge, Receipt
@@ -76,13 +73,10 @@ from sponsorship.selectors import groups_at_risk, overdue_by_group, sponsorships
 
 TIMELINE_ROWS = 40
 LIST_ROWS = 10
-# Seconds a case-panel summary may be kept without a change dropping it (see the docstring).
-SUMMARY_MAX_AGE = 300
 GENERATION_KEY = "dashboard:cases:generation"
 MONEY_MONTHS = 12
 # The reminder admin arrives with the reminders work: link by URL string, not reverse().
 FAILED_REMINDERS_URL = "/admin/sponsorship/reminder/?failed_at__isnull=False"
-T = TypeVar("T")
 
 
 def can_see_cases(user: User | AnonymousUser) -> bool:
@@ -310,40 +304,16 @@ def _case_summary(today: datetime.date) -> CasePanels:
 
 
 def _summary_key(part: str, today: datetime.date) -> str:
-    return f"dashboard:{part}:v1:{today.isoformat()}:{get_language()}"
-
-
-def _cached(key: str, generation_key: str, build: Callable[[], T]) -> T:
-    """What `build` returned, kept under `key`: one cache read when nothing changed since it
-    was built (same generation, younger than SUMMARY_MAX_AGE), else rebuilt and stored. A
-    change replaces or deletes the generation; a missing one is started here."""
-    found = cache.get_many([generation_key, key])
-    generation, stored = found.get(generation_key), found.get(key)
-    if (
-        stored is not None
-        and generation is not None
-        and stored["generation"] == generation
-        and time.time() - stored["built"] < SUMMARY_MAX_AGE
-    ):
-        return stored["panels"]
-    if generation is None:
-        generation = uuid.uuid4().hex
-        cache.set(generation_key, generation, None)
-    # The generation is read before the data: a change committed while this runs gives a
-    # new generation, so what is stored here is not used after it.
-    panels = build()
-    cache.set(
-        key, {"generation": generation, "built": time.time(), "panels": panels}, SUMMARY_MAX_AGE
-    )
-    return panels
+    return f"dashboard:{part}:v2:{today.isoformat()}:{get_language()}"
 
 
 def _cached_case_summary(today: datetime.date) -> CasePanels:
-    return _cached(_summary_key("cases", today), GENERATION_KEY, lambda: _case_summary(today))
+    return cached(_summary_key("cases", today), [GENERATION_KEY], lambda: _case_summary(today))
 
 
 def _drop_case_summary() -> None:
-    """A summary built before carries another generation and is rebuilt (`_cached`)."""
+    """A summary built before carries another generation and is rebuilt
+    (`core.summaries.cached`)."""
     cache.delete(GENERATION_KEY)
 
 
@@ -458,8 +428,8 @@ class MoneyPanels:
 def _money_panels(today: datetime.date) -> MoneyPanels:
     """The money panels, kept like the case summary: every change to a pledge, payment,
     receipt or campaign drops them (fundraising.selectors.FIGURES_GENERATION_KEY)."""
-    return _cached(
-        _summary_key("money", today), FIGURES_GENERATION_KEY, lambda: _money_summary(today)
+    return cached(
+        _summary_key("money", today), [FIGURES_GENERATION_KEY], lambda: _money_summary(today)
     )
 
 

@@ -21,3 +21,7 @@ class SponsorshipConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         user_logged_in.connect(_remember_language, dispatch_uid="sponsorship-remember-language")
+
+        from sponsorship import portal_cache
+
+        portal_cache.connect_signals()

@@ -9,9 +9,10 @@ summaries, never the case file.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -24,10 +25,14 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import charts
+from core.prepared import OneIdQuery
+from core.summaries import cached
 from families.models import CaseNote, Consent, Family, HouseholdMember
+from sponsorship import portal_cache
 from sponsorship.access import (
     group_messages_visible_to,
     reminders_visible_to,
@@ -53,6 +58,7 @@ from sponsorship.models import Review as ReviewModel
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 UPCOMING_COUNT = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,57 @@ def dashboard_for(user, today: datetime.date | None = None) -> Dashboard:
         latest_unread=inbox_for(user, unread_only=True, limit=UPCOMING_COUNT) if unread else [],
         today=today,
     )
+
+
+def _visible_sponsorships(user_id: int) -> QuerySet:
+    user = get_user_model()(pk=user_id)
+    role = Membership.objects.filter(user=user, group=OuterRef("group")).values("role")[:1]
+    return (
+        sponsorships_visible_to(user)
+        .annotate(portal_role=Subquery(role))
+        .order_by("pk")
+        .values_list("pk", "family_id", "group_id", "portal_role")
+    )
+
+
+_VISIBLE = OneIdQuery(_visible_sponsorships)
+
+
+def _visible_rows(user) -> list[tuple[int, int, int, str | None]]:
+    """(sponsorship, family, group, the user's role) of each sponsorship the user may see
+    now (`sponsorships_visible_to`): read on every request, so a summary kept for them never
+    shows one they lost. Compiled once (core/prepared.py): this is most of the page's SQL."""
+    if not user.is_authenticated:
+        return []
+    return [(s, f, g, r) for s, f, g, r in _VISIBLE.rows(user.pk)]
+
+
+def dashboard_kept(
+    user, present: Callable[[Dashboard], T], today: datetime.date | None = None
+) -> tuple[Dashboard, T]:
+    """`dashboard_for` and what `present` made of it (the page's content), kept in this
+    process's memory until something they show changes (sponsorship/portal_cache.py): on
+    most requests one small query (which sponsorships the user may see, and their role) and
+    one cache round trip for the generations."""
+    today = today or timezone.localdate()
+    rows = _visible_rows(user)
+    keys = [portal_cache.EVERYONE_KEY, portal_cache.generation_key("user", user.pk)]
+    for kind, index in (("sponsorship", 0), ("family", 1), ("group", 2)):
+        keys += [portal_cache.generation_key(kind, row[index]) for row in rows]
+    rows_key = ",".join(f"{s}:{f}:{g}:{r}" for s, f, g, r in rows)
+    key = f"portal:dashboard:{user.pk}:{today.isoformat()}:{get_language()}:{rows_key}"
+
+    def build() -> tuple[Dashboard, T]:
+        data = dashboard_for(user, today)
+        return data, present(data)
+
+    data, presented = cached(key, list(dict.fromkeys(keys)), build, local=True)
+    visible = {row[0] for row in rows}
+    if all(s.sponsorship.pk in visible for s in data.sponsorships):
+        return data, presented
+    # Built while a membership was being added and removed again: only what is visible.
+    data = replace(data, sponsorships=[s for s in data.sponsorships if s.sponsorship.pk in visible])
+    return data, present(data)
 
 
 # --- settlement plan, reviews, check-ins ------------------------------------------------------
@@ -510,6 +567,7 @@ __all__ = [
     "family_income_for_group",
     "checkins_for",
     "dashboard_for",
+    "dashboard_kept",
     "family_for_group",
     "group_notes",
     "inbox_for",

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from core import emails
 from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
+from sponsorship import portal_cache
 from sponsorship.budget import budget_for
 from sponsorship.models import (
     CheckIn,
@@ -496,4 +497,5 @@ def inbox_mark_read(
     changed = reminders.update(read_at=now)
     rows = [GroupMessageRead(message=m, user=user, read_at=now) for m in messages.distinct()]
     GroupMessageRead.objects.bulk_create(rows, ignore_conflicts=True)
+    portal_cache.users_changed([user.pk])  # update() and bulk_create send no signal
     return changed + len(rows)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.roles import signed_in_user
-from sponsorship import reminders
+from sponsorship import portal_cache, reminders
 from sponsorship.access import admin_scope
 from sponsorship.models import NotificationPreference, Reminder, ReminderRule
 
@@ -195,6 +195,7 @@ class ReminderAdmin(admin.ModelAdmin):
         Reminder.objects.filter(pk=object_id, recipient=request.user, read_at__isnull=True).update(
             read_at=timezone.now()
         )
+        portal_cache.users_changed([request.user.pk])
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -7,11 +7,14 @@ from django.db import transaction
 
 from families.models import Family
 from families.retention import ERASED
+from sponsorship import portal_cache
 from sponsorship.models import CheckIn, Review
 
 
 @transaction.atomic
 def sponsorship_records_erase(*, family: Family) -> None:
+    # family_archive (families/) erased the names with update(): no signal told the portal.
+    portal_cache.families_changed([family.pk])
     Review.objects.filter(sponsorship__family=family).update(notes=None, group_input=ERASED)
     Review.history.filter(sponsorship__family=family).delete()
     CheckIn.objects.filter(sponsorship__family=family).update(

@@ -19,6 +19,7 @@ from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family, HouseholdMember, one_year_window_closes
 from families.services import family_transition
+from sponsorship import portal_cache
 from sponsorship.budget import budget_for
 from sponsorship.models import (
     ArrivalEstimate,
@@ -122,6 +123,7 @@ def plan_generate(*, sponsorship: Sponsorship) -> tuple[int, int]:
         if day not in existing_days and day >= sponsorship.matched_on
     ]
     Review.objects.bulk_create(reviews)
+    portal_cache.sponsorships_changed([sponsorship.pk])  # bulk_create sends no signal
     return (len(milestones), len(reviews))
 
 
@@ -162,6 +164,7 @@ def schedule_before_arrival(
         if template.pk not in existing and (with_children or not template.only_with_children)
     ]
     Milestone.objects.bulk_create(created)
+    portal_cache.sponsorships_changed([sponsorship.pk])  # bulk_create sends no signal
     return len(created)
 
 
@@ -686,6 +689,8 @@ def sponsorship_record_breakdown(
         )
         for days, title, description in CONTINUITY_MILESTONES
     )
+    # Items moved with update() and added with bulk_create: no signal.
+    portal_cache.sponsorships_changed([sponsorship.pk, carries_on.pk])
     return carries_on
 
 

@@ -10,6 +10,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core import emails, outbox
+from sponsorship import portal_cache
 from sponsorship.models import (
     Reminder,
 )
@@ -56,6 +57,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
         Reminder.objects.filter(pk=reminder_id).update(
             cancelled_at=timezone.now(), cancel_reason=reason, claimed_at=None
         )
+        portal_cache.users_changed([reminder.recipient_id])  # out of the unread count
         return "cancelled"
     send_email = bool(reminder.recipient.email) and email_enabled(
         reminder.recipient_id, reminder.kind
@@ -68,6 +70,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
                     Reminder.objects.filter(pk=reminder_id).update(
                         cancelled_at=timezone.now(), cancel_reason="Nothing to report this week."
                     )
+                    portal_cache.users_changed([reminder.recipient_id])
                     return "cancelled"
                 emails.send(
                     "digest",
@@ -127,12 +130,14 @@ def reminder_resend(*, reminder: Reminder) -> Reminder:
         cancel_reason="",
     )
     transaction.on_commit(lambda: enqueue_delivery([reminder.pk]))
+    portal_cache.users_changed([reminder.recipient_id])  # a cancelled one is back
     reminder.refresh_from_db()
     return reminder
 
 
 def reminder_mark_read(*, user: User, reminder_ids: Iterable[int]) -> int:
     """Mark the user's own reminders read (the admin inbox; the portal has its own)."""
+    portal_cache.users_changed([user.pk])
     return Reminder.objects.filter(
         recipient=user, pk__in=list(reminder_ids), read_at__isnull=True
     ).update(read_at=timezone.now())

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import outbox
 from core.dates import add_months
 from core.roles import CASE_WORKER, PROGRAM_MANAGER
+from sponsorship import portal_cache
 from sponsorship.kinds import rules_for
 from sponsorship.models import (
     Extension,
@@ -402,6 +403,7 @@ def reminder_sweep(*, today: datetime.date | None = None) -> SweepResult:
                 )
     if rows:
         Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=insert_batch_size())
+        portal_cache.users_changed({row.recipient_id for row in rows})  # no signal
     new_ids = list(
         Reminder.objects.filter(created_at=now, claimed_at__isnull=True)
         .order_by("pk")

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from sponsorship import portal_cache
 from sponsorship.models import (
     CheckIn,
     Reminder,
@@ -56,6 +57,7 @@ def notify_urgent_concern(*, checkin: CheckIn) -> list[int]:
         ],
         ignore_conflicts=True,
     )
+    portal_cache.users_changed(users)  # bulk_create sends no signal
     ids = list(
         Reminder.objects.filter(
             kind=candidate.kind, subject_key=candidate.subject_key, claimed_at__isnull=True

@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from config.dashboard import LIST_ROWS, SUMMARY_MAX_AGE, TIMELINE_ROWS
+from config.dashboard import LIST_ROWS, TIMELINE_ROWS
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
+from core.summaries import SUMMARY_MAX_AGE
 from families.models import Family
 from fundraising import services as fundraising_services
 from fundraising.models import Payment, Receipt

@@ -1,0 +1,78 @@
+"""What every signed-in page reads, made cheaper (docs/performance.md, "Portal dashboard"):
+queries compiled once per process (core/prepared.py) for the account, the session and the
+portal's visible sponsorships, and the language switcher's list rendered once per language."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
+from django.urls import reverse
+from django.utils import timezone
+
+from config.sessions import SessionStore
+from core.prepared import OneIdQuery
+from sponsorship.access import sponsorships_visible_to
+from sponsorship.portal_selectors import _visible_rows
+from tests.factories import SponsorshipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_are_the_querysets_rows_with_the_orms_conversions(member):
+    def build(pk):
+        return get_user_model().objects.filter(pk=pk).values_list("pk", "email", "date_joined")
+
+    query = OneIdQuery(build)
+    assert query.rows(member.pk) == list(build(member.pk))
+    assert isinstance(query.rows(member.pk)[0][2], datetime.datetime)  # SQLite: converted
+    assert query.rows(-1) == []
+
+
+def test_a_query_with_another_parameter_is_refused(member):
+    query = OneIdQuery(lambda pk: get_user_model().objects.filter(pk=pk, email="x@example.org"))
+    with pytest.raises(ValueError, match="only parameter"):
+        query.rows(member.pk)
+
+
+def test_the_visible_sponsorships_are_the_access_rules(member, sponsorship, other_member):
+    SponsorshipFactory(group=sponsorship.group)
+    SponsorshipFactory()  # another group's
+    for user in (member, other_member):
+        want = set(sponsorships_visible_to(user).values_list("pk", flat=True))
+        assert {row[0] for row in _visible_rows(user)} == want
+    assert {row[3] for row in _visible_rows(member)} == {"member"}
+
+
+def test_a_session_is_read_until_it_expires(client, member):
+    session = DjangoSessionStore()
+    session["_auth_user_id"] = str(member.pk)
+    session["_auth_user_backend"] = "config.auth.EmailBackend"
+    session["_auth_user_hash"] = member.get_session_auth_hash()
+    session.save()
+    assert SessionStore(session.session_key).load()["_auth_user_id"] == str(member.pk)
+    client.cookies["sessionid"] = session.session_key
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    session.get_model_class().objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert SessionStore(session.session_key).load() == {}
+    assert client.get(reverse("portal:dashboard")).status_code == 302  # to sign in
+
+
+def test_an_inactive_account_is_signed_out(client, member):
+    client.force_login(member)
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    get_user_model().objects.filter(pk=member.pk).update(is_active=False)
+    assert client.get(reverse("portal:dashboard")).status_code == 302
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ko"])
+def test_the_language_switcher_selects_the_language_of_the_page(client, member, language):
+    client.force_login(member)
+    client.cookies["django_language"] = language
+    html = client.get(reverse("portal:dashboard")).content.decode()
+    assert html.count(" selected>") == 1
+    assert f'<option value="{language}" lang="{language}" selected>' in html

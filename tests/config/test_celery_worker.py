@@ -142,3 +142,20 @@ def test_an_eager_task_leaves_the_callers_connection_alone(monkeypatch):
     assert calls == []
     celery_module._task_database_connection(_task(eager=False))
     assert calls == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_replaces_a_connection_the_database_dropped(monkeypatch):
+    """A PostgreSQL restart between two tasks: the health check before the next task's first
+    query finds the kept connection dead and opens a new one (CONN_HEALTH_CHECKS)."""
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    connection.close()
+    connection.ensure_connection()
+    dropped = connection.connection
+    monkeypatch.setattr(connection, "is_usable", lambda: connection.connection is not dropped)
+    _run_tasks(1)
+    assert connection.connection is not None
+    assert connection.connection is not dropped

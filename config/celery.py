@@ -1,15 +1,36 @@
 """The Celery application: worker and beat both start from here (`celery -A config ...`)."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _task_database_connection(sender: Any = None, **kwargs: Any) -> None:
+    """Around each task, what Django does around each request: keep the connection unless it
+    broke or outlived CONN_MAX_AGE (CONN_HEALTH_CHECKS tests it before its next use).
+
+    Celery's own Django fixup closes it after every task instead (unless CELERY_DB_REUSE_MAX,
+    set in settings, says otherwise), so each e-mail opened a new PostgreSQL session: the
+    largest part of the worker's cost per pledge (docs/performance.md, "Pledge POST").
+    Eager tasks run inside the caller's request or transaction: left alone.
+    """
+    request = getattr(sender, "request", None)
+    if request is None or getattr(request, "is_eager", False):
+        return
+    close_old_connections()
+
 
 # Periodic work, defined in code so every deployment runs the same schedule.
 # Times are in settings.TIME_ZONE (America/Toronto by default).

@@ -387,6 +387,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker keeps its database connection between tasks, as the web does between requests
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS; config/celery.py closes a broken or old one around each
+# task): Celery's Django fixup would close it after every task, so every e-mail paid for a new
+# PostgreSQL session. With this it closes it itself only every 500 tasks.
+CELERY_DB_REUSE_MAX = 500
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

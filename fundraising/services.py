@@ -136,9 +136,9 @@ def pledge_create(
             kind=DonorEmail.Kind.CONFIRMATION, pledge=pledge, due_on=pledge.pledged_on
         )
         _queue_emails([email_row.pk])
-    transaction.on_commit(
-        lambda: selectors.campaign_totals_invalidate(campaign.pk, slug=campaign.slug)
-    )
+    # No cached figure or page changes: a new pledge is unconfirmed, and an unconfirmed pledge
+    # counts in no total, is on no wall and in no money summary until `_mark_confirmed` (or a
+    # payment) drops them (docs/performance.md, "Pledge POST").
     logger.info("pledge %s created", pledge.reference)
     return pledge
 
@@ -1051,7 +1051,10 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     if not outbox.claim(DonorEmail, email_id, now=now):
         return False
-    row = DonorEmail.objects.select_related("pledge", "receipt", "link").get(pk=email_id)
+    # The pledge with the row (nearly every e-mail has one); a receipt or a sign-in link, when
+    # the row has one, is read when used: joining both tables on every row doubled the cost of
+    # building this query (docs/performance.md, "Pledge POST").
+    row = DonorEmail.objects.select_related("pledge").get(pk=email_id)
     obsolete = _obsolete_reason(row)
     if obsolete:
         outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)

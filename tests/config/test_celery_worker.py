@@ -64,3 +64,98 @@ def _forget_cached_connections() -> None:
 def test_a_real_worker_runs_a_queued_task(redis_worker):
     result = ping.delay()
     assert result.get(timeout=20) == "pong"
+
+
+def _task(*, eager: bool):
+    """What Celery's task_prerun/task_postrun signals pass as `sender`: the task, whose
+    request says whether it runs in the caller's process (eager)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(request=SimpleNamespace(is_eager=eager))
+
+
+def _run_tasks(count: int, *, eager: bool = False) -> None:
+    """The connection handling around `count` tasks, as a worker runs it: Celery's Django
+    fixup (connected by the worker itself) and ours (config/celery.py), then a query."""
+    from celery.fixups.django import DjangoWorkerFixup
+    from django.db import connection
+
+    from config.celery import _task_database_connection
+
+    fixup = DjangoWorkerFixup(celery_app)
+    task = _task(eager=eager)
+    for _ in range(count):
+        fixup.on_task_prerun(task)
+        _task_database_connection(task)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        fixup.on_task_postrun(task)
+        _task_database_connection(task)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_from_task_to_task(monkeypatch):
+    """Celery's fixup closed it after every task: each e-mail opened a PostgreSQL session."""
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    connection.ensure_connection()
+    opened = connection.connection
+    _run_tasks(5)
+    assert connection.connection is opened
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_drops_a_connection_older_than_conn_max_age(monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    connection.close()
+    connection.ensure_connection()
+    _run_tasks(1)
+    assert connection.connection is None  # closed after the task, as after a request
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_drops_a_connection_that_broke(monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    connection.ensure_connection()
+    connection.errors_occurred = True
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
+    from config.celery import _task_database_connection
+
+    _task_database_connection(_task(eager=False))
+    assert connection.connection is None
+
+
+def test_an_eager_task_leaves_the_callers_connection_alone(monkeypatch):
+    from config import celery as celery_module
+
+    calls: list[int] = []
+    monkeypatch.setattr(celery_module, "close_old_connections", lambda: calls.append(1))
+    celery_module._task_database_connection(_task(eager=True))
+    celery_module._task_database_connection(None)
+    assert calls == []
+    celery_module._task_database_connection(_task(eager=False))
+    assert calls == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_replaces_a_connection_the_database_dropped(monkeypatch):
+    """A PostgreSQL restart between two tasks: the health check before the next task's first
+    query finds the kept connection dead and opens a new one (CONN_HEALTH_CHECKS)."""
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    connection.close()
+    connection.ensure_connection()
+    dropped = connection.connection
+    monkeypatch.setattr(connection, "is_usable", lambda: connection.connection is not dropped)
+    _run_tasks(1)
+    assert connection.connection is not None
+    assert connection.connection is not dropped

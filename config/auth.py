@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
@@ -22,6 +22,22 @@ def _user_row(pk: int) -> QuerySet:
 
 
 _USER_ROW = OneIdQuery(_user_row)
+
+
+def _own_permissions(pk: int) -> QuerySet:
+    return Permission.objects.filter(user=pk).values_list("content_type__app_label", "codename")
+
+
+def _group_permissions(pk: int) -> QuerySet:
+    return (
+        Permission.objects.filter(group__user=pk)
+        .values_list("content_type__app_label", "codename")
+        .order_by()
+    )
+
+
+# ModelBackend's two permission reads (the admin asks for them on every page).
+_PERMISSIONS = {"user": OneIdQuery(_own_permissions), "group": OneIdQuery(_group_permissions)}
 
 
 class EmailBackend(ModelBackend):
@@ -63,3 +79,16 @@ class EmailBackend(ModelBackend):
             return None
         user = model.from_db(DEFAULT_DB_ALIAS, _user_columns(), rows[0])
         return user if self.user_can_authenticate(user) else None
+
+    def _get_permissions(self, user_obj, obj, from_name: str) -> set[str]:
+        """ModelBackend's, with its two queries compiled once per process (a superuser's,
+        every permission, stays ModelBackend's)."""
+        if user_obj.is_superuser or not user_obj.is_active or user_obj.is_anonymous:
+            return super()._get_permissions(user_obj, obj, from_name)
+        if obj is not None:
+            return set()
+        cache_name = f"_{from_name}_perm_cache"
+        if not hasattr(user_obj, cache_name):
+            rows = _PERMISSIONS[from_name].rows(user_obj.pk)
+            setattr(user_obj, cache_name, {f"{app}.{codename}" for app, codename in rows})
+        return getattr(user_obj, cache_name)

@@ -30,9 +30,10 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
@@ -42,6 +43,7 @@ from django.utils.translation import gettext as _
 from config.reports import reports_for
 from core import charts
 from core.dates import month_starts
+from core.prepared import FixedQuery
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 from core.summaries import cached
 from families.models import Family, HouseholdMember
@@ -154,6 +156,10 @@ class CasePanels:
     failed_total: int = 0
     failed_href: str = FAILED_REMINDERS_URL
     built_at: datetime.datetime | None = None
+    # The panels above rendered (`_render_cases`): everything but the two live lists.
+    status_html: SafeString = SafeString("")
+    at_risk_html: SafeString = SafeString("")
+    rest_html: SafeString = SafeString("")
 
 
 def _statuses() -> list[StatusRow]:
@@ -304,11 +310,33 @@ def _case_summary(today: datetime.date) -> CasePanels:
 
 
 def _summary_key(part: str, today: datetime.date) -> str:
-    return f"dashboard:{part}:v2:{today.isoformat()}:{get_language()}"
+    return f"dashboard:{part}:v3:{today.isoformat()}:{get_language()}:{get_script_prefix()}"
+
+
+def _render_cases(panels: CasePanels) -> CasePanels:
+    """The summary with its panels rendered, once per generation, language and script
+    prefix: nothing in them depends on the request or the user (docs/dashboard.md)."""
+
+    def render(name: str) -> SafeString:
+        return SafeString(render_to_string(f"admin/dashboard/{name}.html", {"c": panels}))
+
+    return replace(
+        panels,
+        status_html=render("cases_status"),
+        at_risk_html=render("cases_at_risk"),
+        rest_html=render("cases_timeline"),
+    )
 
 
 def _cached_case_summary(today: datetime.date) -> CasePanels:
-    return cached(_summary_key("cases", today), [GENERATION_KEY], lambda: _case_summary(today))
+    """Kept in this process's memory only: the timeline holds case codes, which never go to
+    the cache (docs/performance.md, "Staff dashboard")."""
+    return cached(
+        _summary_key("cases", today),
+        [GENERATION_KEY],
+        lambda: _render_cases(_case_summary(today)),
+        local=True,
+    )
 
 
 def _drop_case_summary() -> None:
@@ -367,35 +395,56 @@ def connect_signals() -> None:
     )
 
 
+def _urgent_rows() -> QuerySet:
+    return urgent_checkins_unacknowledged().values_list(
+        "sponsorship__family__case_code", "sponsorship__group__name", "happened_on", "public_id"
+    )[:LIST_ROWS]
+
+
+def _failed_reminders() -> QuerySet:
+    return Reminder.objects.filter(failed_at__isnull=False, cancelled_at__isnull=True)
+
+
+def _failed_rows() -> QuerySet:
+    return _failed_reminders().order_by("-failed_at").values_list(
+        "kind", "due_on", "sponsorship__family__case_code", "failed_at"
+    )[:LIST_ROWS]
+
+
+# The two short lists read live on every page, compiled to SQL once per process.
+_URGENT = FixedQuery(_urgent_rows)
+_FAILED = FixedQuery(_failed_rows)
+
+
 def _case_panels(today: datetime.date) -> CasePanels:
     """The cached summary plus the two short lists read live."""
-    urgent_qs = urgent_checkins_unacknowledged()
     urgent = [
         UrgentRow(
-            case_code=c.sponsorship.family.case_code,
-            group=c.sponsorship.group.name,
-            happened_on=c.happened_on,
-            href=reverse("admin:sponsorship_checkin_change", args=[c.public_id]),
+            case_code=case_code,
+            group=group,
+            happened_on=happened_on,
+            href=reverse("admin:sponsorship_checkin_change", args=[public_id]),
         )
-        for c in urgent_qs[:LIST_ROWS]
+        for case_code, group, happened_on, public_id in _URGENT.rows()
     ]
-    failed_qs = Reminder.objects.filter(failed_at__isnull=False, cancelled_at__isnull=True)
+    kinds = dict(Reminder._meta.get_field("kind").flatchoices)
     failed = [
         FailedReminder(
-            kind=str(r.get_kind_display()),
-            due_on=r.due_on,
-            case_code=r.sponsorship.family.case_code if r.sponsorship is not None else "",
-            failed_at=r.failed_at,
+            kind=str(kinds.get(kind, kind)),
+            due_on=due_on,
+            case_code=case_code or "",
+            failed_at=failed_at,
         )
-        for r in failed_qs.select_related("sponsorship__family").order_by("-failed_at")[:LIST_ROWS]
-        if r.failed_at is not None  # always: the filter above; says so to the type checker
+        for kind, due_on, case_code, failed_at in _FAILED.rows()
     ]
     return replace(
         _cached_case_summary(today),
         urgent=urgent,
-        urgent_total=len(urgent) if len(urgent) < LIST_ROWS else urgent_qs.count(),
+        urgent_total=(
+            len(urgent) if len(urgent) < LIST_ROWS else urgent_checkins_unacknowledged().count()
+        ),
         failed=failed,
-        failed_total=len(failed) if len(failed) < LIST_ROWS else failed_qs.count(),
+        failed_total=len(failed) if len(failed) < LIST_ROWS else _failed_reminders().count(),
     )
 
 
@@ -423,13 +472,24 @@ class MoneyPanels:
     unpaid_href: str
     not_receipted: int
     not_receipted_href: str
+    html: SafeString = SafeString("")  # the panels rendered (`_money_panels`)
 
 
 def _money_panels(today: datetime.date) -> MoneyPanels:
     """The money panels, kept like the case summary: every change to a pledge, payment,
-    receipt or campaign drops them (fundraising.selectors.FIGURES_GENERATION_KEY)."""
+    receipt or campaign drops them (fundraising.selectors.FIGURES_GENERATION_KEY). The
+    figures are kept in the cache (shared by the processes, no case data); each process
+    keeps them rendered, once per generation, language and script prefix."""
+
+    def render() -> MoneyPanels:
+        panels = cached(
+            _summary_key("money", today), [FIGURES_GENERATION_KEY], lambda: _money_summary(today)
+        )
+        html = render_to_string("admin/dashboard/money.html", {"m": panels})
+        return replace(panels, html=SafeString(html))
+
     return cached(
-        _summary_key("money", today), [FIGURES_GENERATION_KEY], lambda: _money_summary(today)
+        _summary_key("money-html", today), [FIGURES_GENERATION_KEY], render, local=True
     )
 
 

@@ -50,3 +50,28 @@ class OneIdQuery:
         if converters:
             return [tuple(row) for row in compiler.apply_converters(rows, converters)]
         return list(rows)
+
+
+class FixedQuery:
+    """`build()` -> a queryset whose parameters never change (no date, no user: a page's
+    fixed short list); `rows()` its rows, compiled once per process as `OneIdQuery` does."""
+
+    def __init__(self, build: Callable[[], QuerySet[Any]]) -> None:
+        self._build = build
+        # database alias -> (SQL, its parameters, the compiler, its converters)
+        self._compiled: dict[str, tuple[str, tuple[Any, ...], Any, dict[int, Any]]] = {}
+
+    def rows(self, *, using: str = "default") -> list[tuple[Any, ...]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiler = self._build().query.get_compiler(using=using)
+            sql, params = compiler.as_sql()
+            converters = compiler.get_converters([column[0] for column in compiler.select])
+            compiled = self._compiled[using] = (sql, tuple(params), compiler, converters)
+        sql, params, compiler, converters = compiled
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+        return list(rows)

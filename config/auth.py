@@ -84,7 +84,7 @@ class EmailBackend(ModelBackend):
         """ModelBackend's, with its two queries compiled once per process (a superuser's,
         every permission, stays ModelBackend's)."""
         if user_obj.is_superuser or not user_obj.is_active or user_obj.is_anonymous:
-            return super()._get_permissions(user_obj, obj, from_name)
+            return super()._get_permissions(user_obj, obj, from_name)  # type: ignore[misc]  # private, not in the stubs
         if obj is not None:
             return set()
         cache_name = f"_{from_name}_perm_cache"

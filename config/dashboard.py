@@ -406,9 +406,11 @@ def _failed_reminders() -> QuerySet:
 
 
 def _failed_rows() -> QuerySet:
-    return _failed_reminders().order_by("-failed_at").values_list(
-        "kind", "due_on", "sponsorship__family__case_code", "failed_at"
-    )[:LIST_ROWS]
+    return (
+        _failed_reminders()
+        .order_by("-failed_at")
+        .values_list("kind", "due_on", "sponsorship__family__case_code", "failed_at")[:LIST_ROWS]
+    )
 
 
 # The two short lists read live on every page, compiled to SQL once per process.
@@ -488,9 +490,7 @@ def _money_panels(today: datetime.date) -> MoneyPanels:
         html = render_to_string("admin/dashboard/money.html", {"m": panels})
         return replace(panels, html=SafeString(html))
 
-    return cached(
-        _summary_key("money-html", today), [FIGURES_GENERATION_KEY], render, local=True
-    )
+    return cached(_summary_key("money-html", today), [FIGURES_GENERATION_KEY], render, local=True)
 
 
 def _money_summary(today: datetime.date) -> MoneyPanels:

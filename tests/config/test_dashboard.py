@@ -346,3 +346,15 @@ def test_the_kept_list_of_models_follows_the_rows_an_add_permission_reads(client
     assert f'href="{add}"' in _page(client, manager)
     ReceiptBranding.objects.create()
     assert f'href="{add}"' not in _page(client, manager)
+
+
+def test_the_case_panels_keep_no_case_code_in_the_cache(client, seeded):
+    """The timeline names case codes: the rendered panels are kept in the process's memory,
+    the cache holds only generation tokens and the money figures (docs/performance.md)."""
+    cache.clear()
+    html = _page(client, _staff(PROGRAM_MANAGER))
+    codes = list(Family.objects.filter(status="arrived").values_list("case_code", flat=True))
+    assert codes and all(code in html for code in codes)
+    kept = b"".join(cache._cache.values())  # locmem: the pickled values
+    for code in codes:
+        assert code.encode() not in kept, code

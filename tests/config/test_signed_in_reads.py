@@ -76,3 +76,23 @@ def test_the_language_switcher_selects_the_language_of_the_page(client, member, 
     html = client.get(reverse("portal:dashboard")).content.decode()
     assert html.count(" selected>") == 1
     assert f'<option value="{language}" lang="{language}" selected>' in html
+
+
+def test_the_permissions_are_model_backends(db):
+    """config.auth.EmailBackend compiles ModelBackend's two permission reads once per
+    process: the same sets, for a role's groups and for an account's own permissions."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    from config.auth import EmailBackend
+    from core.roles import CASE_WORKER
+    from tests.factories import StaffFactory
+
+    user = StaffFactory(roles=[CASE_WORKER])
+    user.user_permissions.add(Permission.objects.get(codename="view_pledge"))
+    ours, django = EmailBackend(), ModelBackend()
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert ours.get_all_permissions(fresh) == django.get_all_permissions(user)
+    assert "fundraising.view_pledge" in ours.get_user_permissions(fresh)
+    assert "families.view_family" in ours.get_group_permissions(fresh)
+    assert ours.get_all_permissions(get_user_model().objects.get(pk=user.pk), obj=user) == set()

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from contextlib import suppress
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 
 from config.sites import needs_second_factor
+from core.prepared import OneIdQuery
 
 # Nothing here needs the camera, microphone, location, payment or USB; saying so stops an
 # injected script or a compromised third-party frame from asking for them.
@@ -124,3 +131,41 @@ class StaffSecondFactorMiddleware:
             return None
         target = request.get_full_path() if request.method == "GET" else reverse("admin:index")
         return redirect(f"{reverse('otp-verify')}?{urlencode({'next': target})}")
+
+
+def _device_columns(model: type[Device]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _device_query(model: type[Device]) -> OneIdQuery:
+    def build(pk: int) -> QuerySet:
+        return model.objects.filter(id=pk).values_list(*_device_columns(model))
+
+    return OneIdQuery(build)
+
+
+# model label -> its device read by id, compiled once per process (core/prepared.py).
+_DEVICE_ROWS: dict[str, OneIdQuery] = {}
+
+
+class CompiledOTPMiddleware(OTPMiddleware):
+    """django_otp's OTPMiddleware, with the device named in the session read by a query
+    compiled once per process (docs/performance.md, "Staff dashboard"). The same checks
+    follow: the device must be the user's and confirmed (`_finalize_device`)."""
+
+    def _device_from_persistent_id(self, persistent_id: str):
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        with suppress(ValueError, LookupError):
+            model_label, device_id = persistent_id.rsplit("/", 1)
+            app_label, model_name = model_label.split(".")
+            model = apps.get_model(app_label, model_name)
+            if not issubclass(model, Device):
+                return None
+            query = _DEVICE_ROWS.get(model._meta.label_lower)
+            if query is None:
+                query = _DEVICE_ROWS[model._meta.label_lower] = _device_query(model)
+            rows = query.rows(int(device_id))
+            return (
+                model.from_db(DEFAULT_DB_ALIAS, _device_columns(model), rows[0]) if rows else None
+            )
+        return None

@@ -176,3 +176,25 @@ def test_a_password_alone_opens_no_staff_page(client, case_worker, method, url, 
     assert response["Location"].startswith("/accounts/second-factor/")
     assert not NotificationPreference.objects.filter(user=case_worker).exists()
     assert not StaticDevice.objects.filter(user=case_worker).exists()
+
+
+def test_the_device_in_the_session_is_read_as_django_otp_reads_it(case_worker):
+    """config.middleware.CompiledOTPMiddleware compiles the device read once per process:
+    the same device, or none, for every persistent id django_otp would accept or refuse."""
+    from django_otp.models import Device
+
+    from config.middleware import CompiledOTPMiddleware
+
+    device = TOTPDevice.objects.create(user=case_worker, name="phone", confirmed=True)
+    middleware = CompiledOTPMiddleware(lambda request: None)
+    found = middleware._device_from_persistent_id(device.persistent_id)
+    assert found == Device.from_persistent_id(device.persistent_id)
+    assert (found.user_id, found.confirmed, found.key) == (case_worker.pk, True, device.key)
+    for refused in (
+        "otp_totp.totpdevice/999999",
+        "otp_totp.totpdevice/x",
+        "auth.user/1",
+        "nothing.here/1",
+        "no-slash",
+    ):
+        assert middleware._device_from_persistent_id(refused) is None, refused

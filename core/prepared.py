@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, unstubbed
 from django.db.models.sql import UpdateQuery
 
 # The stand-in id the SQL is compiled for: no row ever has it.
@@ -119,7 +119,7 @@ class PreparedUpdate:
     def _compile(self, using: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
         queryset, changes = self._build(**values)
         query = queryset.query.chain(UpdateQuery)
-        query.add_update_values(changes)
+        query.add_update_values(changes)  # type: ignore[attr-defined]  # an UpdateQuery's
         query.annotations = {}
         sql, params = query.get_compiler(using=using).as_sql()
         return sql, list(params)

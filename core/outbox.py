@@ -40,6 +40,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.prepared import STAND_IN, PreparedUpdate
+
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
@@ -106,15 +108,63 @@ def backoff(attempts: int) -> dt.timedelta:
     return BACKOFF_BASE * 2 ** max(attempts - 1, 0)
 
 
+def _claim_update(model: Row) -> Callable[..., tuple[models.QuerySet[Any], dict[str, Any]]]:
+    def build(
+        pk: int, now: dt.datetime, stale_before: dt.datetime
+    ) -> tuple[models.QuerySet[Any], dict[str, Any]]:
+        queryset = (
+            model._default_manager.filter(model.open_q(), pk=pk)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before))
+        )
+        return queryset, {"claimed_at": now, "attempts": F("attempts") + 1}
+
+    return build
+
+
+def _sent_update(model: Row) -> Callable[..., tuple[models.QuerySet[Any], dict[str, Any]]]:
+    def build(pk: int, now: dt.datetime) -> tuple[models.QuerySet[Any], dict[str, Any]]:
+        changes = {"sent_at": now, "last_error": "", "next_attempt_at": None}
+        return model._default_manager.filter(pk=pk), changes
+
+    return build
+
+
+# Two stand-in instants for compiling the UPDATEs below (no row is claimed or sent then).
+_STAND_IN_AT = (
+    dt.datetime(1901, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+    dt.datetime(1902, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+)
+_STAND_IN_PK = (STAND_IN, STAND_IN - 1)
+# model -> its claim and its "sent", compiled once per process (the worker runs them per
+# e-mail: building them cost more than running them, docs/performance.md "Pledge POST").
+_PREPARED: dict[tuple[Row, str], PreparedUpdate] = {}
+
+
+def _prepared(model: Row, which: str) -> PreparedUpdate:
+    prepared = _PREPARED.get((model, which))
+    if prepared is None:
+        if which == "claim":
+            first, second = _STAND_IN_AT
+            prepared = PreparedUpdate(
+                _claim_update(model),
+                stand_ins={"pk": _STAND_IN_PK[0], "now": first, "stale_before": second},
+                other={"pk": _STAND_IN_PK[1], "now": second, "stale_before": first},
+            )
+        else:
+            prepared = PreparedUpdate(
+                _sent_update(model),
+                stand_ins={"pk": _STAND_IN_PK[0], "now": _STAND_IN_AT[0]},
+                other={"pk": _STAND_IN_PK[1], "now": _STAND_IN_AT[1]},
+            )
+        _PREPARED[(model, which)] = prepared
+    return prepared
+
+
 def claim(model: Row, pk: int, *, now: dt.datetime) -> bool:
     """Take the row for one delivery attempt; False if it is not ours to send."""
-    return (
-        model._default_manager.filter(model.open_q(), pk=pk)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
-        == 1
-    )
+    changed = _prepared(model, "claim").run(pk=pk, now=now, stale_before=now - CLAIM_TIMEOUT)
+    return changed == 1
 
 
 def release(model: Row, pk: int, *, claimed_at: dt.datetime) -> None:
@@ -140,9 +190,12 @@ def mark_sent(model: Row, pk: int, **extra: Any) -> None:
     few seconds: giving up here is what would let the reconciler send it twice."""
     for pause in (0.05, 0.2, 0.5, 1.0, 2.0, None):
         try:
-            model._default_manager.filter(pk=pk).update(
-                sent_at=timezone.now(), last_error="", next_attempt_at=None, **extra
-            )
+            if extra:
+                model._default_manager.filter(pk=pk).update(
+                    sent_at=timezone.now(), last_error="", next_attempt_at=None, **extra
+                )
+            else:
+                _prepared(model, "sent").run(pk=pk, now=timezone.now())
             return
         except OperationalError:
             if pause is None:

@@ -5,17 +5,22 @@ reads on every request that costs several times the database round trip (about 1
 against 0.1 ms, docs/performance.md "Portal dashboard"). `OneIdQuery` asks the ORM for the
 SQL once, for a stand-in id, checks that this id is the only parameter, and afterwards runs
 the same SQL with the real id, turning the columns into Python values as the ORM would
-(its converters: SQLite's dates, for instance). The queryset stays the one definition of
-the query; only its compilation is kept.
+(its converters: SQLite's dates, for instance); `objects` builds the model instances (and
+those of `select_related`) from them as the queryset would. `PreparedUpdate` does the same
+for a small UPDATE run per task (the outbox's claim and its "sent"). The queryset stays the
+one definition of the query; only its compilation is kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, unstubbed
+from django.db.models.sql import UpdateQuery
 
 # The stand-in id the SQL is compiled for: no row ever has it.
 STAND_IN = -918_273_645
@@ -30,6 +35,8 @@ class OneIdQuery:
         self._stand_in = stand_in
         # database alias -> (SQL, uses of the id, the compiler, its converters)
         self._compiled: dict[str, tuple[str, int, Any, dict[int, Any]]] = {}
+        # database alias -> (model, its attnames, their slice of the row, related populators)
+        self._builders: dict[str, tuple[Any, list[str], slice, list[Any]]] = {}
 
     def _sql(self, alias: str) -> tuple[str, int, Any, dict[int, Any]]:
         compiled = self._compiled.get(alias)
@@ -50,6 +57,107 @@ class OneIdQuery:
         if converters:
             return [tuple(row) for row in compiler.apply_converters(rows, converters)]
         return list(rows)
+
+    def objects(self, pk: Any, *, using: str = "default") -> list[Any]:
+        """The queryset's model instances (with its `select_related` ones), as iterating it
+        would build them; no annotations, `only` or `defer` (refused)."""
+        builder = self._builders.get(using)
+        if builder is None:
+            compiler = self._sql(using)[2]
+            if compiler.annotation_col_map or compiler.query.deferred_loading != (
+                frozenset(),
+                True,
+            ):
+                raise ValueError("objects() builds whole instances: no annotation, only or defer")
+            select, klass_info = compiler.select, compiler.klass_info
+            fields = klass_info["select_fields"]
+            span = slice(fields[0], fields[-1] + 1)
+            names = [column[0].target.attname for column in select[span]]
+            populators = get_related_populators(klass_info, select, using)
+            builder = self._builders[using] = (klass_info["model"], names, span, populators)
+        model, names, span, populators = builder
+        found = []
+        for row in self.rows(pk, using=using):
+            instance = model.from_db(using, names, row[span])
+            for populator in populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
+
+
+class PreparedUpdate:
+    """`build(**values)` -> (a queryset, the UPDATE's changes); `run(**values)` the rows changed.
+
+    Compiled once per database for two sets of stand-ins (`stand_ins` and `other`, every
+    value different): each of the SQL's parameters must be one of the values given, or the
+    same constant in both (e.g. an empty string set), never something `build` computes from
+    a value (it would be frozen). Values are integers, strings or datetimes (adapted as the
+    ORM adapts a DateTimeField's value for that database).
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+        *,
+        stand_ins: dict[str, Any],
+        other: dict[str, Any],
+    ) -> None:
+        if stand_ins.keys() != other.keys():
+            raise ValueError("the two sets of stand-ins must name the same values")
+        self._build = build
+        self._stand_ins = stand_ins
+        self._other = other
+        # database alias -> (SQL, its parameters: ("value", name) or ("constant", value))
+        self._compiled: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
+
+    @staticmethod
+    def _adapt(using: str, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return connections[using].ops.adapt_datetimefield_value(value)
+        return value
+
+    def _compile(self, using: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        queryset, changes = self._build(**values)
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(changes)  # type: ignore[attr-defined]  # an UpdateQuery's
+        query.annotations = {}
+        sql, params = query.get_compiler(using=using).as_sql()
+        return sql, list(params)
+
+    def _sql(self, using: str) -> tuple[str, list[tuple[str, Any]]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            sql, first = self._compile(using, self._stand_ins)
+            sql_other, second = self._compile(using, self._other)
+            if sql != sql_other or len(first) != len(second):
+                raise ValueError("the UPDATE's SQL depends on the values given")
+            adapted = {
+                name: (self._adapt(using, value), self._adapt(using, self._other[name]))
+                for name, value in self._stand_ins.items()
+            }
+            slots: list[tuple[str, Any]] = []
+            for one, two in zip(first, second, strict=True):
+                names = [name for name, pair in adapted.items() if pair == (one, two)]
+                if len(names) == 1:
+                    slots.append(("value", names[0]))
+                elif not names and one == two:
+                    slots.append(("constant", one))
+                else:
+                    raise ValueError(f"parameter {one!r} is neither a value given nor a constant")
+            compiled = self._compiled[using] = (sql, slots)
+        return compiled
+
+    def run(self, *, using: str = "default", **values: Any) -> int:
+        """Run the UPDATE with these values; the number of rows it changed."""
+        if values.keys() != self._stand_ins.keys():
+            raise ValueError(f"expected the values {sorted(self._stand_ins)}")
+        sql, slots = self._sql(using)
+        params = [
+            self._adapt(using, values[item]) if kind == "value" else item for kind, item in slots
+        ]
+        with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
 
 
 class FixedQuery:

@@ -23,13 +23,14 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core import emails, outbox
+from core.prepared import OneIdQuery
 from core.roles import FUNDRAISING
 from fundraising import rules, selectors
 from fundraising.models import (
@@ -1046,6 +1047,13 @@ def _obsolete_reason(row: DonorEmail) -> str:
     return ""
 
 
+def _donor_email_row(pk: int) -> QuerySet[DonorEmail]:
+    return DonorEmail.objects.select_related("pledge").filter(pk=pk)
+
+
+_DONOR_EMAIL_ROW = OneIdQuery(_donor_email_row)
+
+
 def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
     """Claim the row (core.outbox: only one worker wins) and send it. True if sent."""
     now = now or timezone.now()
@@ -1053,8 +1061,12 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
         return False
     # The pledge with the row (nearly every e-mail has one); a receipt or a sign-in link, when
     # the row has one, is read when used: joining both tables on every row doubled the cost of
-    # building this query (docs/performance.md, "Pledge POST").
-    row = DonorEmail.objects.select_related("pledge").get(pk=email_id)
+    # building this query, and it is compiled once per process (docs/performance.md, "Pledge
+    # POST").
+    found = _DONOR_EMAIL_ROW.objects(email_id)
+    if not found:
+        raise DonorEmail.DoesNotExist(f"DonorEmail {email_id} is gone")
+    row = found[0]
     obsolete = _obsolete_reason(row)
     if obsolete:
         outbox.give_up(DonorEmail, email_id, reason=obsolete, now=now)

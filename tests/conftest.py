@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.db.models.signals import post_migrate
+from playwright.sync_api import expect
 
 from config import celery_app
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
@@ -34,6 +35,10 @@ from tests.factories import (
 )
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls inside browser tests
+
+# A form posted to the live server and the next page drawn can take more than Playwright's
+# default 5 s on a loaded two-core machine (the bench times `make test` while it runs).
+expect.set_options(timeout=15_000)
 
 
 def _restore_reference_data(sender, **kwargs) -> None:

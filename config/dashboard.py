@@ -10,9 +10,10 @@ shows the most urgent sponsorships first and at most TIMELINE_ROWS of them, the 
 risk at most LIST_ROWS.
 
 The case panels that scan every active sponsorship (families by status, the timeline,
-overdue by group, groups at risk) are kept as a summary in the cache, per day and language,
-and read in one cache round trip: a program of thousands of sponsorships costs the page
-what five cost. Saving or deleting any row they count (milestone, review, check-in,
+overdue by group, groups at risk) are kept as a summary, rendered, per day and language in
+each web process's memory (they name case codes: the cache holds only their generation
+token), and checked in one cache round trip: a program of thousands of sponsorships costs
+the page what five cost. Saving or deleting any row they count (milestone, review, check-in,
 payment, extension, sponsorship, sponsor group, family, household member) drops the summary
 at once and again when the change commits, so the next page rebuilds it: the figures are
 exact. The summary also expires after SUMMARY_MAX_AGE, the backstop for bulk writes that
@@ -28,10 +29,8 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import F, Prefetch, QuerySet
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -45,7 +44,7 @@ from core import charts
 from core.dates import month_starts
 from core.prepared import FixedQuery
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
-from core.summaries import cached
+from core.summaries import cached, drop_now_and_on_commit, on_save_or_delete
 from families.models import Family, HouseholdMember
 from families.selectors import families_by_status
 from fundraising.models import Campaign, Payment, Pledge, Receipt
@@ -53,7 +52,6 @@ from fundraising.selectors import (
     FIGURES_GENERATION_KEY,
     campaign_totals,
     campaigns_active,
-    money_figures_changed,
     payments_not_receipted,
     pledges_unpaid,
     received_by_month,
@@ -339,18 +337,9 @@ def _cached_case_summary(today: datetime.date) -> CasePanels:
     )
 
 
-def _drop_case_summary() -> None:
-    """A summary built before carries another generation and is rebuilt
-    (`core.summaries.cached`)."""
-    cache.delete(GENERATION_KEY)
-
-
 def case_figures_changed(sender, **kwargs) -> None:
-    """Signal receiver: a row the case panels count was saved or deleted. The summary is
-    dropped now (later reads in this transaction see the change) and again on commit (a
-    page that rebuilt it in between read the data from before the commit)."""
-    _drop_case_summary()
-    transaction.on_commit(_drop_case_summary)
+    """Signal receiver: a row the case panels count was saved or deleted."""
+    drop_now_and_on_commit(GENERATION_KEY)
 
 
 COUNTED_MODELS = (
@@ -372,8 +361,7 @@ def money_changed(sender, **kwargs) -> None:
     `campaign_totals_invalidate` or `money_figures_changed` themselves."""
     if sender is Pledge and kwargs.get("created") and kwargs["instance"].confirmed_at is None:
         return  # a new unconfirmed pledge counts in no money figure (docs/fundraising.md)
-    money_figures_changed()
-    transaction.on_commit(money_figures_changed)
+    drop_now_and_on_commit(FIGURES_GENERATION_KEY)
 
 
 MONEY_MODELS = (Campaign, Pledge, Payment, Receipt)
@@ -381,14 +369,8 @@ MONEY_MODELS = (Campaign, Pledge, Payment, Receipt)
 
 def connect_signals() -> None:
     """Called once by config's AppConfig.ready()."""
-    for model in COUNTED_MODELS:
-        uid = f"dashboard-{model._meta.label_lower}"
-        post_save.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-save")
-        post_delete.connect(case_figures_changed, sender=model, dispatch_uid=f"{uid}-delete")
-    for money_model in MONEY_MODELS:
-        uid = f"dashboard-money-{money_model._meta.label_lower}"
-        post_save.connect(money_changed, sender=money_model, dispatch_uid=f"{uid}-save")
-        post_delete.connect(money_changed, sender=money_model, dispatch_uid=f"{uid}-delete")
+    on_save_or_delete(case_figures_changed, COUNTED_MODELS, "dashboard")
+    on_save_or_delete(money_changed, MONEY_MODELS, "dashboard-money")
     # A receipt's payments are set after the receipt is saved.
     m2m_changed.connect(
         money_changed, sender=Receipt.payments.through, dispatch_uid="dashboard-money-receipt-m2m"

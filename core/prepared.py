@@ -14,7 +14,7 @@ one definition of the query; only its compilation is kept.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, transaction
@@ -24,6 +24,18 @@ from django.db.models.sql import UpdateQuery
 
 # The stand-in id the SQL is compiled for: no row ever has it.
 STAND_IN = -918_273_645
+
+
+def _fetch(
+    using: str, sql: str, params: Sequence[Any], compiler: Any, converters: dict[int, Any]
+) -> list[tuple[Any, ...]]:
+    """Run compiled SQL; its rows with the columns turned into Python values as the ORM does."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if converters:
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+    return list(rows)
 
 
 class OneIdQuery:
@@ -51,12 +63,7 @@ class OneIdQuery:
 
     def rows(self, pk: Any, *, using: str = "default") -> list[tuple[Any, ...]]:
         sql, uses, compiler, converters = self._sql(using)
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, [pk] * uses)
-            rows = cursor.fetchall()
-        if converters:
-            return [tuple(row) for row in compiler.apply_converters(rows, converters)]
-        return list(rows)
+        return _fetch(using, sql, [pk] * uses, compiler, converters)
 
     def objects(self, pk: Any, *, using: str = "default") -> list[Any]:
         """The queryset's model instances (with its `select_related` ones), as iterating it
@@ -174,12 +181,11 @@ class FixedQuery:
         if compiled is None:
             compiler = self._build().query.get_compiler(using=using)
             sql, params = compiler.as_sql()
+            # A value computed when the query is built (now(), today) would be frozen: built
+            # twice it differs (now()), or it is a date (PostgreSQL keeps them as dates).
+            again = self._build().query.get_compiler(using=using).as_sql()[1]
+            if tuple(again) != tuple(params) or any(isinstance(p, dt.date) for p in params):
+                raise ValueError(f"a date or time would be frozen into the SQL: {params!r}")
             converters = compiler.get_converters([column[0] for column in compiler.select])
             compiled = self._compiled[using] = (sql, tuple(params), compiler, converters)
-        sql, params, compiler, converters = compiled
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if converters:
-            return [tuple(row) for row in compiler.apply_converters(rows, converters)]
-        return list(rows)
+        return _fetch(using, *compiled)

@@ -7,20 +7,25 @@ and the next read starts a new generation and rebuilds. A summary is used only w
 generation it was built under is still the current one, and for at most SUMMARY_MAX_AGE
 seconds (the backstop for bulk writes nobody told).
 
-The staff dashboard keeps its summaries in the cache itself (shared by every web process);
-the sponsor portal keeps its own in the memory of each process (`local=True`), so the
-cache holds only the tokens and never a family's case data (docs/performance.md, "Portal
-dashboard"). If the cache is unreachable every read is a miss and rebuilds: slower, exact.
+A summary that holds case data (a case code, a family's plan) is kept in the memory of
+each web process (`local=True`), so the cache holds only the tokens and never a family's
+case data: the portal dashboard and the staff dashboard's case panels. Figures without case
+data (the money panels) are kept in the cache itself, shared by every process
+(docs/performance.md). If the cache is unreachable every read is a miss and rebuilds:
+slower, exact.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 
@@ -97,3 +102,21 @@ def drop(*generation_keys: str) -> None:
     """End these generations: every summary built under one of them is rebuilt."""
     if generation_keys:
         cache.delete_many(list(generation_keys))
+
+
+def drop_now_and_on_commit(*generation_keys: str) -> None:
+    """A change written in a transaction: dropped now (later reads in it see the change) and
+    again on commit (a summary rebuilt in between read the data from before the commit)."""
+    if generation_keys:
+        drop(*generation_keys)
+        transaction.on_commit(lambda: drop(*generation_keys))
+
+
+def on_save_or_delete(
+    receiver: Callable[..., None], models: Iterable[type[Model]], uid: str
+) -> None:
+    """Connect `receiver` to the saves and deletes of `models` (once: named by `uid`)."""
+    for model in models:
+        name = f"{uid}-{model._meta.label_lower}"
+        post_save.connect(receiver, sender=model, dispatch_uid=f"{name}-save")
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"{name}-delete")

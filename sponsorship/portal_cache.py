@@ -13,14 +13,13 @@ signal and call the `*_changed` functions below themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Model
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed
 
-from core.summaries import drop
+from core.summaries import drop_now_and_on_commit, on_save_or_delete
 from families.models import Family, HouseholdMember
 from sponsorship.models import (
     ArrivalEstimate,
@@ -48,14 +47,8 @@ def generation_key(kind: str, pk: object) -> str:
     return f"portal:{kind}:{pk}:generation"
 
 
-def _drop_now_and_on_commit(keys: list[str]) -> None:
-    if keys:
-        drop(*keys)
-        transaction.on_commit(lambda: drop(*keys))
-
-
 def _changed(kind: str, ids: Iterable[object]) -> None:
-    _drop_now_and_on_commit([generation_key(kind, pk) for pk in dict.fromkeys(ids) if pk])
+    drop_now_and_on_commit(*[generation_key(kind, pk) for pk in dict.fromkeys(ids) if pk])
 
 
 def sponsorships_changed(ids: Iterable[int]) -> None:
@@ -72,7 +65,7 @@ def users_changed(ids: Iterable[int]) -> None:
 
 
 def everyone_changed() -> None:
-    _drop_now_and_on_commit([EVERYONE_KEY])
+    drop_now_and_on_commit(EVERYONE_KEY)
 
 
 # The model whose rows the dashboard shows -> (which generation, the attribute naming it).
@@ -122,12 +115,7 @@ def roles_changed(sender: type[Model], instance: Model, **kwargs: object) -> Non
 def connect_signals() -> None:
     """Called once by the sponsorship AppConfig.ready()."""
     user_model = get_user_model()
-    receiver: Callable[..., None] = row_changed
-    models: list[type[Model]] = [*DEPENDS, CostTableEntry, user_model]
-    for model in models:
-        uid = f"portal-{model._meta.label_lower}"
-        post_save.connect(receiver, sender=model, dispatch_uid=f"{uid}-save")
-        post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}-delete")
+    on_save_or_delete(row_changed, [*DEPENDS, CostTableEntry, user_model], "portal")
     m2m_changed.connect(
         roles_changed, sender=user_model.groups.through, dispatch_uid="portal-user-roles"
     )

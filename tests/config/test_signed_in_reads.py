@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.sessions import SessionStore
-from core.prepared import OneIdQuery
+from core.prepared import FixedQuery, OneIdQuery
 from sponsorship.access import sponsorships_visible_to
 from sponsorship.portal_selectors import _visible_rows
 from tests.factories import SponsorshipFactory
@@ -35,6 +35,21 @@ def test_a_query_with_another_parameter_is_refused(member):
     query = OneIdQuery(lambda pk: get_user_model().objects.filter(pk=pk, email="x@example.org"))
     with pytest.raises(ValueError, match="only parameter"):
         query.rows(member.pk)
+
+
+def test_a_fixed_query_reads_what_its_queryset_reads(member, other_member):
+    def build():
+        return get_user_model().objects.order_by("pk").values_list("pk", "date_joined")
+
+    assert FixedQuery(build).rows() == list(build())
+
+
+def test_a_fixed_query_refuses_a_date_it_would_freeze(member):
+    query = FixedQuery(
+        lambda: get_user_model().objects.filter(date_joined__lte=timezone.now()).values_list("pk")
+    )
+    with pytest.raises(ValueError, match="frozen"):
+        query.rows()
 
 
 def test_the_visible_sponsorships_are_the_access_rules(member, sponsorship, other_member):

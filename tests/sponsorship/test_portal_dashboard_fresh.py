@@ -212,7 +212,7 @@ def test_a_member_who_left_sees_nothing_even_with_the_cache_unreachable_for_the_
     reached the cache (an outage) cannot keep showing a family to someone who left."""
     client.force_login(coordinator)
     assert sponsorship.family.case_code in _page(client)
-    monkeypatch.setattr("sponsorship.portal_cache.drop", lambda *keys: None)
+    monkeypatch.setattr("core.summaries.drop", lambda *keys: None)
     Membership.objects.filter(user=coordinator).delete()
     logged = CaseFileAccess.objects.filter(family=sponsorship.family).count()
     assert sponsorship.family.case_code not in _page(client)

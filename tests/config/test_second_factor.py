@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django_otp.models import Device
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.middleware import CompiledOTPMiddleware
 from tests.factories import PASSWORD
 
 
@@ -181,10 +183,6 @@ def test_a_password_alone_opens_no_staff_page(client, case_worker, method, url, 
 def test_the_device_in_the_session_is_read_as_django_otp_reads_it(case_worker):
     """config.middleware.CompiledOTPMiddleware compiles the device read once per process:
     the same device, or none, for every persistent id django_otp would accept or refuse."""
-    from django_otp.models import Device
-
-    from config.middleware import CompiledOTPMiddleware
-
     device = TOTPDevice.objects.create(user=case_worker, name="phone", confirmed=True)
     middleware = CompiledOTPMiddleware(lambda request: None)
     found = middleware._device_from_persistent_id(device.persistent_id)

@@ -5,6 +5,7 @@ portal's visible sponsorships, and the language switcher's list rendered once pe
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.sessions import SessionStore
+from config.staticfiles import StaticFilesStorage
 from core.prepared import FixedQuery, OneIdQuery
 from sponsorship.access import sponsorships_visible_to
 from sponsorship.portal_selectors import _visible_rows
@@ -111,3 +113,16 @@ def test_the_permissions_are_model_backends(db):
     assert "fundraising.view_pledge" in ours.get_user_permissions(fresh)
     assert "families.view_family" in ours.get_group_permissions(fresh)
     assert ours.get_all_permissions(get_user_model().objects.get(pk=user.pk), obj=user) == set()
+
+
+def test_a_static_url_is_the_manifests_and_is_kept(tmp_path, settings):
+    """config.staticfiles keeps each name's URL once computed; it is WhiteNoise's."""
+    settings.DEBUG = False
+    (tmp_path / "staticfiles.json").write_text(
+        json.dumps({"paths": {"site.css": "site.0123abcd.css"}, "version": "1.1", "hash": "x"})
+    )
+    storage = StaticFilesStorage(location=str(tmp_path), base_url="/static/")
+    assert storage.url("site.css") == "/static/site.0123abcd.css"
+    (tmp_path / "staticfiles.json").unlink()  # the manifest was read at start: not again
+    assert storage.url("site.css") == "/static/site.0123abcd.css"
+    assert storage._urls == {"site.css": "/static/site.0123abcd.css"}

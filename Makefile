@@ -9,8 +9,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one.
-PYTEST_ARGS ?= -n 2
+# Two test processes by default (pytest-xdist); PYTEST_ARGS="-n 0" runs in one. Work stealing:
+# the browser tests come first (tests/conftest.py) and xdist hands each process a contiguous
+# share, so with plain `load` one process got every browser test and the other sat idle for the
+# last quarter of the run; an idle process now takes tests from the other's queue.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 .PHONY: help install run serve test a11y test-fast lint format bench messages browser a11y-tools scanner clean
 

@@ -132,6 +132,8 @@ def main(kinds: list[str]) -> None:
                 page()
             profile.disable()
             pstats.Stats(profile).sort_stats(os.environ["PROFILE"]).print_stats(45)
+            if os.environ.get("PROFILE_OUT"):
+                profile.dump_stats(os.environ["PROFILE_OUT"])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from core.page_slots import fill_csrf_slot, render_with_csrf_slot
 from fundraising import card, selectors, services
 from fundraising.forms import PledgeForm
 from fundraising.models import Campaign, Pledge
@@ -96,12 +96,9 @@ def _campaign(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # The public page is the same for every anonymous visitor but for two tokens (CSRF and the
-# form's idempotency token): it is rendered once per campaign and language with placeholders
-# that each request replaces. A hit costs one cache read and no query. Signed-in staff and
-# visitors with pending messages get a page rendered for them.
-_CSRF_PLACEHOLDER = "csrf-placeholder-4b1e0c7f9a"
-
-
+# form's idempotency token): it is rendered once per campaign and language with slots that
+# each request fills (core/page_slots.py). A hit costs one cache read and no query. Signed-in
+# staff and visitors with pending messages get a page rendered for them.
 def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
     personal = {settings.SESSION_COOKIE_NAME, "messages"} & set(request.COOKIES)
     cacheable = not request.GET and not personal
@@ -112,10 +109,9 @@ def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
         context = _campaign_context(campaign) | {"form_html": _blank_form_html(campaign)}
         if not cacheable:
             return render(request, "fundraising/campaign.html", context)
-        context["csrf_token"] = _CSRF_PLACEHOLDER
-        html = render_to_string("fundraising/campaign.html", context, request=request)
+        html = render_with_csrf_slot("fundraising/campaign.html", context, request)
         selectors.campaign_page_store(key, html)
-    html = html.replace(_CSRF_PLACEHOLDER, get_token(request))
+    html = fill_csrf_slot(html, request)
     return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, str(uuid.uuid4())))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +28,7 @@ from django_ratelimit import ALL
 from django_ratelimit.decorators import ratelimit
 
 from core.auth_forms import DeferredPasswordResetForm, EmailAuthenticationForm
+from core.page_slots import fill_csrf_slot, render_with_csrf_slot
 from core.roles import signed_in_user
 from sponsorship import portal_selectors as selectors
 from sponsorship import portal_services
@@ -133,25 +135,40 @@ def _once(request: HttpRequest, form, write: Callable[[dict], tuple[str, Callabl
 # --- dashboard and the sponsorship overview ---------------------------------------------------
 
 
+@dataclass
+class _KeptDashboard:
+    """What the dashboard keeps with its data (docs/performance.md, "Portal dashboard"): the
+    content, request-free with form tokens in slots, and the whole page around it, rendered
+    by the first request that has no query string and no message to show."""
+
+    content: str
+    page: str | None = None
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    def content(data: selectors.Dashboard) -> str:
-        # Kept with the data (docs/performance.md): request-free, form tokens in slots.
+    def keep(data: selectors.Dashboard) -> _KeptDashboard:
         context = {"dashboard": data, "user": request.user, "form_token_slot": form_tokens.SLOT}
-        return render_to_string(DASHBOARD_CONTENT, context)
+        return _KeptDashboard(render_to_string(DASHBOARD_CONTENT, context))
 
-    data, html = selectors.dashboard_kept(request.user, content)
+    data, kept = selectors.dashboard_kept(request.user, keep)
     log_case_file_access(
         request.user, [s.sponsorship.family_id for s in data.sponsorships], page=_page(request)
     )
-    return _render(
-        request,
-        "sponsorship/portal/dashboard.html",
-        {
-            "content": mark_safe(form_tokens.fresh_form_tokens(html)),  # noqa: S308 - our template's output
-            "unread_count": data.unread_count,
-        },
-    )
+    context = {
+        "content": mark_safe(kept.content),  # noqa: S308 - our template's output
+        "unread_count": data.unread_count,
+    }
+    # A message (after a form was saved) or a query string makes the page differ: rendered
+    # for this request. `len` reads the messages without marking them shown.
+    html: str
+    if request.GET or len(messages.get_messages(request)):
+        html = render_to_string("sponsorship/portal/dashboard.html", context, request=request)
+    else:
+        if kept.page is None:
+            kept.page = render_with_csrf_slot("sponsorship/portal/dashboard.html", context, request)
+        html = fill_csrf_slot(kept.page, request)
+    return HttpResponse(form_tokens.fresh_form_tokens(html))
 
 
 @login_required

@@ -11,9 +11,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.page_slots import CSRF_SLOT
 from core.summaries import SUMMARY_MAX_AGE
 from families.models import CaseFileAccess
 from sponsorship import portal_services, services
@@ -238,3 +240,43 @@ def test_a_kept_page_is_counted_afresh_after_the_longest_age(client, coordinator
     with time_machine.travel(timezone.now() + datetime.timedelta(seconds=SUMMARY_MAX_AGE + 1)):
         client.force_login(coordinator)
         assert _page(client) != before
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_the_kept_page_carries_each_request_s_own_csrf_token(coordinator, sponsorship):
+    """The whole page is kept; the CSRF token in its forms is the request's own."""
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    for client in (first, second):
+        client.force_login(coordinator)
+    first.get(reverse("portal:dashboard"))  # renders and keeps the page
+    html = second.get(reverse("portal:dashboard")).content.decode()
+    assert CSRF_SLOT not in html and sponsorship.family.case_code in html
+    assert second.post(reverse("logout"), {"csrfmiddlewaretoken": _csrf(html)}).status_code == 302
+    assert second.get(reverse("portal:dashboard")).status_code == 302  # signed out
+    assert first.post(reverse("logout"), {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
+
+
+def test_a_message_shows_once_and_is_not_kept(
+    client, coordinator, sponsorship, other_group, case_worker
+):
+    invitation_token = portal_services.invitation_create(
+        email=coordinator.email, group=other_group, role="member", invited_by=case_worker
+    )[1]
+    client.force_login(coordinator)
+    _page(client)
+    url = reverse("portal:invitation-accept", args=[invitation_token])
+    welcome = client.post(url, follow=True).content.decode()
+    assert f"Welcome to {other_group.name}" in welcome
+    after = _page(client)
+    assert "Welcome to" not in after and _page(client) == after
+
+
+def test_a_query_string_gets_a_page_of_its_own(client, coordinator, sponsorship):
+    client.force_login(coordinator)
+    _page(client)
+    with_query = client.get(reverse("portal:dashboard") + "?from=email").content.decode()
+    assert 'value="/portal/?from=email"' in with_query  # the language switcher comes back here
+    assert "?from=email" not in _page(client)

@@ -11,6 +11,10 @@ app's deliver function, which:
 3. `mark_sent`s it, or `record_failure`s it: exponential back-off (`BACKOFF_BASE` doubled
    per attempt), and after `MAX_ATTEMPTS` the row is failed for good and shown in the admin.
 
+Where rows come in bursts (a pledge each, at a campaign's launch), a service may `wake` a
+drain instead of queueing a task per row: one task, asked for at most once while a mark is in
+the cache, `drain`s every row queued and never tried, each still claimed on its own.
+
 `reconcile` (beat, every 10 minutes) delivers what the queue lost: rows never claimed after
 `QUEUE_GRACE` (broker down), claims older than `CLAIM_TIMEOUT` (worker killed), and failed
 attempts whose back-off is over; at most `RECONCILE_LIMIT` rows per run.
@@ -32,6 +36,7 @@ from typing import Any, ClassVar
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError, models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -54,6 +59,12 @@ QUEUE_GRACE = dt.timedelta(minutes=2)
 # Rows one reconcile run delivers at most (the next run, 10 minutes later, takes the rest).
 RECONCILE_LIMIT = 500
 ERROR_LENGTH = 300
+# A drain starts this long after the row that woke it: the rows committed meanwhile (a
+# burst of pledges) go in the same task.
+DRAIN_DELAY = 0.5
+# A wake-up mark whose drain never ran (a worker killed first) stops holding back new drains
+# after this many seconds; its rows are sent by the next drain or by `reconcile`.
+WAKE_HOLD = 60
 # One thread at a time imports the task modules (see _task).
 _TASK_IMPORT = threading.Lock()
 
@@ -307,3 +318,66 @@ def enqueue(task_name: str, ids: Sequence[int], *, label: str) -> int:
             logger.exception("%d %s(s) not queued: left for the reconciler", len(ids) - done, label)
             return done
     return len(ids)
+
+
+def _wake_key(task_name: str) -> str:
+    return f"outbox:wake:{task_name}"
+
+
+def wake(task_name: str, *, label: str) -> bool:
+    """Ask for one `task_name()` drain (which calls `drain`) unless one is asked for already;
+    True if this call asked.
+
+    The mark in the cache says a drain is on its way: it is set here (`cache.add`, atomic) and
+    cleared by the drain before it reads the rows, so a row committed before the clearing is
+    in that drain's read, and a row committed after it finds no mark and wakes a drain of its
+    own. With the cache unreachable (`add` answers None) every row wakes a drain; with the
+    broker down the mark is cleared again and the rows wait for `reconcile`, as with
+    `enqueue`. A burst of rows costs one task, not one per row (docs/performance.md).
+    """
+    key = _wake_key(task_name)
+    if cache.add(key, 1, WAKE_HOLD) is False:
+        return False
+    task = _task(task_name)
+    eager = settings.CELERY_TASK_ALWAYS_EAGER or current_app.conf.task_always_eager
+    try:
+        task.apply_async(countdown=DRAIN_DELAY)
+    except BROKER_DOWN as exc:
+        cache.delete(key)
+        logger.warning(
+            "Broker unavailable (%s): %s(s) left for the reconciler", type(exc).__name__, label
+        )
+        return False
+    except Exception:
+        cache.delete(key)
+        if eager:
+            raise  # in-process delivery: a bug, not an outage
+        logger.exception("%s drain not queued: left for the reconciler", label)
+        return False
+    return True
+
+
+def drain(
+    model: Row, task_name: str, deliver: Callable[[int], Hashable], *, limit: int = RECONCILE_LIMIT
+) -> Counter[Hashable]:
+    """Deliver every row queued and never tried, oldest first, `limit` at a time (what `wake`
+    asked for); returns how many of each outcome `deliver` reported. Each row is still
+    claimed by `deliver` on its own: two drains, or a drain and a task for one row, never send
+    a row twice. Rows in back-off or claimed by another worker are `reconcile`'s."""
+    cache.delete(_wake_key(task_name))  # before the read: see `wake`
+    outcomes: Counter[Hashable] = Counter()
+    seen: set[int] = set()
+    while True:
+        pks = [
+            pk
+            for pk in model._default_manager.filter(
+                model.open_q(), claimed_at__isnull=True, next_attempt_at__isnull=True
+            )
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+            if pk not in seen
+        ]
+        if not pks:
+            return outcomes
+        seen.update(pks)
+        outcomes.update(deliver(pk) for pk in pks)

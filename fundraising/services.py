@@ -49,7 +49,7 @@ from fundraising.pdf import duplicate_pdf, receipt_pdf
 logger = logging.getLogger(__name__)
 
 # By name, so the services never import the tasks module (which imports the services).
-SEND_TASK = "fundraising.tasks.send_donor_email"
+DRAIN_TASK = "fundraising.tasks.send_donor_emails"
 REMINDER_DAYS_BEFORE = 3
 LAPSED_AFTER_MISSED = 2
 STOP_SALT = "fundraising.reminders-stop"
@@ -968,9 +968,11 @@ def reminders_stop(*, token: str) -> Pledge | None:
 
 
 def _queue_emails(ids: list[int]) -> None:
-    """After commit, hand each row to Celery; a broker outage leaves it for the reconciler."""
+    """After commit, wake the drain (core.outbox.wake): one task sends a burst of rows (a
+    campaign's launch) instead of one task per pledge; a broker outage leaves them for the
+    reconciler."""
     if ids:
-        transaction.on_commit(lambda: outbox.enqueue(SEND_TASK, ids, label="donor e-mail"))
+        transaction.on_commit(lambda: outbox.wake(DRAIN_TASK, label="donor e-mail"))
 
 
 def _recipients(row: DonorEmail) -> list[str]:
@@ -1078,6 +1080,11 @@ def donor_email_send(email_id: int, *, now: dt.datetime | None = None) -> bool:
         return False
     outbox.mark_sent(DonorEmail, email_id)
     return True
+
+
+def donor_emails_drain() -> int:
+    """Send every row queued and never tried (core.outbox.drain). Returns how many were sent."""
+    return outbox.drain(DonorEmail, DRAIN_TASK, donor_email_send)[True]
 
 
 def donor_emails_reconcile(*, now: dt.datetime | None = None) -> int:

@@ -9,8 +9,16 @@ from fundraising import services
 
 
 @shared_task
+def send_donor_emails() -> int:
+    """Send every `DonorEmail` row queued and never tried (woken after commit by the services
+    that write them; each row claimed by a conditional UPDATE: exactly one sender)."""
+    return services.donor_emails_drain()
+
+
+@shared_task
 def send_donor_email(email_id: int) -> bool:
-    """Send one `DonorEmail` row (claimed by a conditional UPDATE: exactly one sender)."""
+    """Send one `DonorEmail` row (claimed by a conditional UPDATE: exactly one sender). The
+    services wake `send_donor_emails` instead; kept for messages queued before."""
     return services.donor_email_send(email_id)
 
 

@@ -40,7 +40,7 @@ def test_it_saves_the_pledge_when_the_broker_is_down_and_sends_once_later(
     campaign, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
     broken = mock.patch(
-        "fundraising.tasks.send_donor_email.delay", side_effect=OperationalError("refused")
+        "fundraising.tasks.send_donor_emails.apply_async", side_effect=OperationalError("refused")
     )
     with broken, caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
         pledge = create_pledge(campaign)
@@ -235,3 +235,73 @@ def test_staff_retry_sends_a_row_waiting_out_its_back_off(campaign, mailoutbox, 
     assert len(mailoutbox) == 1
     row.refresh_from_db()
     assert row.sent_at is not None and row.attempts == 1
+
+
+def test_a_burst_of_pledges_wakes_one_drain_that_sends_each_once(
+    campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Each pledge's commit wakes the drain; while one is on its way, no other is asked for
+    (core.outbox.wake), and the drain it sends every row of the burst, each once."""
+    drains = mock.patch("fundraising.tasks.send_donor_emails.apply_async")
+    with drains as queued, django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            create_pledge(campaign, email=f"donor{n}@example.org")
+    assert queued.call_count == 1
+    assert queued.call_args.kwargs == {"countdown": outbox.DRAIN_DELAY}
+    assert services.donor_emails_drain() == 5
+    assert services.donor_emails_drain() == 0  # a second drain (another worker) sends nothing
+    assert sorted(m.to[0] for m in mailoutbox) == [f"donor{n}@example.org" for n in range(5)]
+    assert DonorEmail.objects.filter(sent_at__isnull=False, attempts=1).count() == 5
+
+
+def test_a_row_committed_after_a_drain_began_wakes_the_next(
+    campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The drain clears the mark before it reads: a pledge after that asks for a new drain."""
+    with mock.patch("fundraising.tasks.send_donor_emails.apply_async") as queued:
+        with django_capture_on_commit_callbacks(execute=True):
+            create_pledge(campaign, email="first@example.org")
+        assert services.donor_emails_drain() == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            create_pledge(campaign, email="second@example.org")
+    assert queued.call_count == 2
+    assert services.donor_emails_drain() == 1
+    assert [m.to[0] for m in mailoutbox] == ["first@example.org", "second@example.org"]
+
+
+def test_with_the_cache_unreachable_every_pledge_wakes_a_drain(
+    campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    """django-redis answers None when Redis is down (IGNORE_EXCEPTIONS): no e-mail waits on
+    a mark nobody can read."""
+    unreachable = mock.patch("core.outbox.cache.add", return_value=None)
+    drains = mock.patch("fundraising.tasks.send_donor_emails.apply_async")
+    with unreachable, drains as queued, django_capture_on_commit_callbacks(execute=True):
+        create_pledge(campaign, email="a@example.org")
+        create_pledge(campaign, email="b@example.org")
+    assert queued.call_count == 2
+
+
+def test_a_broker_outage_clears_the_mark_so_the_next_pledge_tries_again(
+    campaign, mailoutbox, django_capture_on_commit_callbacks
+):
+    refused = mock.patch(
+        "fundraising.tasks.send_donor_emails.apply_async", side_effect=OperationalError("refused")
+    )
+    with refused as queued, django_capture_on_commit_callbacks(execute=True):
+        create_pledge(campaign, email="a@example.org")
+        create_pledge(campaign, email="b@example.org")
+    assert queued.call_count == 2 and mailoutbox == []
+    assert services.donor_emails_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == 2
+
+
+def test_the_drain_leaves_rows_in_back_off_and_rows_claimed_elsewhere(campaign, mailoutbox):
+    for n in range(3):
+        create_pledge(campaign, email=f"donor{n}@example.org")
+    waiting, claimed, fresh = DonorEmail.objects.order_by("pk")
+    DonorEmail.objects.filter(pk=waiting.pk).update(
+        attempts=1, next_attempt_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    DonorEmail.objects.filter(pk=claimed.pk).update(attempts=1, claimed_at=timezone.now())
+    assert services.donor_emails_drain() == 1
+    assert [m.to[0] for m in mailoutbox] == ["donor2@example.org"]

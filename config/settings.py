@@ -279,7 +279,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# The tests have a folder of their own that nothing collects into: WhiteNoise reads every
+# file under STATIC_ROOT each time a middleware chain is built (every test client), and the
+# files `make run` or `make bench` collected made the suite a third slower (docs/performance.md,
+# "Test suite").
+STATIC_ROOT = VAR_DIR / ("test-staticfiles" if TESTING else "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"

@@ -264,9 +264,11 @@ def fault_worker_killed(stack: Stack) -> dict:
     services.donor_reminder_sweep()  # the next day's beat run, or an operator's re-run
     time.sleep(3)
     again = services.donor_emails_reconcile(now=later + dt.timedelta(minutes=30))
-    # A reminder that became obsolete before sending (e.g. an instalment-due row for a pledge
-    # the same sweep marked lapsed) is dropped on purpose: not due any more.
-    obsolete = rows.filter(sent_at__isnull=True, failed_at__isnull=False).exclude(attempts__gt=0)
+    # A reminder that became obsolete before sending (the pledge cancelled, its reminders
+    # turned off) is dropped on purpose: not due any more.
+    obsolete = rows.filter(
+        sent_at__isnull=True, failed_at__isnull=False, last_error__startswith=services.OBSOLETE
+    )
     due = rows.exclude(pk__in=obsolete.values("pk"))
     total, dropped = due.count(), obsolete.count()
     sent = due.filter(sent_at__isnull=False).count()

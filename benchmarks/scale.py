@@ -213,6 +213,10 @@ def _pledges(target: int, today: dt.date, rng: random.Random) -> int:
         rows = []
         for n in range(start, min(target, start + BATCH)):
             monthly = n % 4 == 0
+            pledged_on = today - dt.timedelta(days=rng.randint(0, 200))
+            # Nine in ten confirmed by their donor, as in a running campaign: they count in the
+            # totals, and the monthly ones are what the donor reminder sweep works through.
+            confirmed = n % 10 != 0
             rows.append(
                 Pledge(
                     campaign=camp,
@@ -225,7 +229,12 @@ def _pledges(target: int, today: dt.date, rng: random.Random) -> int:
                     months=12 if monthly else 1,
                     is_anonymous=n % 5 == 0,
                     public_message=rng.choice(["", "", "Welcome home.", "환영합니다!"]),
-                    pledged_on=today - dt.timedelta(days=rng.randint(0, 200)),
+                    pledged_on=pledged_on,
+                    confirmed_at=(
+                        dt.datetime.combine(pledged_on, dt.time(12), tzinfo=dt.UTC)
+                        if confirmed
+                        else None
+                    ),
                     idempotency_key=uuid.uuid4(),
                 )
             )

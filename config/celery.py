@@ -5,7 +5,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -30,6 +30,23 @@ def _task_database_connection(sender: Any = None, **kwargs: Any) -> None:
     if request is None or getattr(request, "is_eager", False):
         return
     close_old_connections()
+
+
+# The drains services wake after commit (core.outbox.wake) instead of a task per row.
+DRAINS = {"fundraising.tasks.send_donor_emails": "donor e-mail"}
+
+
+@worker_ready.connect
+def _wake_drains(**kwargs: Any) -> None:
+    """A worker killed before or in the middle of a drain leaves rows unclaimed, its task
+    unacknowledged (the broker gives it back only after its visibility timeout) and perhaps
+    the wake-up mark set: a worker that starts asks for each drain anyway, so those rows go
+    now rather than at the next reconcile."""
+    # Imported here: this module is loaded with the settings, before Django's apps are ready.
+    from core import outbox
+
+    for task_name, label in DRAINS.items():
+        outbox.wake(task_name, label=label, anyway=True)
 
 
 # Periodic work, defined in code so every deployment runs the same schedule.

@@ -320,11 +320,12 @@ def enqueue(task_name: str, ids: Sequence[int], *, label: str) -> int:
     return len(ids)
 
 
-def _wake_key(task_name: str) -> str:
+def wake_key(task_name: str) -> str:
+    """The cache key of the mark that says a drain of `task_name` is on its way."""
     return f"outbox:wake:{task_name}"
 
 
-def wake(task_name: str, *, label: str) -> bool:
+def wake(task_name: str, *, label: str, anyway: bool = False) -> bool:
     """Ask for one `task_name()` drain (which calls `drain`) unless one is asked for already;
     True if this call asked.
 
@@ -334,9 +335,12 @@ def wake(task_name: str, *, label: str) -> bool:
     own. With the cache unreachable (`add` answers None) every row wakes a drain; with the
     broker down the mark is cleared again and the rows wait for `reconcile`, as with
     `enqueue`. A burst of rows costs one task, not one per row (docs/performance.md).
+    `anyway` asks even while a mark is set (a worker starting: the mark may be a dead one's).
     """
-    key = _wake_key(task_name)
-    if cache.add(key, 1, WAKE_HOLD) is False:
+    key = wake_key(task_name)
+    if anyway:
+        cache.set(key, 1, WAKE_HOLD)
+    elif cache.add(key, 1, WAKE_HOLD) is False:
         return False
     task = _task(task_name)
     eager = settings.CELERY_TASK_ALWAYS_EAGER or current_app.conf.task_always_eager
@@ -364,7 +368,7 @@ def drain(
     asked for); returns how many of each outcome `deliver` reported. Each row is still
     claimed by `deliver` on its own: two drains, or a drain and a task for one row, never send
     a row twice. Rows in back-off or claimed by another worker are `reconcile`'s."""
-    cache.delete(_wake_key(task_name))  # before the read: see `wake`
+    cache.delete(wake_key(task_name))  # before the read: see `wake`
     outcomes: Counter[Hashable] = Counter()
     seen: set[int] = set()
     while True:

@@ -1038,14 +1038,19 @@ def _render_and_send(row: DonorEmail) -> None:
     )
 
 
+# The start of `last_error` on a row given up because it no longer mattered, not because
+# sending failed (the admin and the fault tests tell the two apart by it).
+OBSOLETE = "obsolete: "
+
+
 def _obsolete_reason(row: DonorEmail) -> str:
     """Why a reminder written earlier should no longer go out (empty: send it)."""
     pledge = row.pledge
     if pledge is not None and row.kind in (DonorEmail.Kind.INSTALMENT_DUE, DonorEmail.Kind.LAPSED):
         if not pledge.reminders_enabled:
-            return "reminders turned off"
+            return f"{OBSOLETE}reminders turned off"
         if row.kind == DonorEmail.Kind.INSTALMENT_DUE and pledge.status not in Pledge.OPEN_STATUSES:
-            return f"pledge {pledge.status}"
+            return f"{OBSOLETE}pledge {pledge.status}"
     return ""
 
 
@@ -1121,14 +1126,17 @@ def donor_reminder_sweep(today: dt.date | None = None) -> int:
         dues = pledge.due_dates()
         covered = int(pledge.paid // pledge.amount)
         can_email = bool(pledge.email) and pledge.reminders_enabled
+        missed = sum(1 for due in dues if due < today) - covered
+        lapsing = missed >= LAPSED_AFTER_MISSED
         for index, due in enumerate(dues):
-            # The first gift is due the day of the pledge: the confirmation asks for it.
-            if index >= max(covered, 1) and today < due <= horizon and can_email:
+            # The first gift is due the day of the pledge: the confirmation asks for it. A
+            # pledge this sweep marks lapsed gets the lapsed e-mail, not a reminder of the next
+            # instalment as well.
+            if index >= max(covered, 1) and today < due <= horizon and can_email and not lapsing:
                 rows.append(
                     DonorEmail(kind=DonorEmail.Kind.INSTALMENT_DUE, pledge=pledge, due_on=due)
                 )
-        missed = sum(1 for due in dues if due < today) - covered
-        if missed >= LAPSED_AFTER_MISSED:
+        if lapsing:
             lapsed.append(pledge.pk)
             second_missed = dues[covered + LAPSED_AFTER_MISSED - 1]
             rows.append(

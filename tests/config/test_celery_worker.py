@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 
 import pytest
 import redis
+from django.core.cache import cache
 
 from config import celery_app
+from config.celery import DRAINS, _wake_drains
+from core import outbox
+from fundraising.services import pledge_create
 from sponsorship.tasks import ping
+from tests.factories import CampaignFactory
 
 REDIS_URL = (
     os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ("redis://127.0.0.1:6379/15")
@@ -159,3 +165,21 @@ def test_a_worker_replaces_a_connection_the_database_dropped(monkeypatch):
     _run_tasks(1)
     assert connection.connection is not None
     assert connection.connection is not dropped
+
+
+@pytest.mark.django_db
+def test_a_starting_worker_drains_what_a_killed_one_left(mailoutbox):
+    """A worker killed before its drain ran leaves the rows unsent and the mark set, so no
+    pledge after it wakes a drain: a worker that starts asks for each drain anyway."""
+    campaign = CampaignFactory()
+    # In the test's transaction the pledge's commit hook never runs: its row waits.
+    pledge_create(
+        campaign=campaign, donor_name="A", email="a@example.org", address="1 Main St",
+        amount=Decimal("25"),
+    )  # fmt: skip
+    drain = "fundraising.tasks.send_donor_emails"
+    cache.set(outbox.wake_key(drain), 1)  # the killed worker's mark
+    assert outbox.wake(drain, label="donor e-mail") is False and mailoutbox == []
+    _wake_drains()
+    assert [m.to for m in mailoutbox] == [["a@example.org"]]
+    assert drain in DRAINS

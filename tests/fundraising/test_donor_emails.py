@@ -138,6 +138,21 @@ def test_it_marks_a_pledge_lapsed_after_two_missed_instalments(
     assert pledge.reference in staff.subject and pledge.email not in staff.subject
 
 
+def test_a_pledge_that_lapses_is_not_also_reminded_of_its_next_instalment(
+    campaign, fundraiser, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Two gifts missed and the third due in two days: the lapsed e-mail, not a reminder of an
+    instalment of a pledge that has just lapsed."""
+    pledge = MonthlyPledgeFactory(campaign=campaign, pledged_on=dt.date(2026, 1, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.donor_reminder_sweep(today=dt.date(2026, 3, 8))
+    pledge.refresh_from_db()
+    assert pledge.status == Pledge.Status.LAPSED
+    kinds = sorted(DonorEmail.objects.values_list("kind", flat=True))
+    assert kinds == sorted([DonorEmail.Kind.LAPSED, DonorEmail.Kind.LAPSED_STAFF])
+    assert len(mailoutbox) == 2 and DonorEmail.objects.filter(sent_at__isnull=True).count() == 0
+
+
 def test_it_sweeps_in_a_constant_number_of_queries(campaign):
     def queries_for(count: int) -> int:
         DonorEmail.objects.all().delete()

@@ -7,7 +7,7 @@ and, for the page and noop, the median wall time and the mean CPU time of the pr
 shared machine the CPU ratio is the steady one, and it follows the wrk ratios of `make bench`.
 
     DATABASE_URL=postgres://.../yours CACHE_URL=redis://127.0.0.1:6379/<n> \\
-        python benchmarks/inprocess.py admin portal pledge
+        python benchmarks/inprocess.py admin portal pledge public
 
 with the other settings of run.py's BENCH_ENV (DJANGO_BENCH=true for /bench/noop; requests
 use the host 127.0.0.1). N=<requests> (default 60); PROFILE=cumulative|tottime adds a CPU
@@ -100,6 +100,7 @@ def main(kinds: list[str]) -> None:
         "admin": _get(staff, "/admin/"),
         "portal": _get(portal, "/portal/"),
         "pledge": _pledge_poster(),
+        "public": _get(Client(HTTP_HOST=HOST), f"/give/{scale.SLUG}/"),
     }
     noop = _get(Client(HTTP_HOST=HOST), "/bench/noop")
     for kind in kinds:

@@ -1,3 +1,6 @@
+"""The WSGI entry point (gunicorn config.wsgi)."""
+
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -5,3 +8,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+# What exists now (Django, the project's modules, the URL patterns, the templates loaded so
+# far) lives as long as the process: the garbage collector's full collections stop walking it
+# over and over, a pause that falls on whichever request is running (docs/performance.md).
+gc.freeze()

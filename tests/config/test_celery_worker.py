@@ -15,6 +15,7 @@ from core import outbox
 from fundraising.services import pledge_create
 from sponsorship.tasks import ping
 from tests.factories import CampaignFactory
+from tests.workers import worker_threads_close_their_connections
 
 REDIS_URL = (
     os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ("redis://127.0.0.1:6379/15")
@@ -47,7 +48,10 @@ def redis_worker():
     celery_app.conf.update(changes)
     _forget_cached_connections()  # made by earlier tests for another broker / no backend
     try:
-        with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        with (
+            worker_threads_close_their_connections(),
+            start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
+        ):
             yield
     finally:
         celery_app.conf.update(saved)

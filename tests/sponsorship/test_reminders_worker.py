@@ -15,6 +15,7 @@ from django.utils import timezone
 from config import celery_app
 from sponsorship.models import Reminder, ReminderRule
 from tests.sponsorship.reminder_helpers import milestone, seed_catalogues
+from tests.workers import worker_threads_close_their_connections
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/5"
 
@@ -72,8 +73,15 @@ def worker_and_beat(tmp_path):
         celery_app, thread=True, schedule_filename=str(tmp_path / "beat-schedule")
     )
     try:
-        with start_worker(
-            celery_app, perform_ping_check=False, pool="threads", concurrency=2, loglevel="WARNING"
+        with (
+            worker_threads_close_their_connections(),
+            start_worker(
+                celery_app,
+                perform_ping_check=False,
+                pool="threads",
+                concurrency=2,
+                loglevel="WARNING",
+            ),
         ):
             beat.start()
             yield

@@ -15,6 +15,7 @@ class ConfigConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: these modules need the app registry, which is ready only now.
+        from config import checks  # noqa: F401 - registers the deployment checks
         from config.dashboard import connect_signals
         from core.roles import sync_role_permissions
 

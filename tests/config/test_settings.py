@@ -16,6 +16,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "sponsor.hanvoice.ca",
     "FIELD_ENCRYPTION_KEYS": "a-production-like-field-encryption-key",
     "DATABASE_URL": "sqlite:///:memory:",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -63,6 +64,13 @@ def test_check_deploy_is_clean_with_production_values():
     result = run_check(PRODUCTION, "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("cache", ["locmemcache://", "dummycache://"])
+def test_check_deploy_warns_of_a_cache_each_process_keeps_to_itself(cache):
+    result = run_check({**PRODUCTION, "CACHE_URL": cache}, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "hanvoice.W001" in result.stderr and "CACHE_URL" in result.stderr
 
 
 def _settings_value(env_overrides: dict[str, str], expression: str) -> str:

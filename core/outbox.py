@@ -62,6 +62,9 @@ ERROR_LENGTH = 300
 # A drain starts this long after the row that woke it: the rows committed meanwhile (a
 # burst of pledges) go in the same task.
 DRAIN_DELAY = 0.5
+# A drain takes the rows written up to this long after it began (a web host's clock may run
+# a little ahead of the worker's); later rows woke a drain of their own.
+DRAIN_SPAN = dt.timedelta(minutes=1)
 # A wake-up mark whose drain never ran (a worker killed first) stops holding back new drains
 # after this many seconds; its rows are sent by the next drain or by `reconcile`.
 WAKE_HOLD = 60
@@ -367,15 +370,21 @@ def drain(
     """Deliver every row queued and never tried, oldest first, `limit` at a time (what `wake`
     asked for); returns how many of each outcome `deliver` reported. Each row is still
     claimed by `deliver` on its own: two drains, or a drain and a task for one row, never send
-    a row twice. Rows in back-off or claimed by another worker are `reconcile`'s."""
+    a row twice. Rows in back-off or claimed by another worker are `reconcile`'s. Under a
+    steady stream a drain ends: rows written more than `DRAIN_SPAN` after it began are left
+    to the drain their own wake asked for."""
     cache.delete(wake_key(task_name))  # before the read: see `wake`
+    until = timezone.now() + DRAIN_SPAN
     outcomes: Counter[Hashable] = Counter()
     seen: set[int] = set()
     while True:
         pks = [
             pk
             for pk in model._default_manager.filter(
-                model.open_q(), claimed_at__isnull=True, next_attempt_at__isnull=True
+                model.open_q(),
+                claimed_at__isnull=True,
+                next_attempt_at__isnull=True,
+                created_at__lte=until,
             )
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:limit]

@@ -320,3 +320,16 @@ def test_the_drain_leaves_rows_in_back_off_and_rows_claimed_elsewhere(campaign, 
     DonorEmail.objects.filter(pk=claimed.pk).update(attempts=1, claimed_at=timezone.now())
     assert services.donor_emails_drain() == 1
     assert [m.to[0] for m in mailoutbox] == ["donor2@example.org"]
+
+
+def test_a_drain_ends_under_a_steady_stream(campaign, mailoutbox, time_machine):
+    """Rows written after a drain's span are the next drain's (their commit found no mark)."""
+    create_pledge(campaign, email="now@example.org")
+    create_pledge(campaign, email="later@example.org")
+    DonorEmail.objects.filter(pledge__email="later@example.org").update(
+        created_at=timezone.now() + outbox.DRAIN_SPAN + dt.timedelta(seconds=1)
+    )
+    assert services.donor_emails_drain() == 1
+    assert [m.to[0] for m in mailoutbox] == ["now@example.org"]
+    time_machine.move_to(timezone.now() + outbox.DRAIN_SPAN + dt.timedelta(seconds=2))
+    assert services.donor_emails_drain() == 1

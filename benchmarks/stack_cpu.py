@@ -94,6 +94,7 @@ def used(before: dict, after: dict) -> dict[str, float]:
 
 
 def unsent() -> int:
+    # Imported here: main() sets Django up at run time, with the bench's settings.
     from fundraising.models import DonorEmail
 
     return DonorEmail.objects.filter(sent_at__isnull=True, failed_at__isnull=True).count()

@@ -1039,7 +1039,8 @@ def _render_and_send(row: DonorEmail) -> None:
 
 
 # The start of `last_error` on a row given up because it no longer mattered, not because
-# sending failed (the admin and the fault tests tell the two apart by it).
+# sending failed: staff reading the row in the admin, and the bench's fault tests, can tell
+# the two apart.
 OBSOLETE = "obsolete: "
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 from playwright.sync_api import expect
 
 from sponsorship import portal_services
@@ -157,3 +158,28 @@ def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sp
     _no_sideways_scroll(page)
     page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_the_kept_dashboard_s_forms_carry_this_visit_s_token(
+    live_server, page, artifacts_dir, sponsorship, coordinator
+):
+    """The dashboard is kept whole and served again with the visit's own CSRF token: its
+    language switcher and its sign-out button post with that token and work."""
+    client = Client()
+    client.force_login(coordinator)
+    session = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.set_viewport_size(DESKTOP)
+    for _ in range(2):  # the first visit renders and keeps the page; the second is served it
+        page.goto(f"{live_server.url}/portal/")
+        expect(page.locator("h1")).to_have_text("Your sponsorship")
+    page.get_by_label("Language").select_option("ko")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("h1")).to_have_text("우리 그룹의 후원")
+    page.reload()  # the Korean page, kept in its turn
+    expect(page.get_by_text(sponsorship.family.case_code).first).to_be_visible()
+    page.screenshot(path=artifacts_dir / "portal-desktop-kept-ko.png", full_page=True)
+    page.get_by_role("button", name="로그아웃").click()
+    expect(page.locator("input[name=username]")).to_be_visible()
+    page.goto(f"{live_server.url}/portal/")
+    expect(page.locator("input[name=username]")).to_be_visible()  # signed out for good

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import stripe
@@ -24,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from core.page_slots import fill_csrf_slot, render_with_csrf_slot
+from core.page_slots import fill_csrf_slot, fill_token_slots, render_with_csrf_slot
 from fundraising import card, selectors, services
 from fundraising.forms import PledgeForm
 from fundraising.models import Campaign, Pledge
@@ -112,7 +111,7 @@ def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
         html = render_with_csrf_slot("fundraising/campaign.html", context, request)
         selectors.campaign_page_store(key, html)
     html = fill_csrf_slot(html, request)
-    return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, str(uuid.uuid4())))
+    return HttpResponse(fill_token_slots(html, _TOKEN_PLACEHOLDER))
 
 
 # The blank form is the same for every visitor but its idempotency token: rendering it with

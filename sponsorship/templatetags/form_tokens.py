@@ -15,6 +15,8 @@ import uuid
 
 from django import template
 
+from core.page_slots import fill_token_slots
+
 register = template.Library()
 
 SLOT = "form-token-slot-7d1f0c"
@@ -29,8 +31,4 @@ def new_form_token(context: template.Context) -> str:
 
 def fresh_form_tokens(html: str) -> str:
     """`html` with a new token in each slot."""
-    parts = html.split(SLOT)
-    out = [parts[0]]
-    for part in parts[1:]:
-        out += [str(uuid.uuid4()), part]
-    return "".join(out)
+    return fill_token_slots(html, SLOT)

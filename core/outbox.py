@@ -13,7 +13,8 @@ app's deliver function, which:
 
 Where rows come in bursts (a pledge each, at a campaign's launch), a service may `wake` a
 drain instead of queueing a task per row: one task, asked for at most once while a mark is in
-the cache, `drain`s every row queued and never tried, each still claimed on its own.
+the cache, `drain`s every row queued and never tried, claiming `DRAIN_BATCH` rows at a time
+in one statement (each row still claimed by exactly one worker).
 
 `reconcile` (beat, every 10 minutes) delivers what the queue lost: rows never claimed after
 `QUEUE_GRACE` (broker down), claims older than `CLAIM_TIMEOUT` (worker killed), and failed
@@ -31,13 +32,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import OperationalError, models
+from django.db import OperationalError, connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +66,10 @@ DRAIN_DELAY = 0.5
 # A drain takes the rows written up to this long after it began (a web host's clock may run
 # a little ahead of the worker's); later rows woke a drain of their own.
 DRAIN_SPAN = dt.timedelta(minutes=1)
+# A drain claims and reads this many rows at a time: one UPDATE and one SELECT for the batch
+# instead of two statements per row (docs/performance.md "Pledge POST"). A worker killed
+# mid-batch leaves at most this many claimed rows; `reconcile` sends them after CLAIM_TIMEOUT.
+DRAIN_BATCH = 25
 # A wake-up mark whose drain never ran (a worker killed first) stops holding back new drains
 # after this many seconds; its rows are sent by the next drain or by `reconcile`.
 WAKE_HOLD = 60
@@ -364,33 +369,64 @@ def wake(task_name: str, *, label: str, anyway: bool = False) -> bool:
     return True
 
 
+def claim_queued(
+    model: Row, *, now: dt.datetime, until: dt.datetime, limit: int = DRAIN_BATCH
+) -> list[int]:
+    """Claim up to `limit` rows queued and never tried (written up to `until`), oldest first,
+    in one statement; the ids this call won, each counted as one attempt as `claim` does.
+
+    `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id`: on PostgreSQL
+    two drains lock disjoint rows (a row locked by one is skipped by the other, and re-checked
+    once its lock is gone); SQLite runs one write at a time. Either way a row is claimed by
+    exactly one caller, and a row claimed, sent or in back-off is not claimed again here.
+    """
+    alias = model._default_manager.db
+    connection = connections[alias]
+    queued = (
+        model._default_manager.filter(
+            model.open_q(),
+            claimed_at__isnull=True,
+            next_attempt_at__isnull=True,
+            created_at__lte=until,
+        )
+        .order_by("created_at", "pk")
+        .select_for_update(skip_locked=True)
+        .values("pk")[:limit]
+    )
+    quote = connection.ops.quote_name
+    meta = model._meta
+    pk = quote(meta.pk.column)  # type: ignore[union-attr]  # every outbox row has one
+    claimed_at = quote(meta.get_field("claimed_at").column)
+    attempts = quote(meta.get_field("attempts").column)
+    with transaction.atomic(using=alias):  # FOR UPDATE needs one
+        inner, params = queued.query.get_compiler(connection=connection).as_sql()
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {claimed_at} = %s, {attempts} = {attempts} + 1 "
+            f"WHERE {pk} IN ({inner}) RETURNING {pk}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params])
+            return sorted(row[0] for row in cursor.fetchall())
+
+
 def drain(
-    model: Row, task_name: str, deliver: Callable[[int], Hashable], *, limit: int = RECONCILE_LIMIT
+    model: Row,
+    task_name: str,
+    deliver_claimed: Callable[[list[int], dt.datetime], Iterable[Hashable]],
 ) -> Counter[Hashable]:
-    """Deliver every row queued and never tried, oldest first, `limit` at a time (what `wake`
-    asked for); returns how many of each outcome `deliver` reported. Each row is still
-    claimed by `deliver` on its own: two drains, or a drain and a task for one row, never send
-    a row twice. Rows in back-off or claimed by another worker are `reconcile`'s. Under a
-    steady stream a drain ends: rows written more than `DRAIN_SPAN` after it began are left
-    to the drain their own wake asked for."""
+    """Deliver every row queued and never tried, oldest first (what `wake` asked for), in
+    batches of `DRAIN_BATCH` rows claimed at once (`claim_queued`); `deliver_claimed(ids, now)`
+    sends the rows already claimed and reports an outcome each. Returns how many of each
+    outcome there were. Two drains never send a row twice: each row is claimed by one. Rows in
+    back-off or claimed by another worker are `reconcile`'s. Under a steady stream a drain
+    ends: rows written more than `DRAIN_SPAN` after it began are left to the drain their own
+    wake asked for."""
     cache.delete(wake_key(task_name))  # before the read: see `wake`
     until = timezone.now() + DRAIN_SPAN
     outcomes: Counter[Hashable] = Counter()
-    seen: set[int] = set()
     while True:
-        pks = [
-            pk
-            for pk in model._default_manager.filter(
-                model.open_q(),
-                claimed_at__isnull=True,
-                next_attempt_at__isnull=True,
-                created_at__lte=until,
-            )
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-            if pk not in seen
-        ]
+        now = timezone.now()
+        pks = claim_queued(model, now=now, until=until)
         if not pks:
             return outcomes
-        seen.update(pks)
-        outcomes.update(deliver(pk) for pk in pks)
+        outcomes.update(deliver_claimed(pks, now))

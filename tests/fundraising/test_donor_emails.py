@@ -333,3 +333,56 @@ def test_a_drain_ends_under_a_steady_stream(campaign, mailoutbox, time_machine):
     assert [m.to[0] for m in mailoutbox] == ["now@example.org"]
     time_machine.move_to(timezone.now() + outbox.DRAIN_SPAN + dt.timedelta(seconds=2))
     assert services.donor_emails_drain() == 1
+
+
+def test_a_drain_claims_its_rows_in_batches_each_once(campaign, mailoutbox):
+    """`DRAIN_BATCH` rows are claimed and read per batch: about one statement per e-mail (its
+    "sent") instead of three, and every row is sent once with one attempt counted."""
+    count = outbox.DRAIN_BATCH * 2 + 3
+    for n in range(count):
+        create_pledge(campaign, email=f"donor{n}@example.org")
+    with CaptureQueriesContext(connection) as ctx:
+        assert services.donor_emails_drain() == count
+    batches = 3 + 1  # three batches, then the claim that finds none
+    sql = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+    assert sql.count("SELECT") == 3  # each batch's rows with their pledges, in one query
+    assert sql.count("UPDATE") == count + batches  # each "sent", and each batch's claim
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(f"donor{n}@example.org" for n in range(count))
+    assert DonorEmail.objects.filter(sent_at__isnull=False, attempts=1).count() == count
+
+
+def test_claim_queued_takes_only_rows_queued_and_never_tried(campaign):
+    for n in range(5):
+        create_pledge(campaign, email=f"donor{n}@example.org")
+    sent, waiting, claimed, failed, fresh = DonorEmail.objects.order_by("pk")
+    now = timezone.now()
+    DonorEmail.objects.filter(pk=sent.pk).update(sent_at=now, attempts=1)
+    DonorEmail.objects.filter(pk=waiting.pk).update(
+        attempts=1, next_attempt_at=now + dt.timedelta(minutes=5)
+    )
+    DonorEmail.objects.filter(pk=claimed.pk).update(attempts=1, claimed_at=now)
+    DonorEmail.objects.filter(pk=failed.pk).update(attempts=5, failed_at=now)
+
+    until = now + outbox.DRAIN_SPAN
+    assert outbox.claim_queued(DonorEmail, now=now, until=until) == [fresh.pk]
+    assert outbox.claim_queued(DonorEmail, now=now, until=until) == []  # claimed: not again
+    fresh.refresh_from_db()
+    assert (fresh.claimed_at, fresh.attempts) == (now, 1)
+
+
+def test_rows_a_killed_worker_claimed_in_a_batch_are_sent_once_by_the_reconciler(
+    campaign, mailoutbox
+):
+    """A worker that dies after claiming a batch sent none of it: the rows wait for
+    CLAIM_TIMEOUT, then `reconcile` sends each once, and a drain never takes them."""
+    for n in range(3):
+        create_pledge(campaign, email=f"donor{n}@example.org")
+    now = timezone.now()
+    assert len(outbox.claim_queued(DonorEmail, now=now, until=now + outbox.DRAIN_SPAN)) == 3
+    assert services.donor_emails_drain() == 0
+    assert services.donor_emails_reconcile(now=now + dt.timedelta(minutes=5)) == 0
+    later = now + outbox.CLAIM_TIMEOUT + dt.timedelta(seconds=1)
+    assert services.donor_emails_reconcile(now=later) == 3
+    assert services.donor_emails_reconcile(now=later + dt.timedelta(hours=1)) == 0
+    assert len(mailoutbox) == 3
+    assert DonorEmail.objects.filter(sent_at__isnull=False, attempts=2).count() == 3

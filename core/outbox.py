@@ -395,7 +395,7 @@ def claim_queued(
     )
     quote = connection.ops.quote_name
     meta = model._meta
-    pk = quote(meta.pk.column)  # type: ignore[union-attr]  # every outbox row has one
+    pk = quote(meta.pk.column)
     claimed_at = quote(meta.get_field("claimed_at").column)
     attempts = quote(meta.get_field("attempts").column)
     with transaction.atomic(using=alias):  # FOR UPDATE needs one

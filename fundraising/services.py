@@ -1095,7 +1095,9 @@ def _send_claimed(row: DonorEmail, *, now: dt.datetime) -> bool:
 def _send_claimed_batch(pks: list[int], now: dt.datetime) -> list[bool]:
     """A drain's batch, claimed already (core.outbox.claim_queued): read in one query with
     their pledges, then sent one by one, each marked sent as soon as it has gone."""
-    rows = DonorEmail.objects.select_related("pledge").filter(pk__in=pks).order_by("created_at", "pk")
+    rows = (
+        DonorEmail.objects.select_related("pledge").filter(pk__in=pks).order_by("created_at", "pk")
+    )
     return [_send_claimed(row, now=now) for row in rows]
 
 

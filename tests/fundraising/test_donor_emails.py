@@ -347,7 +347,9 @@ def test_a_drain_claims_its_rows_in_batches_each_once(campaign, mailoutbox):
     sql = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
     assert sql.count("SELECT") == 3  # each batch's rows with their pledges, in one query
     assert sql.count("UPDATE") == count + batches  # each "sent", and each batch's claim
-    assert sorted(m.to[0] for m in mailoutbox) == sorted(f"donor{n}@example.org" for n in range(count))
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        f"donor{n}@example.org" for n in range(count)
+    )
     assert DonorEmail.objects.filter(sent_at__isnull=False, attempts=1).count() == count
 
 

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.db.models.signals import post_delete, post_save
 
-from core import charts
+from core import charts, kept_pages
 from fundraising.models import ZERO, Campaign, Payment, Pledge, Receipt
 
 TOTALS_CACHE_SECONDS = 30
@@ -156,6 +156,7 @@ def campaign_totals_invalidate(campaign_id: int, *, slug: str | None = None) -> 
             keys.append(make_template_fragment_key(fragment, [campaign_id, language]))
     cache.delete_many(keys)
     _local_pages.clear()  # this process's copies; other processes' expire within seconds
+    kept_pages.forget()  # and those answered in front of the middleware (core/kept_pages.py)
 
 
 # Seconds a campaign read for a pledge POST may be kept; saving or deleting it drops it at
@@ -220,6 +221,13 @@ def campaign_page_cached(key: str) -> str | None:
     if html is not None and seconds > 0:
         _local_pages[key] = (time.monotonic() + seconds, html)
     return html
+
+
+def campaign_page_kept_until(key: str) -> float:
+    """Until when (time.monotonic()) this process may show its copy of the page; 0 if it
+    keeps none. A copy kept elsewhere from it (core/kept_pages.py) must not outlive it."""
+    found = _local_pages.get(key)
+    return found[0] if found is not None else 0.0
 
 
 def campaign_page_store(key: str, html: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import stripe
@@ -23,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from core import kept_pages
 from core.page_slots import fill_csrf_slot, fill_token_slots, render_with_csrf_slot
 from fundraising import card, selectors, services
 from fundraising.forms import PledgeForm
@@ -96,11 +98,12 @@ def _campaign(request: HttpRequest, slug: str) -> HttpResponse:
 
 # The public page is the same for every anonymous visitor but for two tokens (CSRF and the
 # form's idempotency token): it is rendered once per campaign and language with slots that
-# each request fills (core/page_slots.py). A hit costs one cache read and no query. Signed-in
+# each request fills (core/page_slots.py). A hit costs one cache read and no query, and the
+# page is offered to the WSGI layer, which answers the next visits like this one in front of
+# the middleware chain while this process keeps its copy (core/kept_pages.py). Signed-in
 # staff and visitors with pending messages get a page rendered for them.
 def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
-    personal = {settings.SESSION_COOKIE_NAME, "messages"} & set(request.COOKIES)
-    cacheable = not request.GET and not personal
+    cacheable = not request.GET and not kept_pages.personal(request.COOKIES)
     key = selectors.campaign_page_key(slug, get_language() or settings.LANGUAGE_CODE)
     html = selectors.campaign_page_cached(key) if cacheable else None
     if html is None:
@@ -110,6 +113,8 @@ def _campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "fundraising/campaign.html", context)
         html = render_with_csrf_slot("fundraising/campaign.html", context, request)
         selectors.campaign_page_store(key, html)
+    seconds = selectors.campaign_page_kept_until(key) - time.monotonic()
+    kept_pages.offer(request, html, token_slot=_TOKEN_PLACEHOLDER, seconds=seconds)
     html = fill_csrf_slot(html, request)
     return HttpResponse(fill_token_slots(html, _TOKEN_PLACEHOLDER))
 

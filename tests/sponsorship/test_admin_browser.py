@@ -93,7 +93,8 @@ def test_the_family_page_fits_the_window_with_its_consents_in_view(
     if width == 1280:
         hidden = page.evaluate(
             "() => [...document.querySelectorAll('.inline-group .tabular')]"
-            ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.closest('.inline-group').id)"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.closest('.inline-group').id)"
         )
         assert not hidden, hidden
         details = page.locator("#consents-group textarea[name$='-details']").first

@@ -36,12 +36,12 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from config.reports import reports_for
 from core import charts
-from core.dates import month_starts
+from core.dates import month_starts, shown
 from core.prepared import FixedQuery
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER, has_role
 from core.summaries import cached, drop_now_and_on_commit, on_save_or_delete
@@ -212,7 +212,7 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
                 (
                     review.scheduled_for,
                     "overdue" if late else "review",
-                    f"{review.label} ({state}, {review.scheduled_for:%Y-%m-%d})",
+                    f"{review.label} ({state}, {shown(review.scheduled_for)})",
                 )
             )
         marks += [
@@ -220,7 +220,11 @@ def _spans(today: datetime.date) -> tuple[list[charts.Span], int]:
             for m in s.overdue_list
         ]
         marks.append(
-            (period.month_13_on, "month13", _("Month 13: %(day)s") % {"day": period.month_13_on})
+            (
+                period.month_13_on,
+                "month13",
+                _("Month 13: %(day)s") % {"day": shown(period.month_13_on)},
+            )
         )
         spans.append(
             charts.Span(
@@ -511,8 +515,10 @@ def _money_summary(today: datetime.date) -> MoneyPanels:
             {"received_on__gte": start.isoformat(), "received_on__lt": following.isoformat()}
         )
         by_month.append((start, received_in.get(start, Decimal("0")), f"{payments}?{query}"))
+    # "M y" ("Dec 25") read as 25 December in Korean ("12월 25"): each language says its own.
+    short_month = pgettext("a month on a chart axis, as a Django date format", "M y")
     bars = [
-        charts.Bar(date_format(start, "M y"), total, colour=charts.PALETTE["blue"], href=href)
+        charts.Bar(date_format(start, short_month), total, colour=charts.PALETTE["blue"], href=href)
         for start, total, href in by_month
     ]
     return MoneyPanels(

@@ -25,6 +25,7 @@ from config import reports
 from core import charts
 from core.admin_actions import staff_user
 from core.admin_forms import NativeDateInput
+from core.dates import shown
 from families.models import CaseFileAccess
 from fundraising.models import Campaign
 from sponsorship.models import SponsorGroup
@@ -76,7 +77,7 @@ class ReportFilterForm(forms.Form):
                 name, _("Choose a date in 2015 or later (the program's records start then).")
             )
         elif day > latest:
-            self.add_error(name, _("Choose a date no later than %(day)s.") % {"day": latest})
+            self.add_error(name, _("Choose a date no later than %(day)s.") % {"day": shown(latest)})
 
     def clean(self) -> dict:
         super().clean()

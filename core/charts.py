@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
+from core.dates import shown
 from core.money import format_money
 
 # Okabe & Ito (2008), colour-blind-safe.
@@ -491,7 +492,8 @@ def timeline(
         t=today_label,
     )
     desc = "; ".join(
-        f"{s.label}: {s.start:%Y-%m-%d} to {(s.extended_to or s.end):%Y-%m-%d}"
+        gettext("%(label)s: %(start)s to %(end)s")
+        % {"label": s.label, "start": shown(s.start), "end": shown(s.extended_to or s.end)}
         + "".join(f", {text}" for _, _, text in s.marks)
         for s in spans
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import calendar
 import datetime
 
+from django.utils.formats import date_format
+
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """`day` moved by whole months, clamped to the month's end (Jan 31 + 1 → Feb 28/29)."""
@@ -31,3 +33,11 @@ def month_starts(first: datetime.date, last: datetime.date) -> list[datetime.dat
         months.append(day)
         day = (day + datetime.timedelta(days=32)).replace(day=1)
     return months
+
+
+def shown(day: datetime.date | None) -> str:
+    """A date in a sentence (an error, a reason), as every page shows dates: in the reader's
+    language ("July 22, 2026", "22 juillet 2026", "2026년 7월 22일"), never "2026-07-22"."""
+    if day is None:
+        return "-"
+    return date_format(day, "DATE_FORMAT")

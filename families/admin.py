@@ -102,7 +102,9 @@ class HouseholdMemberInline(LabelledTabularInline):
     can_delete = False  # members leave by a note, not by deleting history
 
 
-class ConsentInline(LabelledTabularInline):
+class ConsentInline(admin.StackedInline):
+    """Stacked: seven fields side by side made the family page 1,907 px wide at 1280 px."""
+
     model = Consent
     fields = ("topic", "audience", "given_on", "expires_on", "withdrawn_on", "details", "active")
     readonly_fields = ("active",)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.dates import add_months
+from core.dates import add_months, shown
 from core.encryption import (
     EncryptedCharField,
     EncryptedDateField,
@@ -263,7 +263,7 @@ class HouseholdMember(models.Model):
                             "applicant (the One-Year Window closed on %(day)s), so they cannot "
                             "join this sponsorship; they need their own application."
                         )
-                        % {"day": closes}
+                        % {"day": shown(closes)}
                     }
                 )
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import shown
 from families.access import may_break_glass
 from families.models import (
     CaseCodeSequence,
@@ -54,7 +55,7 @@ def _next_case_code(year: int) -> str:
 def _refuse_future(day: datetime.date | None, what: str) -> None:
     if day is not None and day > timezone.localdate():
         raise ValidationError(
-            _("%(what)s cannot be in the future (%(day)s).") % {"what": what, "day": day}
+            _("%(what)s cannot be in the future (%(day)s).") % {"what": what, "day": shown(day)}
         )
 
 

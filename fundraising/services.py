@@ -588,7 +588,7 @@ def receipt_issue_yearly(*, donor_email: str, year: int, issued_by: User | None 
         if refusal:
             raise ValidationError(
                 _("Payment of %(date)s: %(reason)s")
-                % {"date": payment.received_on.isoformat(), "reason": refusal}
+                % {"date": date_format(payment.received_on, "DATE_FORMAT"), "reason": refusal}
             )
     latest = payments[-1]
     return _receipt_create(

@@ -31,7 +31,7 @@ from core.admin_actions import (
     staff_user,
 )
 from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
-from core.dates import add_months, months_between
+from core.dates import add_months, months_between, shown
 from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
 from families.models import Family, HouseholdMember
@@ -252,9 +252,9 @@ class MilestoneInline(LabelledTabularInline):
     @admin.display(description=_("waiver"))
     def waiver(self, obj: Milestone) -> str:
         if obj.waived_on:
-            return gettext("waived on %(day)s") % {"day": obj.waived_on}
+            return gettext("waived on %(day)s") % {"day": shown(obj.waived_on)}
         if obj.waiver_requested_on:
-            return gettext("requested on %(day)s") % {"day": obj.waiver_requested_on}
+            return gettext("requested on %(day)s") % {"day": shown(obj.waiver_requested_on)}
         return "-"
 
 
@@ -601,9 +601,10 @@ class SponsorshipAdmin(LogsCaseFileViews, SimpleHistoryAdmin):
         current = estimates[0]
         days = obj.days_to_arrival()
         summary = (
-            gettext("%(day)s (arriving in %(n)s days)") % {"day": current.expected_on, "n": days}
+            gettext("%(day)s (arriving in %(n)s days)")
+            % {"day": shown(current.expected_on), "n": days}
             if days is not None
-            else str(current.expected_on)
+            else shown(current.expected_on)
         )
         return format_html(
             "<p><strong>{}</strong></p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th>"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core.dates import add_months
+from core.dates import add_months, shown
 from core.money import format_money
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families.models import Family, HouseholdMember, one_year_window_closes
@@ -171,7 +171,7 @@ def schedule_before_arrival(
 def _refuse_future(day: datetime.date | None, what: str) -> None:
     if day is not None and day > timezone.localdate():
         raise ValidationError(
-            _("%(what)s cannot be in the future (%(day)s).") % {"what": what, "day": day}
+            _("%(what)s cannot be in the future (%(day)s).") % {"what": what, "day": shown(day)}
         )
 
 
@@ -313,7 +313,7 @@ def _refuse_inactive_or_arrived(sponsorship: Sponsorship) -> None:
     if sponsorship.arrival_date is not None:
         raise ValidationError(
             _("Family %(code)s's arrival was already confirmed (%(day)s).")
-            % {"code": sponsorship.family.case_code, "day": sponsorship.arrival_date}
+            % {"code": sponsorship.family.case_code, "day": shown(sponsorship.arrival_date)}
         )
 
 
@@ -342,12 +342,12 @@ def sponsorship_set_expected_arrival(
         errors["expected_on"] = _(
             "The expected arrival (%(day)s) is in the past. If the family has landed, confirm "
             "the arrival instead."
-        ) % {"day": expected_on}
+        ) % {"day": shown(expected_on)}
     elif expected_on > add_months(today, 12):
         errors["expected_on"] = _(
             "The expected arrival (%(day)s) is more than a year ahead; enter it once IRCC gives "
             "a date within the year."
-        ) % {"day": expected_on}
+        ) % {"day": shown(expected_on)}
     if source == ArrivalEstimate.Source.NAT:
         if nat_received_on is None:
             errors["nat_received_on"] = _("Enter the day the Notice of Arrival was received.")
@@ -356,7 +356,7 @@ def sponsorship_set_expected_arrival(
         elif nat_received_on < sponsorship.matched_on:
             errors["nat_received_on"] = _(
                 "The Notice of Arrival (%(day)s) is dated before the match (%(matched)s)."
-            ) % {"day": nat_received_on, "matched": sponsorship.matched_on}
+            ) % {"day": shown(nat_received_on), "matched": shown(sponsorship.matched_on)}
     elif nat_received_on is not None:
         errors["nat_received_on"] = _(
             "An estimate has no Notice of Arrival date: choose the NAT as the source, or leave "
@@ -382,7 +382,7 @@ def sponsorship_set_expected_arrival(
             to_status=Family.Status.TRAVEL,
             changed_by=recorded_by,
             reason=_("Notice of Arrival received: arrival expected on %(day)s.")
-            % {"day": expected_on},
+            % {"day": shown(expected_on)},
         )
     return estimate
 
@@ -406,14 +406,14 @@ def sponsorship_record_arrival(
                     "An arrival cannot be recorded before it happens: %(day)s is in the future. "
                     "Record the expected arrival instead."
                 )
-                % {"day": arrival_date}
+                % {"day": shown(arrival_date)}
             }
         )
     if arrival_date < sponsorship.matched_on:
         raise ValidationError(
             {
                 "arrival_date": _("The arrival date (%(day)s) is before the match (%(matched)s).")
-                % {"day": arrival_date, "matched": sponsorship.matched_on}
+                % {"day": shown(arrival_date), "matched": shown(sponsorship.matched_on)}
             }
         )
     expected = sponsorship.expected_arrival_on
@@ -427,9 +427,9 @@ def sponsorship_record_arrival(
                     "check the date."
                 )
                 % {
-                    "day": arrival_date,
+                    "day": shown(arrival_date),
                     "n": ARRIVAL_EARLIER_THAN_EXPECTED_DAYS,
-                    "expected": expected,
+                    "expected": shown(expected),
                 }
             }
         )
@@ -437,7 +437,7 @@ def sponsorship_record_arrival(
         family=sponsorship.family,
         to_status=Family.Status.ARRIVED,
         changed_by=recorded_by,
-        reason=_("Arrived in Canada on %(day)s.") % {"day": arrival_date},
+        reason=_("Arrived in Canada on %(day)s.") % {"day": shown(arrival_date)},
     )
     sponsorship.arrival_date = arrival_date
     sponsorship.full_clean()
@@ -523,7 +523,7 @@ def sponsorship_end(
                 "The support period has not run out yet (it ends on %(day)s). To end it earlier, "
                 "record a self-sufficiency review, a breakdown or a withdrawal."
             )
-            % {"day": sponsorship.support_ends_on or "-"}
+            % {"day": shown(sponsorship.support_ends_on)}
         )
     if sponsorship.arrival_date is not None and ended_on < sponsorship.arrival_date:
         raise ValidationError(_("A sponsorship cannot end before the family arrived."))
@@ -620,15 +620,15 @@ def sponsorship_record_breakdown(
     errors: dict[str, str] = {}
     if ircc_notified_on > today:
         errors["ircc_notified_on"] = _("IRCC cannot be told in the future (%(day)s).") % {
-            "day": ircc_notified_on
+            "day": shown(ircc_notified_on)
         }
     elif ircc_notified_on < sponsorship.matched_on:
         errors["ircc_notified_on"] = _("This date is before the match (%(matched)s).") % {
-            "matched": sponsorship.matched_on
+            "matched": shown(sponsorship.matched_on)
         }
     if ended_on > today:
         errors["ended_on"] = _("The end date cannot be in the future (%(day)s).") % {
-            "day": ended_on
+            "day": shown(ended_on)
         }
     elif ended_on < sponsorship.matched_on or (
         sponsorship.arrival_date and ended_on < sponsorship.arrival_date

@@ -82,7 +82,7 @@ def test_a_timeline_marks_reviews_overdue_items_and_today():
         today_label="Today",
     )
     root = parse(svg)
-    assert "NK-2026-001: 2026-01-10 to 2027-07-09, Month 3 review" in svg
+    assert "NK-2026-001: Jan. 10, 2026 to July 9, 2027, Month 3 review" in svg
     assert "stroke-dasharray" in svg  # the extension is drawn differently, not only by colour
     titles = [el.text for el in root.iter("{http://www.w3.org/2000/svg}title")]
     assert "Overdue: Permanent housing" in titles

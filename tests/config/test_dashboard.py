@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.dashboard import LIST_ROWS, TIMELINE_ROWS
+from core.dates import shown
 from core.roles import CASE_WORKER, FUNDRAISING, PROGRAM_MANAGER
 from core.summaries import SUMMARY_MAX_AGE
 from families.models import Family
@@ -312,10 +313,9 @@ def test_the_timeline_marks_an_approved_extension_and_month_13(client, seeded):
     s = Sponsorship.objects.with_period().get(pk=s.pk)
     assert s.extension_months == 6
     html = _page(client, _staff(PROGRAM_MANAGER))
-    assert f"Month 13: {s.month_13_on}" in html
-    assert (
-        f"{s.family.case_code}: {s.arrival_date:%Y-%m-%d} to {s.support_ends_on:%Y-%m-%d}" in html
-    )
+    assert f"Month 13: {shown(s.month_13_on)}" in html  # dates as every page shows them
+    assert f"{s.family.case_code}: {shown(s.arrival_date)} to {shown(s.support_ends_on)}" in html
+    assert f"Month 13: {s.month_13_on.isoformat()}" not in html
     assert "stroke-dasharray" in html  # the extension is drawn differently from the 12 months
 
 
@@ -358,3 +358,12 @@ def test_the_case_panels_keep_no_case_code_in_the_cache(client, seeded):
     kept = b"".join(cache._cache.values())  # locmem: the pickled values
     for code in codes:
         assert code.encode() not in kept, code
+
+
+def test_the_money_chart_names_its_months_in_korean_without_reading_as_a_day(client, seeded):
+    """In Korean "12월 25" reads as 25 December: the axis says "25년 12월" (December 2025)."""
+    client.cookies["django_language"] = "ko"
+    html = _page(client, _staff(FUNDRAISING))
+    today = timezone.localdate()
+    assert f"{today:%y}년 {today.month}월" in html
+    assert f"{today.month}월 {today:%y}<" not in html

@@ -252,7 +252,8 @@ def test_the_portal_shows_a_refusal_next_to_the_field(
     response = _post(client, sponsorship, f"disbursement:{payment.public_id}", data, name)
     assert response.status_code == 400
     html = response.content.decode()
-    assert message in html and 'id="upload-errors"' in html and "invalid-feedback" in html
+    assert message in html and "data-error-summary" in html and "invalid-feedback" in html
+    assert 'href="#id_file"' in html  # the summary links to the field (the GOV.UK pattern)
     assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
 
 

@@ -148,3 +148,16 @@ def test_plan_content_hash_ignores_progress(sponsorship):
     before = plan_content(sponsorship).content_hash
     sponsorship.milestones.update(completed_on=timezone.localdate())
     assert plan_content(sponsorship).content_hash == before
+
+
+def test_a_signature_sent_with_mistakes_opens_on_the_error_summary(client, sponsorship, member):
+    """The portal's forms open on a summary of their mistakes, each a link to its field."""
+    services.plan_version_current(sponsorship=sponsorship)
+    client.force_login(member)
+    url = reverse("evidence:plan-acknowledge", args=[sponsorship.public_id])
+    response = client.post(url, {"typed_name": "", "signed_on": timezone.localdate()})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "data-error-summary" in html and "There is a problem" in html
+    assert 'href="#id_typed_name"' in html
+    assert not PlanAcknowledgement.objects.exists()

@@ -151,3 +151,9 @@ def test_export_and_erase(client, campaign, mailoutbox, django_capture_on_commit
 
 def test_signed_out_visitors_are_sent_to_the_start_page(client, campaign):
     assert client.get(reverse("fundraising:donor-home"))["Location"] == START
+
+
+def test_an_address_that_is_not_one_opens_on_the_error_summary(client, campaign):
+    html = client.post(START, {"email": "not an address"}).content.decode()
+    assert "data-error-summary" in html and "There is a problem" in html
+    assert 'href="#id_email"' in html

@@ -74,3 +74,30 @@ def test_the_staff_page_and_the_portal_show_the_same_money(live_server, page, ar
     box = page.get_by_text("Owed this month", exact=True).locator("xpath=..")
     assert staff_owed in box.inner_text()
     page.screenshot(path=artifacts_dir / f"budget-portal-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_family_page_fits_the_window_with_its_consents_in_view(
+    live_server, page, artifacts_dir, width
+):
+    """The consents were a row of seven fields: the family page was 1,907 px wide at 1280 px.
+    The page fits the window, and no inline table on it hides columns behind a scroll bar at
+    1280 px."""
+    demo.seed()
+    family = Family.objects.filter(consents__isnull=False).first()
+    page.set_viewport_size({"width": width, "height": 900})
+    _sign_in(page, live_server, "manager@demo.hanvoice.test")
+    page.goto(f"{live_server.url}/admin/families/family/{family.pk}/change/")
+    expect(page.locator("#consents-group")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width == 1280:
+        hidden = page.evaluate(
+            "() => [...document.querySelectorAll('.inline-group .tabular')]"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.closest('.inline-group').id)"
+        )
+        assert not hidden, hidden
+        details = page.locator("#consents-group textarea[name$='-details']").first
+        box, window = details.bounding_box(), page.viewport_size
+        assert box["x"] + box["width"] <= window["width"], box
+    page.screenshot(path=artifacts_dir / f"admin-family-consents-{width}.png", full_page=True)

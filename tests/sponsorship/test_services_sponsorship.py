@@ -223,3 +223,35 @@ def test_a_group_is_approved_with_its_settlement_plan(program_manager, case_work
     group.refresh_from_db()
     assert group.status == "approved"
     assert group.settlement_plan_approved_by == program_manager
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ko"])
+def test_support_period_errors_show_dates_as_every_page_does(sponsorship, case_worker, language):
+    """ "It ends on 2026-07-22" next to pages that say "July 22, 2026": the dates in staff-side
+    errors are in the reader's language too."""
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    ends_on = Sponsorship.objects.with_period().get(pk=sponsorship.pk).support_ends_on
+    with translation.override(language):
+        with pytest.raises(ValidationError) as ended:
+            services.sponsorship_end(
+                sponsorship=sponsorship,
+                outcome=Sponsorship.Outcome.COMPLETED,
+                ended_by=case_worker,
+                reason="Done",
+            )
+        with pytest.raises(ValidationError) as arrived:
+            services.sponsorship_record_arrival(
+                sponsorship=sponsorship,
+                arrival_date=sponsorship.arrival_date,
+                recorded_by=case_worker,
+            )
+        for error, day in ((ended, ends_on), (arrived, sponsorship.arrival_date)):
+            text = " ".join(error.value.messages)
+            assert day.isoformat() not in text
+            assert date_format(day, "DATE_FORMAT") in text, text
+    if language == "ko":
+        assert f"{ends_on.year}년 {ends_on.month}월 {ends_on.day}일" in " ".join(
+            ended.value.messages
+        )

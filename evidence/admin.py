@@ -262,11 +262,18 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
             )
             for row in signature_statuses(obj, version)
         ]
-        table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        head = format_html_join(
+            "",
+            '<th scope="col">{}</th>',
+            [(_("Member"),), (_("Role"),), (_("Status"),), (_("Signed on"),)],
+        )
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         url = reverse("evidence:plan-pdf", args=[version.public_id])
         return format_html(
-            '<table>{}</table><div><a href="{}">{}</a></div><div><code>{}</code></div>',
-            table,
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>"
+            '<div><a href="{}">{}</a></div><div><code>{}</code></div>',
+            head,
+            body,
             url,
             _("Current plan (PDF)"),
             version.content_hash,
@@ -291,7 +298,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     def pack(self, obj: Sponsorship) -> str:
         url = reverse("admin:evidence_sponsorshipevidence_pack", args=[obj.pk])
         return format_html(
-            '<div><a class="button" href="{}">{}</a></div><div class="help">{}</div>',
+            '<div><a class="button" href="{}">{}</a></div><div><small>{}</small></div>',
             url,
             _("Download the evidence pack (ZIP)"),
             _("Program managers only. Each download is written to the case file's access log."),

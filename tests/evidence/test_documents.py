@@ -256,21 +256,60 @@ def test_the_portal_shows_a_refusal_next_to_the_field(
     assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
 
 
-def test_over_http_path_parts_and_control_characters_never_reach_the_stored_name(
-    client, sponsorship, treasurer
+def _raw_multipart(fields: dict[str, str], file_name: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart body written by hand: Django's test client would drop a path itself."""
+    boundary = "HanVoiceTestBoundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"'
+        "\r\nContent-Type: application/pdf\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../../etc/receipt.pdf", "cannot contain / or"),
+        ("..\\..\\bad.pdf", "cannot contain / or"),
+        ("C:\\Users\\x\\receipt.pdf", "cannot contain / or"),
+        ("receipt\u202efdp.exe", "control characters"),
+        ("bad\x07name.pdf", "control characters"),
+    ],
+)
+def test_over_http_a_name_with_path_parts_or_control_characters_is_refused_at_the_field(
+    client, sponsorship, treasurer, _documents_in_tmp, name, message
 ):
-    """Django's multipart parser drops them before the view; the service refuses any other
-    caller's (test_bad_files_are_refused...)."""
+    """Django's multipart parser would drop them silently; the name as sent is checked
+    (core/uploads.py), so the sender is told and nothing is kept."""
     payment = _disbursement(sponsorship, treasurer)
     client.force_login(treasurer)
-    name = "..\\..\\bad\x07\u202ename.pdf"
-    assert (
-        _post(
-            client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes(), name
-        ).status_code
-        == 302
+    body, content_type = _raw_multipart(
+        {"target": f"disbursement:{payment.public_id}", "kind": "receipt"}, name, pdf_bytes()
     )
-    assert Document.objects.get().original_name == "badname.pdf"
+    response = client.post(_page(sponsorship), body, content_type=content_type)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and "invalid-feedback" in html
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
+
+
+def test_over_http_a_plain_name_is_kept_as_sent(client, sponsorship, treasurer):
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    body, content_type = _raw_multipart(
+        {"target": f"disbursement:{payment.public_id}", "kind": "receipt"},
+        "Reçu loyer mai 2026 (1).pdf",
+        pdf_bytes(),
+    )
+    response = client.post(_page(sponsorship), body, content_type=content_type)
+    assert response.status_code == 302
+    assert Document.objects.get().original_name == "Reçu loyer mai 2026 (1).pdf"
 
 
 def test_an_empty_upload_is_refused_in_the_portal(client, sponsorship, treasurer):

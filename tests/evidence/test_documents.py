@@ -142,6 +142,24 @@ def test_jpeg_and_png_are_accepted_by_their_bytes_whatever_the_name(sponsorship,
     assert _upload(target, treasurer, image_bytes("PNG"), "scan").content_type == "image/png"
 
 
+@pytest.mark.parametrize(
+    ("data", "sent", "downloaded"),
+    [
+        (pdf_bytes(), "invoice.exe", "invoice.exe.pdf"),
+        (image_bytes("PNG"), "scan", "scan.png"),
+        (image_bytes("JPEG"), "photo.JPEG", "photo.JPEG"),
+        (pdf_bytes(), "lease.PDF", "lease.PDF"),
+    ],
+)
+def test_a_download_is_named_for_the_type_its_bytes_are(
+    client, sponsorship, treasurer, data, sent, downloaded
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, data, sent)
+    client.force_login(treasurer)
+    response = client.get(reverse("evidence:document-download", args=[document.public_id]))
+    assert response["Content-Disposition"] == f'attachment; filename="{downloaded}"'
+
+
 # --- the portal: who uploads, who downloads ----------------------------------------------
 
 
@@ -310,6 +328,21 @@ def test_over_http_a_plain_name_is_kept_as_sent(client, sponsorship, treasurer):
     response = client.post(_page(sponsorship), body, content_type=content_type)
     assert response.status_code == 302
     assert Document.objects.get().original_name == "Reçu loyer mai 2026 (1).pdf"
+
+
+def test_a_file_over_the_limit_is_refused_in_the_portal_next_to_the_field(
+    settings, client, sponsorship, treasurer, _documents_in_tmp
+):
+    """The 200 MB case over HTTP, with the limit lowered so the test sends a small file."""
+    settings.DOCUMENT_MAX_BYTES = 1024
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    big = pdf_bytes() + b"%" * 2048
+    response = _post(client, sponsorship, f"disbursement:{payment.public_id}", big)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The file is larger than 1.0\xa0KB" in html and "invalid-feedback" in html
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
 
 
 def test_an_empty_upload_is_refused_in_the_portal(client, sponsorship, treasurer):

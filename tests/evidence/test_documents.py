@@ -18,7 +18,7 @@ from core.roles import CASE_WORKER
 from evidence import files, services
 from evidence.models import Document
 from families.models import CaseFileAccess
-from sponsorship.models import Disbursement
+from sponsorship.models import Disbursement, InKindItem
 from tests.evidence.conftest import EICAR, SECRET_TEXT, heic_bytes, image_bytes, pdf_bytes
 from tests.factories import StaffFactory
 
@@ -217,6 +217,22 @@ def test_other_groups_outsiders_and_fundraisers_get_404(
     assert client.get(url).status_code == 200
 
 
+def test_another_groups_member_sees_a_page_not_found_that_names_nothing(
+    client, sponsorship, treasurer, other_member
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    client.force_login(other_member)
+    for url in (
+        _page(sponsorship),
+        reverse("evidence:document-download", args=[document.public_id]),
+    ):
+        response = client.get(url, headers={"accept-language": "fr"})
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "Page introuvable" in html and 'lang="fr"' in html
+        assert sponsorship.family.case_code not in html and "receipt" not in html
+
+
 def test_an_upload_to_another_groups_disbursement_is_404_and_stores_nothing(
     client, sponsorship, other_sponsorship, treasurer, other_member, _documents_in_tmp
 ):
@@ -252,6 +268,33 @@ def test_money_evidence_is_the_treasurers_and_plan_evidence_the_coordinators(
         == 404
     )
     assert Document.objects.get().milestone == milestone
+
+
+@pytest.mark.parametrize("role", ["treasurer", "coordinator"])
+def test_in_kind_photos_and_review_evidence_go_to_their_item(
+    request, client, sponsorship, treasurer, role
+):
+    """Each target the issue names, through the portal: an in-kind item's photo (treasurer or
+    coordinator) and a review's document (coordinator only); shown with what they are of."""
+    uploader = request.getfixturevalue(role)
+    sofa = InKindItem.objects.create(
+        sponsorship=sponsorship,
+        description="Sofa",
+        quantity=1,
+        estimated_value="250.00",
+        recorded_by=treasurer,
+    )
+    review = sponsorship.reviews.first()
+    client.force_login(uploader)
+    photo = _post(client, sponsorship, f"in_kind_item:{sofa.public_id}", image_bytes(), "s.jpg")
+    assert photo.status_code == 302
+    on_review = _post(client, sponsorship, f"review:{review.public_id}", pdf_bytes(), "r.pdf")
+    assert on_review.status_code == (302 if role == "coordinator" else 404)
+    assert Document.objects.get(in_kind_item=sofa).content_type == "image/jpeg"
+    assert Document.objects.filter(review=review).count() == (role == "coordinator")
+    page = client.get(_page(sponsorship)).content.decode()
+    assert "1 × Sofa" in page
+    assert (review.label in page) == (role == "coordinator")
 
 
 @pytest.mark.parametrize(

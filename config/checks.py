@@ -33,3 +33,19 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
             id="hanvoice.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_malware_scanner(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Without CLAMAV_SOCKET uploads are kept and served unscanned: right for development
+    (README), never for the families' documents in production (docs/documents.md)."""
+    if settings.CLAMAV_SOCKET:
+        return []
+    return [
+        CheckWarning(
+            "CLAMAV_SOCKET is empty: uploaded documents are served without a malware scan.",
+            hint="Install clamav-daemon and set CLAMAV_SOCKET=/run/clamav/clamd.ctl "
+            "(or tcp://host:3310).",
+            id="hanvoice.W002",
+        )
+    ]

@@ -1,5 +1,5 @@
 """Middleware the installed libraries don't cover: response headers, the client's address
-behind proxies, and the second factor for every staff page."""
+behind proxies, the second factor for every staff page, and upload names as sent."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from django_otp.models import Device
 
 from config.sites import needs_second_factor
 from core.prepared import OneIdQuery
+from core.uploads import keep_names_as_sent
 
 # Nothing here needs the camera, microphone, location, payment or USB; saying so stops an
 # injected script or a compromised third-party frame from asking for them.
@@ -39,6 +40,20 @@ PERMISSIONS_POLICY = ", ".join(
         "browsing-topics",
     )
 )
+
+
+class UploadNamesMiddleware:
+    """Uploads keep the file name as sent (core/uploads.py), so a name with path parts or
+    control characters is refused with a message rather than quietly renamed. Before
+    CsrfViewMiddleware, which is the first to read a POST's form."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            keep_names_as_sent(request)
+        return self.get_response(request)
 
 
 class PermissionsPolicyMiddleware:

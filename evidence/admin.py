@@ -21,6 +21,7 @@ from evidence.pack import evidence_pack
 from evidence.selectors import signature_statuses
 from evidence.services import plan_version_current
 from families.access import families_visible_to
+from families.models import Family
 from sponsorship.access import log_case_file_access
 from sponsorship.models import Sponsorship
 
@@ -37,7 +38,9 @@ class DocumentAddForm(forms.ModelForm):
     """Staff choose one thing the document is evidence of and a file; the service checks,
     scans, encrypts and stores it (the same rules as the portal)."""
 
-    file = forms.FileField(label=_("File"), help_text=_("PDF, JPEG or PNG."))
+    file = forms.FileField(
+        label=_("File"), help_text=_("PDF, JPEG, PNG or a phone's HEIC photo (kept as JPEG).")
+    )
 
     class Meta:
         model = Document
@@ -46,6 +49,14 @@ class DocumentAddForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Only the case files this staff member may open (families/access.py): an id typed
+        # into a raw-id box for another family is "not a valid choice", and nothing is kept.
+        visible = families_visible_to(user) if user is not None else Family.objects.none()
+        for name in TARGETS:
+            field = self.fields[name]
+            if isinstance(field, forms.ModelChoiceField):
+                lookup = "pk__in" if name == "case_file" else "sponsorship__family__in"
+                field.queryset = field.queryset.filter(**{lookup: visible})
 
     def clean(self) -> dict:
         data = super().clean() or {}
@@ -251,11 +262,18 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
             )
             for row in signature_statuses(obj, version)
         ]
-        table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        head = format_html_join(
+            "",
+            '<th scope="col">{}</th>',
+            [(_("Member"),), (_("Role"),), (_("Status"),), (_("Signed on"),)],
+        )
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         url = reverse("evidence:plan-pdf", args=[version.public_id])
         return format_html(
-            '<table>{}</table><div><a href="{}">{}</a></div><div><code>{}</code></div>',
-            table,
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>"
+            '<div><a href="{}">{}</a></div><div><code>{}</code></div>',
+            head,
+            body,
             url,
             _("Current plan (PDF)"),
             version.content_hash,
@@ -280,7 +298,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
     def pack(self, obj: Sponsorship) -> str:
         url = reverse("admin:evidence_sponsorshipevidence_pack", args=[obj.pk])
         return format_html(
-            '<div><a class="button" href="{}">{}</a></div><div class="help">{}</div>',
+            '<div><a class="button" href="{}">{}</a></div><div><small>{}</small></div>',
             url,
             _("Download the evidence pack (ZIP)"),
             _("Program managers only. Each download is written to the case file's access log."),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from core.encryption import cipher
+from core.uploads import name_as_sent
 
 ACCEPTED = {"application/pdf", "image/jpeg", "image/png"}
 # Phone photos converted to JPEG on upload (pillow-heif); AVIF is not among them (the
@@ -60,6 +61,14 @@ def check_name(name: str) -> str:
             % {"max": MAX_NAME}
         )
     return name.strip()
+
+
+def check_upload_name(upload: object) -> str:
+    """The name to keep for an upload. Over HTTP the name as the browser sent it is checked
+    first (core/uploads.py): Django's parser would otherwise drop path parts and control
+    characters silently, and the file would be kept under a name its sender never chose."""
+    check_name(name_as_sent(upload))
+    return check_name(str(getattr(upload, "name", "") or ""))
 
 
 def check_size(size: int) -> None:

@@ -9,6 +9,7 @@ encrypted field. Nothing is served before clamd called it clean (docs/documents.
 from __future__ import annotations
 
 import uuid
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -150,6 +151,17 @@ class Document(models.Model):
         return {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
             self.content_type, "bin"
         )
+
+    @property
+    def download_name(self) -> str:
+        """The original name, ending in its real type's suffix: a PDF sent as `invoice.exe`
+        (the bytes decide the type) downloads as `invoice.exe.pdf`, so the reader's computer
+        opens it as what it is."""
+        name = self.original_name or str(self.public_id)
+        suffix = PurePath(name).suffix.lower().lstrip(".")
+        if suffix == self.extension or (suffix == "jpeg" and self.extension == "jpg"):
+            return name
+        return f"{name}.{self.extension}"
 
 
 class PlanVersion(models.Model):

@@ -79,7 +79,7 @@ def document_check(
     portal's write-once token, which rolls back with a refusal, wraps only `document_keep`).
     """
     try:
-        name = files.check_name(uploaded_file.name)
+        name = files.check_upload_name(uploaded_file)
         files.check_size(uploaded_file.size)
         data = uploaded_file.read(settings.DOCUMENT_MAX_BYTES + 1)
         files.check_size(len(data))

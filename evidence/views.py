@@ -107,8 +107,8 @@ def _attachment(content: bytes, content_type: str, name: str) -> HttpResponse:
 @login_required
 def document_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     document = get_document_for_user(request.user, public_id, page=request.path)
-    name = document.original_name or f"{document.public_id}.{document.extension}"
-    return _attachment(files.read_decrypted(document.blob_name), document.content_type, name)
+    content = files.read_decrypted(document.blob_name)
+    return _attachment(content, document.content_type, document.download_name)
 
 
 # --- the settlement plan: read it, sign it ----------------------------------------------------

@@ -1,5 +1,6 @@
 """Retention for the sponsorship side of an archived case file: erase free-text notes that
-may identify the family (reviews, check-ins), keep dates, scores, amounts and outcomes."""
+may identify the family (reviews, check-ins, HanVoice's monitoring contacts), keep dates,
+scores, amounts and outcomes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db import transaction
 from families.models import Family
 from families.retention import ERASED
 from sponsorship import portal_cache
-from sponsorship.models import CheckIn, Review
+from sponsorship.models import CheckIn, MonitoringContact, Review
 
 
 @transaction.atomic
@@ -20,3 +21,7 @@ def sponsorship_records_erase(*, family: Family) -> None:
     CheckIn.objects.filter(sponsorship__family=family).update(
         summary=None, concern=None, who=ERASED
     )
+    # A described concern stays marked as one (a constraint), its words do not.
+    contacts = MonitoringContact.objects.filter(sponsorship__family=family)
+    contacts.update(summary=None)
+    contacts.filter(concern__isnull=False).update(concern=ERASED)

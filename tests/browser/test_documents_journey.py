@@ -96,12 +96,12 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     _sign_in_as(page, live_server, member)
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/documents/")
     expect(page.get_by_role("button", name="Upload")).to_have_count(0)  # members only view
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=artifacts_dir / "documents-desktop-member.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download rent-receipt-may.pdf").click()
     assert download.value.suggested_filename == "rent-receipt-may.pdf"
     assert Path(download.value.path()).read_bytes() == pdf_bytes()
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=artifacts_dir / "documents-desktop-member.png", full_page=True)
 
     # A member of another group is refused, whichever URL they try.
     _sign_in_as(page, live_server, other_member)
@@ -109,4 +109,5 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     assert page.request.get(url).status == 404
     response = page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/documents/")
     assert response.status == 404
-    assert SECRET_TEXT not in page.content()
+    assert SECRET_TEXT not in page.content() and "rent-receipt-may" not in page.content()
+    page.screenshot(path=artifacts_dir / "documents-desktop-other-group-404.png", full_page=True)

@@ -17,6 +17,7 @@ PRODUCTION = {
     "FIELD_ENCRYPTION_KEYS": "a-production-like-field-encryption-key",
     "DATABASE_URL": "sqlite:///:memory:",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "CLAMAV_SOCKET": "/run/clamav/clamd.ctl",
 }
 
 
@@ -71,6 +72,12 @@ def test_check_deploy_warns_of_a_cache_each_process_keeps_to_itself(cache):
     result = run_check({**PRODUCTION, "CACHE_URL": cache}, "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
     assert "hanvoice.W001" in result.stderr and "CACHE_URL" in result.stderr
+
+
+def test_check_deploy_warns_when_uploads_would_not_be_scanned():
+    result = run_check({**PRODUCTION, "CLAMAV_SOCKET": ""}, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "hanvoice.W002" in result.stderr and "CLAMAV_SOCKET" in result.stderr
 
 
 def _settings_value(env_overrides: dict[str, str], expression: str) -> str:

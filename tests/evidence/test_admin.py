@@ -52,3 +52,41 @@ def test_the_admin_wants_exactly_one_target(client, case_worker, sponsorship):
     )
     assert "Choose exactly one" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def test_a_case_worker_cannot_upload_to_a_case_file_outside_their_scope(
+    client, case_worker, sponsorship, other_sponsorship
+):
+    """The other family is not assigned to this case worker: its case file and its
+    milestones are neither offered nor accepted when their ids are typed in."""
+    client.force_login(case_worker)
+    page = client.get(reverse("admin:evidence_document_add")).content.decode()
+    assert sponsorship.family.case_code in page
+    assert other_sponsorship.family.case_code not in page
+    theirs = other_sponsorship.milestones.first()
+    for field, value in (("case_file", other_sponsorship.family.pk), ("milestone", theirs.pk)):
+        response = client.post(
+            reverse("admin:evidence_document_add"),
+            {"kind": "form", field: value, "file": SimpleUploadedFile("a.pdf", pdf_bytes())},
+        )
+        assert response.status_code == 200
+        assert "Select a valid choice" in response.content.decode()
+    assert not Document.objects.exists()
+    assert not CaseFileAccess.objects.filter(family=other_sponsorship.family).exists()
+
+
+def test_a_program_manager_uploads_to_any_familys_milestone(
+    client, program_manager, other_sponsorship
+):
+    client.force_login(program_manager)
+    milestone = other_sponsorship.milestones.first()
+    response = client.post(
+        reverse("admin:evidence_document_add"),
+        {
+            "kind": "form",
+            "milestone": milestone.pk,
+            "file": SimpleUploadedFile("a.pdf", pdf_bytes()),
+        },
+    )
+    assert response.status_code == 302
+    assert Document.objects.get().milestone == milestone

@@ -18,7 +18,7 @@ from core.roles import CASE_WORKER
 from evidence import files, services
 from evidence.models import Document
 from families.models import CaseFileAccess
-from sponsorship.models import Disbursement
+from sponsorship.models import Disbursement, InKindItem
 from tests.evidence.conftest import EICAR, SECRET_TEXT, heic_bytes, image_bytes, pdf_bytes
 from tests.factories import StaffFactory
 
@@ -142,6 +142,24 @@ def test_jpeg_and_png_are_accepted_by_their_bytes_whatever_the_name(sponsorship,
     assert _upload(target, treasurer, image_bytes("PNG"), "scan").content_type == "image/png"
 
 
+@pytest.mark.parametrize(
+    ("data", "sent", "downloaded"),
+    [
+        (pdf_bytes(), "invoice.exe", "invoice.exe.pdf"),
+        (image_bytes("PNG"), "scan", "scan.png"),
+        (image_bytes("JPEG"), "photo.JPEG", "photo.JPEG"),
+        (pdf_bytes(), "lease.PDF", "lease.PDF"),
+    ],
+)
+def test_a_download_is_named_for_the_type_its_bytes_are(
+    client, sponsorship, treasurer, data, sent, downloaded
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, data, sent)
+    client.force_login(treasurer)
+    response = client.get(reverse("evidence:document-download", args=[document.public_id]))
+    assert response["Content-Disposition"] == f'attachment; filename="{downloaded}"'
+
+
 # --- the portal: who uploads, who downloads ----------------------------------------------
 
 
@@ -199,6 +217,22 @@ def test_other_groups_outsiders_and_fundraisers_get_404(
     assert client.get(url).status_code == 200
 
 
+def test_another_groups_member_sees_a_page_not_found_that_names_nothing(
+    client, sponsorship, treasurer, other_member
+):
+    document = _upload(_disbursement(sponsorship, treasurer), treasurer, pdf_bytes())
+    client.force_login(other_member)
+    for url in (
+        _page(sponsorship),
+        reverse("evidence:document-download", args=[document.public_id]),
+    ):
+        response = client.get(url, headers={"accept-language": "fr"})
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "Page introuvable" in html and 'lang="fr"' in html
+        assert sponsorship.family.case_code not in html and "receipt" not in html
+
+
 def test_an_upload_to_another_groups_disbursement_is_404_and_stores_nothing(
     client, sponsorship, other_sponsorship, treasurer, other_member, _documents_in_tmp
 ):
@@ -236,6 +270,33 @@ def test_money_evidence_is_the_treasurers_and_plan_evidence_the_coordinators(
     assert Document.objects.get().milestone == milestone
 
 
+@pytest.mark.parametrize("role", ["treasurer", "coordinator"])
+def test_in_kind_photos_and_review_evidence_go_to_their_item(
+    request, client, sponsorship, treasurer, role
+):
+    """Each target the issue names, through the portal: an in-kind item's photo (treasurer or
+    coordinator) and a review's document (coordinator only); shown with what they are of."""
+    uploader = request.getfixturevalue(role)
+    sofa = InKindItem.objects.create(
+        sponsorship=sponsorship,
+        description="Sofa",
+        quantity=1,
+        estimated_value="250.00",
+        recorded_by=treasurer,
+    )
+    review = sponsorship.reviews.first()
+    client.force_login(uploader)
+    photo = _post(client, sponsorship, f"in_kind_item:{sofa.public_id}", image_bytes(), "s.jpg")
+    assert photo.status_code == 302
+    on_review = _post(client, sponsorship, f"review:{review.public_id}", pdf_bytes(), "r.pdf")
+    assert on_review.status_code == (302 if role == "coordinator" else 404)
+    assert Document.objects.get(in_kind_item=sofa).content_type == "image/jpeg"
+    assert Document.objects.filter(review=review).count() == (role == "coordinator")
+    page = client.get(_page(sponsorship)).content.decode()
+    assert "1 × Sofa" in page
+    assert (review.label in page) == (role == "coordinator")
+
+
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
@@ -257,21 +318,75 @@ def test_the_portal_shows_a_refusal_next_to_the_field(
     assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
 
 
-def test_over_http_path_parts_and_control_characters_never_reach_the_stored_name(
-    client, sponsorship, treasurer
+def _raw_multipart(fields: dict[str, str], file_name: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart body written by hand: Django's test client would drop a path itself."""
+    boundary = "HanVoiceTestBoundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"'
+        "\r\nContent-Type: application/pdf\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../../etc/receipt.pdf", "cannot contain / or"),
+        ("..\\..\\bad.pdf", "cannot contain / or"),
+        ("C:\\Users\\x\\receipt.pdf", "cannot contain / or"),
+        ("receipt\u202efdp.exe", "control characters"),
+        ("bad\x07name.pdf", "control characters"),
+    ],
+)
+def test_over_http_a_name_with_path_parts_or_control_characters_is_refused_at_the_field(
+    client, sponsorship, treasurer, _documents_in_tmp, name, message
 ):
-    """Django's multipart parser drops them before the view; the service refuses any other
-    caller's (test_bad_files_are_refused...)."""
+    """Django's multipart parser would drop them silently; the name as sent is checked
+    (core/uploads.py), so the sender is told and nothing is kept."""
     payment = _disbursement(sponsorship, treasurer)
     client.force_login(treasurer)
-    name = "..\\..\\bad\x07\u202ename.pdf"
-    assert (
-        _post(
-            client, sponsorship, f"disbursement:{payment.public_id}", pdf_bytes(), name
-        ).status_code
-        == 302
+    body, content_type = _raw_multipart(
+        {"target": f"disbursement:{payment.public_id}", "kind": "receipt"}, name, pdf_bytes()
     )
-    assert Document.objects.get().original_name == "badname.pdf"
+    response = client.post(_page(sponsorship), body, content_type=content_type)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and "invalid-feedback" in html
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
+
+
+def test_over_http_a_plain_name_is_kept_as_sent(client, sponsorship, treasurer):
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    body, content_type = _raw_multipart(
+        {"target": f"disbursement:{payment.public_id}", "kind": "receipt"},
+        "Reçu loyer mai 2026 (1).pdf",
+        pdf_bytes(),
+    )
+    response = client.post(_page(sponsorship), body, content_type=content_type)
+    assert response.status_code == 302
+    assert Document.objects.get().original_name == "Reçu loyer mai 2026 (1).pdf"
+
+
+def test_a_file_over_the_limit_is_refused_in_the_portal_next_to_the_field(
+    settings, client, sponsorship, treasurer, _documents_in_tmp
+):
+    """The 200 MB case over HTTP, with the limit lowered so the test sends a small file."""
+    settings.DOCUMENT_MAX_BYTES = 1024
+    payment = _disbursement(sponsorship, treasurer)
+    client.force_login(treasurer)
+    big = pdf_bytes() + b"%" * 2048
+    response = _post(client, sponsorship, f"disbursement:{payment.public_id}", big)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The file is larger than 1.0\xa0KB" in html and "invalid-feedback" in html
+    assert not Document.objects.exists() and _stored_files(_documents_in_tmp) == []
 
 
 def test_an_empty_upload_is_refused_in_the_portal(client, sponsorship, treasurer):

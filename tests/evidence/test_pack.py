@@ -120,4 +120,7 @@ def test_staff_see_who_has_and_has_not_signed(client, program_manager, two_famil
     url = reverse("admin:evidence_sponsorshipevidence_change", args=[two_families.pk])
     html = client.get(url).content.decode()
     assert "Not signed" in html and treasurer.get_full_name() in html
+    # A table a screen reader can read: each cell announced with its column's header.
+    for header in ("Member", "Role", "Status", "Signed on"):
+        assert f'<th scope="col">{header}</th>' in html
     assert Document.objects.filter(sponsorship=two_families).count() == 2

@@ -73,6 +73,7 @@ def test_members_sign_and_staff_see_who_has_not(
     ack = PlanAcknowledgement.objects.get()
     assert ack.user == member and ack.typed_name == "Bob Example"
     version = PlanVersion.objects.get()
+    signed_pdf = files.read_decrypted(version.blob_name)
     statuses = {row.membership.user: row.status for row in signature_statuses(sponsorship, version)}
     assert statuses == {member: "signed", coordinator: "missing", treasurer: "missing"}
 
@@ -86,6 +87,10 @@ def test_members_sign_and_staff_see_who_has_not(
     assert "Signed an earlier version" in client.get(url).content.decode()
     # The signed version stays as it was, hash and bytes.
     assert PlanVersion.objects.get(pk=version.pk).content_hash == version.content_hash
+    assert files.read_decrypted(version.blob_name) == signed_pdf
+    assert version.content_hash in _text(signed_pdf).replace("\n", "")
+    assert new.content_hash not in _text(signed_pdf).replace("\n", "")
+    assert ack.version == version
 
 
 def test_a_signature_older_than_90_days_asks_for_a_new_one(sponsorship, member):

@@ -17,8 +17,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models.signals import post_migrate
+from django.utils import translation
 from playwright.sync_api import expect
 
 from config import celery_app
@@ -171,6 +173,16 @@ def _forget_celery_backend():
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: the language a request or a test chose
+    stays active in the thread (LocaleMiddleware never resets it), so a Korean request in one
+    test would make the next test's direct calls (charts, e-mails) Korean."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from core.dates import add_months
+from core.dates import add_months, shown
 from families.models import HouseholdMember
 from sponsorship import portal_services
 from sponsorship.budget import budget_for
@@ -240,4 +240,4 @@ def test_the_one_year_window_closes_on_the_same_day_in_the_plan_and_the_member_c
     )
     with pytest.raises(ValidationError) as refused:
         late.full_clean()
-    assert f"closed on {closes}" in refused.value.message_dict["arrived_on"][0]
+    assert f"closed on {shown(closes)}" in refused.value.message_dict["arrived_on"][0]

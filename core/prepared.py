@@ -7,8 +7,10 @@ SQL once, for a stand-in id, checks that this id is the only parameter, and afte
 the same SQL with the real id, turning the columns into Python values as the ORM would
 (its converters: SQLite's dates, for instance); `objects` builds the model instances (and
 those of `select_related`) from them as the queryset would. `PreparedUpdate` does the same
-for a small UPDATE run per task (the outbox's claim and its "sent"). The queryset stays the
-one definition of the query; only its compilation is kept.
+for a small UPDATE run per task (the outbox's claim and its "sent"), and `PreparedInsert` for
+the INSERT of a new row written per request (a pledge and its confirmation e-mail), signals
+and all. The queryset (or the model) stays the one definition of the query; only its
+compilation is kept.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, unstubbed
-from django.db.models.sql import UpdateQuery
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 # The stand-in id the SQL is compiled for: no row ever has it.
 STAND_IN = -918_273_645
@@ -189,3 +192,73 @@ class FixedQuery:
             converters = compiler.get_converters([column[0] for column in compiler.select])
             compiled = self._compiled[using] = (sql, tuple(params), compiler, converters)
         return _fetch(using, *compiled)
+
+
+class PreparedInsert:
+    """`save(instance)` INSERTs a new `model` instance as `instance.save()` does for a new
+    row (pre_save and post_save sent, each field's value as its `pre_save` gives it, the
+    primary key set from RETURNING), with the INSERT's SQL compiled once per database.
+
+    For a plain model only: no multi-table parents, no `order_with_respect_to`, a database
+    that returns columns from an INSERT, a primary key the database assigns. A value that is
+    an expression (which the ORM would compile into the SQL) is refused.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        meta = model._meta
+        if meta.parents or meta.order_with_respect_to or meta.auto_field is None:
+            raise ValueError(f"{model.__name__}: only a plain model with an auto primary key")
+        self.model = model
+        self._pk = meta.auto_field
+        self._fields = [
+            f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field
+        ]
+        # database alias -> the INSERT's SQL with one placeholder per field, RETURNING the pk
+        self._compiled: dict[str, str] = {}
+
+    def _sql(self, using: str) -> str:
+        sql = self._compiled.get(using)
+        if sql is None:
+            connection = connections[using]
+            if not connection.features.can_return_columns_from_insert:
+                raise ValueError(f"{connection.vendor} cannot return the new row's id")
+            query = InsertQuery(self.model)
+            query.insert_values(self._fields, [self.model()], raw=False)
+            compiler = query.get_compiler(using=using)
+            compiler.returning_fields = [self._pk]
+            [(sql, params)] = compiler.as_sql()
+            if len(params) != len(self._fields) or sql.count("%s") != len(self._fields):
+                raise ValueError("every field must be one plain parameter of the INSERT")
+            self._compiled[using] = sql
+        return sql
+
+    def save(self, instance: Model, *, using: str = "default") -> None:
+        if not isinstance(instance, self.model) or not instance._state.adding:
+            raise ValueError("save() takes a new instance of its model")
+        instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]  # Model.save's own check: no unsaved related object
+        # In Model.save_base's order: the signal, then each field's value for the row.
+        pre_save.send(
+            sender=self.model, instance=instance, raw=False, using=using, update_fields=None
+        )
+        values = [field.pre_save(instance, True) for field in self._fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            raise ValueError("an expression would be compiled into the SQL: use save()")
+        connection = connections[using]
+        params = [
+            field.get_db_prep_save(value, connection=connection)
+            for field, value in zip(self._fields, values, strict=True)
+        ]
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(self._sql(using), params)
+            (pk,) = cursor.fetchone()
+        setattr(instance, self._pk.attname, pk)
+        instance._state.db = using
+        instance._state.adding = False
+        post_save.send(
+            sender=self.model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )

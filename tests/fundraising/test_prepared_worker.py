@@ -5,16 +5,18 @@ e-mail row read with its pledge (`OneIdQuery.objects`) behave as the querysets t
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import outbox
-from core.prepared import OneIdQuery, PreparedUpdate
+from core.prepared import OneIdQuery, PreparedInsert, PreparedUpdate
 from fundraising import services
 from fundraising.models import DonorEmail, Pledge
 
@@ -120,3 +122,81 @@ def test_an_update_keeps_its_constants(campaign):
     assert (row.sent_at, row.last_error, row.attempts) == (now, "", 3)
     with pytest.raises(ValueError, match="expected the values"):
         prepared.run(pk=row.pk)
+
+
+def _row(instance) -> dict:
+    """Every column of the instance's row as the database holds it."""
+    model = type(instance)
+    values = model._base_manager.filter(pk=instance.pk).values().get()
+    values.pop("id")
+    for name in ("public_id", "reference", "idempotency_key", "created_at"):
+        values.pop(name, None)  # new for every row
+    return values
+
+
+def test_a_pledge_and_its_e_mail_inserted_compiled_once_are_the_rows_save_writes(campaign):
+    """`PreparedInsert` (core/prepared.py) writes what `Model.save()` writes, encrypted
+    fields, defaults and `auto_now_add` included, and sets the new primary key."""
+    kwargs = {
+        "campaign": campaign,
+        "donor_name": "Ada Example",
+        "email": "ada@example.org",
+        "address": "1 Example Street\nToronto",
+        "amount": Decimal("42.50"),
+        "pledged_on": dt.date(2026, 3, 4),
+        "public_message": "Welcome",
+    }
+    compiled, saved = Pledge(**kwargs), Pledge(**kwargs)
+    PreparedInsert(Pledge).save(compiled)
+    saved.save()
+    assert compiled.pk and compiled.pk != saved.pk and not compiled._state.adding
+    assert _row(compiled) == _row(saved)
+    assert Pledge.objects.get(pk=compiled.pk).address == "1 Example Street\nToronto"
+
+    email = DonorEmail(
+        kind=DonorEmail.Kind.CONFIRMATION, pledge=compiled, due_on=compiled.pledged_on
+    )
+    PreparedInsert(DonorEmail).save(email)
+    other = DonorEmail.objects.create(
+        kind=DonorEmail.Kind.CONFIRMATION, pledge=saved, due_on=saved.pledged_on
+    )
+    assert _row(email) | {"pledge_id": None} == _row(other) | {"pledge_id": None}
+    assert email.created_at is not None
+
+
+def test_a_compiled_insert_sends_the_save_signals_and_raises_on_a_clash(campaign):
+    heard = []
+
+    def listen(sender, instance, **kwargs):
+        heard.append((kwargs.get("created"), instance.pk is not None))
+
+    pre_save.connect(listen, sender=Pledge, dispatch_uid="test-prepared-pre")
+    post_save.connect(listen, sender=Pledge, dispatch_uid="test-prepared-post")
+    try:
+        first = Pledge(
+            campaign=campaign,
+            donor_name="A",
+            email="a@example.org",
+            amount=5,
+            pledged_on=AT.date(),
+            idempotency_key=uuid.uuid4(),
+        )
+        PreparedInsert(Pledge).save(first)
+    finally:
+        pre_save.disconnect(dispatch_uid="test-prepared-pre", sender=Pledge)
+        post_save.disconnect(dispatch_uid="test-prepared-post", sender=Pledge)
+    assert heard == [(None, False), (True, True)]
+
+    clash = Pledge(
+        campaign=campaign,
+        donor_name="B",
+        email="b@example.org",
+        amount=5,
+        pledged_on=AT.date(),
+        idempotency_key=first.idempotency_key,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PreparedInsert(Pledge).save(clash)
+    assert clash._state.adding and Pledge.objects.count() == 1
+    with pytest.raises(ValueError):
+        PreparedInsert(Pledge).save(first)  # not a new instance

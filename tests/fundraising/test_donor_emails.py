@@ -193,7 +193,14 @@ def test_it_schedules_the_sweep_daily_and_the_reconciler_every_ten_minutes():
     schedule = celery_app.conf.beat_schedule
     assert schedule["donor-reminder-sweep"]["task"] == "fundraising.tasks.run_donor_reminder_sweep"
     assert schedule["donor-email-reconcile"]["task"] == "fundraising.tasks.reconcile_donor_emails"
-    assert "fundraising.tasks.send_donor_email" in celery_app.tasks
+    celery_app.loader.import_default_modules()  # what a worker does when it starts
+    for name in (
+        "fundraising.tasks.send_donor_email",
+        "fundraising.tasks.send_donor_emails",
+        "fundraising.tasks.run_donor_reminder_sweep",
+        "fundraising.tasks.reconcile_donor_emails",
+    ):
+        assert name in celery_app.tasks
 
 
 def test_it_keeps_the_pledge_when_a_real_broker_connection_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import unicodedata
@@ -143,18 +144,34 @@ PAY_LATER_NOTE = (
 )
 
 
+class SharedChoiceField(forms.ChoiceField):
+    """A choice field whose choices no form changes in place (a form may replace them): each
+    form's copy shares them with the class's field instead of deep-copying and normalising
+    them again. The pledge form is built on every pledge POST, and copying its five choice
+    fields was a third of building it (docs/performance.md, "Pledge POST")."""
+
+    def __deepcopy__(self, memo: dict) -> SharedChoiceField:
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
+
+
 class PledgeForm(forms.Form):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     # A honeypot: hidden from people (CSS, aria-hidden, no tab stop), filled by bots.
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
-    amount_choice = forms.ChoiceField(label=_("Amount"), required=False, widget=forms.RadioSelect)
+    amount_choice = SharedChoiceField(label=_("Amount"), required=False, widget=forms.RadioSelect)
     other_amount = forms.CharField(
         label=_("Other amount ($)"),
         required=False,
         max_length=20,
         help_text=_("Minimum $5."),
     )
-    frequency = forms.ChoiceField(
+    frequency = SharedChoiceField(
         label=_("How often"),
         choices=[
             (Pledge.Frequency.ONE_TIME, _("One time")),
@@ -193,7 +210,7 @@ class PledgeForm(forms.Form):
         help_text=_("Needed for a tax receipt (Canada Revenue Agency). Never shown publicly."),
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
     )
-    show_name = forms.ChoiceField(
+    show_name = SharedChoiceField(
         label=_("On the donor wall"),
         choices=[("show", _("Show my name")), ("anonymous", _("Give anonymously"))],
         initial="show",
@@ -207,7 +224,7 @@ class PledgeForm(forms.Form):
         help_text=_("Public, after review. Please do not name or describe any family."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    tribute_kind = forms.ChoiceField(
+    tribute_kind = SharedChoiceField(
         label=_("Tribute"),
         required=False,
         choices=[
@@ -230,7 +247,7 @@ class PledgeForm(forms.Form):
         label=_("HanVoice may contact me about this program"), required=False
     )
     # Only when card gifts are on (fundraising.card.card_enabled): see __init__.
-    payment = forms.ChoiceField(
+    payment = SharedChoiceField(
         label=_("How you will pay"),
         choices=[
             ("card", _("By card, now (secure payment page by Stripe)")),

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fundraising import selectors, services
+from fundraising.forms import PledgeForm
 from fundraising.models import DonorEmail, Pledge
 from tests.factories import CampaignFactory, PledgeFactory
 
@@ -358,3 +359,20 @@ def test_it_caches_the_page_separately_for_each_language(client, campaign):
         for language in ("ko", "fr", "en"):
             html = client.get(url(campaign), HTTP_ACCEPT_LANGUAGE=language).content.decode()
             assert f'<html lang="{language}">' in html
+
+
+def test_each_pledge_form_has_its_own_choice_fields(campaign):
+    """The choice fields share their choices with the class's (SharedChoiceField): replacing
+    one form's choices or widget attributes changes no other form."""
+    first = PledgeForm(campaign=campaign)
+    second = PledgeForm(campaign=CampaignFactory(slug="other", suggested_amounts="7,8"))
+    assert first.fields["amount_choice"] is not second.fields["amount_choice"]
+    assert first.fields["amount_choice"].widget is not second.fields["amount_choice"].widget
+    first.fields["frequency"].choices = [("one_time", "Once")]
+    first.fields["show_name"].widget.attrs["data-x"] = "1"
+    third = PledgeForm(campaign=campaign)
+    assert [value for value, _ in third.fields["frequency"].choices] == ["one_time", "monthly"]
+    assert "data-x" not in third.fields["show_name"].widget.attrs
+    assert [value for value, _ in second.fields["amount_choice"].choices][:2] == ["7", "8"]
+    assert [value for value, _ in third.fields["amount_choice"].choices] != ["7", "8", "other"]
+    assert 'value="monthly"' in str(third["frequency"])

@@ -166,7 +166,9 @@ class Document(models.Model):
 
 class PlanVersion(models.Model):
     """One rendering of a sponsorship's settlement plan, kept as it was: its content hash
-    (over the plan's text, not the PDF's bytes, which carry a timestamp) and the PDF."""
+    (over the plan's text: what the members sign), the PDF, and the SHA-256 of the PDF's
+    bytes as they were stored, checked every time the PDF is read back (a file changed in
+    storage is reported, never served: evidence/services.py `plan_version_pdf`)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sponsorship = models.ForeignKey(
@@ -174,6 +176,9 @@ class PlanVersion(models.Model):
     )
     content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64, editable=False)
     blob_name = models.CharField(max_length=200, editable=False)
+    # Empty only for a version whose stored PDF could not be read when this field was added
+    # (evidence/migrations/0003): such a PDF fails its check like a changed one.
+    pdf_sha256 = models.CharField(_("PDF's SHA-256"), max_length=64, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -1,6 +1,7 @@
 """The evidence pack: what a program manager hands IRCC for one sponsorship, as a ZIP with
 a PDF summary (plan, budget vs paid by month, milestones, reviews, monitoring, in-kind,
-signatures) and the documents. Only this sponsorship's family's files are read: every
+signatures), the settlement plan PDFs (current and signed versions, each checked against
+its stored SHA-256) and the documents. Only this sponsorship's family's files are read: every
 query below is filtered by the sponsorship or its family (docs/evidence.md)."""
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from core.money import format_money
 from evidence import files
-from evidence.models import Document
-from evidence.plan import OTHER, SECTIONS, plan_content
+from evidence.models import Document, PlanVersion
+from evidence.plan import SECTIONS, plan_content
 from evidence.selectors import signature_statuses
-from evidence.services import plan_version_current
+from evidence.services import PlanPdfChanged, plan_version_current, plan_version_pdf
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
 
@@ -55,7 +56,33 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
     return table
 
 
-def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -> bytes:
+PlanEntry = tuple[str, PlanVersion, bytes | None]  # path, version, PDF (None: failed its check)
+
+
+def plan_entries(sponsorship: Sponsorship) -> list[PlanEntry]:
+    """The current plan and every version a member signed, each PDF checked against the
+    SHA-256 kept when it was made: one that fails is left out and named in the summary."""
+    current = plan_version_current(sponsorship=sponsorship)
+    versions = PlanVersion.objects.filter(sponsorship=sponsorship).filter(
+        Q(pk=current.pk) | Q(acknowledgements__isnull=False)
+    )
+    entries: list[PlanEntry] = []
+    for version in (
+        versions.distinct().select_related("sponsorship__family").order_by("created_at", "pk")
+    ):
+        path = f"plan/settlement-plan-{version.created_at:%Y%m%d}-{version.content_hash[:12]}.pdf"
+        try:
+            entries.append((path, version, plan_version_pdf(version=version)))
+        except PlanPdfChanged:
+            entries.append((path, version, None))
+    return entries
+
+
+def summary_pdf(
+    sponsorship: Sponsorship,
+    entries: list[tuple[str, Document]],
+    plans: list[PlanEntry] | None = None,
+) -> bytes:
     styles = getSampleStyleSheet()
     small = styles["BodyText"]
 
@@ -77,11 +104,27 @@ def summary_pdf(sponsorship: Sponsorship, entries: list[tuple[str, Document]]) -
         p("Settlement plan", styles["Heading2"]),
         p(f"Current version (SHA-256): {version.content_hash}"),
     ]
-    for key, label, _words in [*SECTIONS, (*OTHER, ())]:
+    for key, label in SECTIONS:
         items = content.sections.get(key, [])
         if items:
             story.append(p(label, styles["Heading4"]))
-            story += [p(f"{item.due_on}: {item.title}") for item in items]
+            story += [
+                p(f"{item.due_on}: {item.title}. Responsible: {item.responsible or 'not named'}")
+                for item in items
+            ]
+    rows = [["File", "Content hash", "PDF's SHA-256"]]
+    for path, plan_version, data in plans or []:
+        check = plan_version.pdf_sha256 if data is not None else "FAILED its integrity check"
+        rows.append(
+            [
+                p(path if data is not None else "not included"),
+                p(plan_version.content_hash),
+                p(check),
+            ]
+        )
+    if len(rows) > 1:
+        story += [p("Settlement plan files in this pack", styles["Heading4"])]
+        story.append(_table(rows, [2.0, 2.4, 2.4]))
     story += [Spacer(1, 8), p("Signatures", styles["Heading2"])]
     rows = [["Member", "Role", "Status", "Signed on"]]
     for row in signature_statuses(sponsorship, version, today):
@@ -196,9 +239,13 @@ def evidence_pack(sponsorship: Sponsorship) -> bytes:
     """The ZIP: summary.pdf, then each clean document under documents/."""
     documents = list(pack_documents(sponsorship))
     entries = [(_file_name(i, d), d) for i, d in enumerate(documents, start=1)]
+    plans = plan_entries(sponsorship)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("summary.pdf", summary_pdf(sponsorship, entries))
+        archive.writestr("summary.pdf", summary_pdf(sponsorship, entries, plans))
+        for path, _version, data in plans:
+            if data is not None:
+                archive.writestr(path, data)
         for path, document in entries:
             archive.writestr(path, files.read_decrypted(document.blob_name))
     return buffer.getvalue()

@@ -23,33 +23,23 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from core.money import format_money
 from sponsorship.budget import budget_for
-from sponsorship.models import Sponsorship
+from sponsorship.models import Membership, Milestone, PlanArea, Sponsorship
 
-# Sections of the settlement plan, and words of a plan item's title that place it there.
-SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("reception", "Reception", ("arrival", "airport", "reception")),
-    ("housing", "Housing", ("housing", "rent", "lease", "furniture")),
-    ("health", "Health", ("health", "ifhp", "doctor", "dentist", "mental")),
-    ("education", "Education", ("school", "education")),
-    ("language", "Language", ("language", "linc", "english", "french")),
-    ("employment", "Employment", ("employment", "job", "work", "travel loan")),
-    (
-        "orientation",
-        "Orientation and community",
-        (
-            "bank",
-            "social insurance",
-            "orientation",
-            "settlement",
-            "community",
-            "transition",
-            "social assistance",
-            "window",
-            "benefit",
-        ),
-    ),  # fmt: skip
+# Sections of the settlement plan, in the order of IRCC's form: each item is in the section
+# its `area` names (from the catalogue template, or chosen by the group), never guessed.
+SECTIONS: list[tuple[str, str]] = [
+    (PlanArea.RECEPTION.value, "Reception"),
+    (PlanArea.HOUSING.value, "Housing"),
+    (PlanArea.ORIENTATION.value, "Orientation and community"),
+    (PlanArea.HEALTH.value, "Health"),
+    (PlanArea.EDUCATION.value, "Education"),
+    (PlanArea.LANGUAGE.value, "Language"),
+    (PlanArea.EMPLOYMENT.value, "Employment"),
+    (PlanArea.INCOME_SUPPORT.value, "Income support by month"),
+    (PlanArea.OTHER.value, "Other commitments"),
 ]
-OTHER = ("other", "Other commitments")
+# Added after plans had been signed: left out of the hash while empty (see `canonical`).
+_NEW_SECTIONS = (PlanArea.INCOME_SUPPORT.value,)
 
 
 @dataclass
@@ -57,6 +47,8 @@ class PlanItem:
     title: str
     due_on: str
     description: str
+    # The member who answers for the item, as printed ("" while no one is named).
+    responsible: str = ""
 
 
 @dataclass
@@ -80,19 +72,35 @@ class PlanContent:
     start_up_source: str = ""
 
     def canonical(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode("utf-8")
+        data = asdict(self)
+        # What the plan gained after versions were signed (a responsible member, the income
+        # support section's own items) is left out while empty: a plan that names no one
+        # keeps the hash its members signed, and naming someone changes it.
+        for key in _NEW_SECTIONS:
+            if not data["sections"].get(key):
+                data["sections"].pop(key, None)
+        for items in data["sections"].values():
+            for item in items:
+                if not item["responsible"]:
+                    del item["responsible"]
+        return json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
 
-def _section_for(title: str) -> str:
-    lowered = title.lower()
-    for key, _label, words in SECTIONS:
-        if any(word in lowered for word in words):
-            return key
-    return OTHER[0]
+def member_name(user) -> str:
+    return user.get_full_name() or user.email
+
+
+def responsible_text(milestone: Milestone, member_ids: set[int]) -> str:
+    """The responsible member as the plan prints it; a member who left the group since is
+    still named, as a former member (the item needs someone new)."""
+    if milestone.responsible is None:
+        return ""
+    name = member_name(milestone.responsible)
+    return name if milestone.responsible_id in member_ids else f"{name} (former member)"
 
 
 def _money(value: Decimal) -> str:
@@ -120,13 +128,24 @@ def plan_content(sponsorship: Sponsorship) -> PlanContent:
             "(they lower start-up support but never replace it)"
         ),
     )
-    for key, _label, _words in [*SECTIONS, (*OTHER, ())]:
+    for key, _label in SECTIONS:
         content.sections[key] = []
-    for milestone in sponsorship.milestones.exclude(waived_on__isnull=False).order_by(
-        "due_on", "pk"
-    ):
-        content.sections[_section_for(milestone.title)].append(
-            PlanItem(milestone.title, milestone.due_on.isoformat(), milestone.description)
+    member_ids = set(
+        Membership.objects.filter(group_id=sponsorship.group_id).values_list("user_id", flat=True)
+    )
+    milestones = (
+        sponsorship.milestones.exclude(waived_on__isnull=False)
+        .select_related("responsible")
+        .order_by("due_on", "pk")
+    )
+    for milestone in milestones:
+        content.sections[milestone.area].append(
+            PlanItem(
+                milestone.title,
+                milestone.due_on.isoformat(),
+                milestone.description,
+                responsible_text(milestone, member_ids),
+            )
         )
     content.income_support = [
         IncomeMonth(m.number, m.starts_on.isoformat() if m.starts_on else "", _money(m.planned))
@@ -159,24 +178,52 @@ def plan_pdf(content: PlanContent) -> bytes:
             styles["Normal"],
         ),
         _paragraph(
-            "Each item is the sponsor group's responsibility unless HanVoice waives it. "
+            "Each item names the group member responsible for it; an item with no one named "
+            "is the whole group's until a coordinator names someone. "
             f"Content hash (SHA-256): {content.content_hash}",
             styles["Italic"],
         ),
     ]
-    for key, label, _words in [*SECTIONS, (*OTHER, ())]:
+    for key, label in SECTIONS:
         items = content.sections.get(key, [])
         story += [Spacer(1, 10), _paragraph(label, styles["Heading2"])]
-        if not items:
+        if items:
+            story.append(_items_table(items, styles["BodyText"]))
+        elif key != PlanArea.INCOME_SUPPORT:
             story.append(_paragraph("Nothing planned in this section.", styles["Normal"]))
-        for item in items:
-            text = f"{item.due_on}: {item.title}"
-            if item.description:
-                text += f" ({item.description})"
-            story.append(_paragraph(text, styles["Normal"]))
-    story += [
-        Spacer(1, 10),
-        _paragraph("Income support by month", styles["Heading2"]),
+        if key == PlanArea.INCOME_SUPPORT:
+            story += _income_support(content, styles)
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def _items_table(items: list[PlanItem], style) -> Table:
+    rows: list[list] = [["Due", "Item", "Responsible"]]
+    for item in items:
+        text = item.title + (f" ({item.description})" if item.description else "")
+        rows.append(
+            [
+                item.due_on,
+                _paragraph(text, style),
+                _paragraph(item.responsible or "Not named yet", style),
+            ]
+        )
+    table = Table(rows, hAlign="LEFT", colWidths=[0.9 * inch, 3.7 * inch, 2.2 * inch])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _income_support(content: PlanContent, styles) -> list:
+    story: list = [
+        Spacer(1, 6),
         _paragraph(f"Source: {content.income_source}.", styles["Normal"]),
         _paragraph(
             f"Start-up: {content.start_up}. In-kind given: {content.in_kind}. "
@@ -198,5 +245,4 @@ def plan_pdf(content: PlanContent) -> bytes:
         )
     )
     story.append(table)
-    doc.build(story)
-    return buffer.getvalue()
+    return story

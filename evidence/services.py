@@ -9,6 +9,7 @@ is served, and exactly one thing the document is evidence of.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -260,11 +261,15 @@ def plan_version_current(*, sponsorship: Sponsorship) -> PlanVersion:
     ).first()
     if existing:
         return existing
-    blob_name = files.store_encrypted(plan_pdf(content))
+    pdf = plan_pdf(content)
+    blob_name = files.store_encrypted(pdf)
     try:
         with transaction.atomic():
             return PlanVersion.objects.create(
-                sponsorship=sponsorship, content_hash=content.content_hash, blob_name=blob_name
+                sponsorship=sponsorship,
+                content_hash=content.content_hash,
+                blob_name=blob_name,
+                pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             )
     except Exception:
         files.delete_blob(blob_name)
@@ -275,6 +280,35 @@ def plan_version_current(*, sponsorship: Sponsorship) -> PlanVersion:
         if found is None:
             raise
         return found
+
+
+class PlanPdfChanged(Exception):
+    """A version's stored PDF is not the one kept when it was made (its bytes' SHA-256
+    differs, or it can no longer be decrypted): it is evidence no more, so never served."""
+
+
+def plan_version_pdf(*, version: PlanVersion) -> bytes:
+    """The version's PDF exactly as it was stored and signed, or PlanPdfChanged, logged as an
+    error (mailed to the admins in production) for staff to restore it from a backup."""
+    data: bytes | None
+    try:
+        data = files.read_decrypted(version.blob_name)
+    except Exception as exc:  # a missing, swapped or corrupted blob: the same finding
+        data, reason = None, f"unreadable ({type(exc).__name__})"
+    else:
+        digest = hashlib.sha256(data).hexdigest()
+        reason = "" if version.pdf_sha256 and digest == version.pdf_sha256 else f"sha256 {digest}"
+    if data is None or reason:
+        logger.error(
+            "settlement plan PDF failed its integrity check: version %s of case file %s, "
+            "recorded sha256 %s, stored file %s",
+            version.public_id,
+            version.sponsorship.family.case_code,
+            version.pdf_sha256 or "(none)",
+            reason,
+        )
+        raise PlanPdfChanged(str(version.public_id))
+    return data
 
 
 @transaction.atomic

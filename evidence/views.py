@@ -151,7 +151,11 @@ def plan_acknowledge(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @login_required
 def plan_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """A version's PDF, for the group's members and case-management staff (else 404)."""
-    version = PlanVersion.objects.select_related("sponsorship").filter(public_id=public_id).first()
+    version = (
+        PlanVersion.objects.select_related("sponsorship__family")
+        .filter(public_id=public_id)
+        .first()
+    )
     if version is None:
         raise Http404
     family_id = version.sponsorship.family_id
@@ -163,5 +167,10 @@ def plan_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         log_case_file_access(
             request.user, [version.sponsorship.family_id], page=request.path, action="download"
         )
+    try:
+        content = services.plan_version_pdf(version=version)
+    except services.PlanPdfChanged:
+        # Reported (logged as an error); the person sees why there is no file, not a file.
+        return render(request, "evidence/plan_pdf_changed.html", {"version": version}, status=500)
     name = f"settlement-plan-{version.content_hash[:12]}.pdf"
-    return _attachment(files.read_decrypted(version.blob_name), "application/pdf", name)
+    return _attachment(content, "application/pdf", name)

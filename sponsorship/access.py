@@ -171,6 +171,11 @@ class PortalAccess:
         return self.role == Role.TREASURER
 
     @property
+    def can_name_responsible(self) -> bool:
+        """The coordinator says which member answers for each plan item."""
+        return self.role == Role.COORDINATOR
+
+    @property
     def can_submit_review_input(self) -> bool:
         return self.role == Role.COORDINATOR
 
@@ -232,9 +237,9 @@ def get_milestone_for_user(
     if sponsorship_id is None:
         raise Http404
     access = get_sponsorship_for_user(user, sponsorship_id, page=page, action=action)
-    milestone = Milestone.objects.select_related("completed_by", "waiver_requested_by").get(
-        public_id=public_id
-    )
+    milestone = Milestone.objects.select_related(
+        "completed_by", "waiver_requested_by", "responsible"
+    ).get(public_id=public_id)
     milestone.sponsorship = access.sponsorship
     return milestone, access
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import DateField, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -240,8 +240,18 @@ class SponsorGroupAdmin(SimpleHistoryAdmin):
 
 class MilestoneInline(LabelledTabularInline):
     model = Milestone
-    fields = ("title", "due_on", "completed_on", "notes", "waiver", "added_by_group")
-    readonly_fields = ("waiver", "added_by_group")
+    fields = (
+        "title",
+        "area",
+        "due_on",
+        "completed_on",
+        "responsible_member",
+        "notes",
+        "waiver",
+        "added_by_group",
+    )
+    # The responsible member is named on the milestone's own page (its choices are the group).
+    readonly_fields = ("waiver", "added_by_group", "responsible_member")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -256,6 +266,19 @@ class MilestoneInline(LabelledTabularInline):
         if obj.waiver_requested_on:
             return gettext("requested on %(day)s") % {"day": shown(obj.waiver_requested_on)}
         return "-"
+
+    @admin.display(description=_("responsible member"))
+    def responsible_member(self, obj: Milestone) -> str:
+        return responsible_label(obj)
+
+
+def responsible_label(milestone: Milestone) -> str:
+    if milestone.responsible is None:
+        return "-"
+    name = milestone.responsible.get_full_name() or milestone.responsible.email
+    if milestone.responsible_is_member:
+        return name
+    return gettext("%(name)s (former member)") % {"name": name}
 
 
 class ReviewInline(admin.StackedInline):
@@ -981,19 +1004,51 @@ class MilestoneDueFilter(admin.SimpleListFilter):
 @admin.register(Milestone)
 class MilestoneAdmin(LogsCaseFileViews, admin.ModelAdmin):
     family_lookup = "sponsorship__family"
-    list_display = ("title", "case_code", "group", "due_on", "completed_on", "waiver_requested_on")
+    list_display = (
+        "title",
+        "case_code",
+        "group",
+        "area",
+        "due_on",
+        "responsible_member",
+        "completed_on",
+        "waiver_requested_on",
+    )
     list_filter = (
         MilestoneDueFilter,
+        "area",
         ("sponsorship__group", admin.RelatedOnlyFieldListFilter),
         ("waiver_requested_on", admin.EmptyFieldListFilter),
         "added_by_group",
         "continuity",
     )
     search_fields = ("sponsorship__family__case_code", "title")
-    list_select_related = ("sponsorship__family", "sponsorship__group")
+    list_select_related = ("sponsorship__family", "sponsorship__group", "responsible")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return admin_scope(request, super().get_queryset(request), via="sponsorship__")
+
+    @admin.display(description=_("responsible member"))
+    def responsible_member(self, obj: Milestone) -> str:
+        return responsible_label(obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The responsible member is chosen among the sponsorship's group (and whoever is
+        named now, if they left since); Milestone.clean checks it again on save."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("responsible")
+        if field is not None and obj is not None:
+            from django.contrib.auth import get_user_model
+
+            field.queryset = (
+                get_user_model()
+                .objects.filter(
+                    Q(memberships__group__sponsorships=obj.sponsorship_id)
+                    | Q(pk=obj.responsible_id)
+                )
+                .distinct()
+            )
+        return form
 
     readonly_fields = (
         "sponsorship",
@@ -1099,9 +1154,9 @@ class CheckInAdmin(LogsCaseFileViews, admin.ModelAdmin):
 
 @admin.register(MilestoneTemplate)
 class MilestoneTemplateAdmin(LabelledChangelistMixin, admin.ModelAdmin):
-    list_display = ("title", "offset_days", "only_with_children", "basis", "is_active")
-    list_editable = ("offset_days", "is_active")
-    list_filter = ("is_active", "only_with_children")
+    list_display = ("title", "area", "offset_days", "only_with_children", "basis", "is_active")
+    list_editable = ("area", "offset_days", "is_active")
+    list_filter = ("is_active", "area", "only_with_children")
     search_fields = ("title",)
 
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sponsorship.models import CheckIn, Disbursement, FamilyIncome
+from sponsorship.models import CheckIn, Disbursement, FamilyIncome, PlanArea
 from sponsorship.period import BASE_SUPPORT_MONTHS
 
 
@@ -71,6 +71,14 @@ class MilestoneCompleteForm(RequestTokenForm):
 class MilestoneAddForm(RequestTokenForm):
     token_required = False
     title = forms.CharField(label=_("What needs doing"), max_length=150)
+    # Not required: a page opened before the field existed still adds its item (as "other").
+    area = forms.TypedChoiceField(
+        label=_("Area of the settlement plan"),
+        choices=PlanArea.choices,
+        initial=PlanArea.OTHER,
+        required=False,
+        empty_value=PlanArea.OTHER.value,
+    )
     due_on = forms.DateField(label=_("Due on"), widget=DateInput)
     description = forms.CharField(
         label=_("Details (optional)"),
@@ -78,6 +86,35 @@ class MilestoneAddForm(RequestTokenForm):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class MilestoneResponsibleForm(RequestTokenForm):
+    """Who answers for a plan item: one of the group's members, or no one yet. A value not
+    offered (another group's member, an id typed in) is refused here, next to the field;
+    the service checks membership again."""
+
+    token_required = False
+    responsible = forms.TypedChoiceField(
+        label=_("Responsible member"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("Changing who is responsible changes the plan: every member signs it again."),
+    )
+
+    def __init__(self, *args, members: Sequence[tuple[int, str]], current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[int | str, object]] = [("", _("No one named yet"))]
+        choices += list(members)
+        if current is not None and current.pk not in {pk for pk, _name in members}:
+            # Named before they left the group: kept as they are until someone else is named.
+            name = current.get_full_name() or current.email
+            choices.append((current.pk, _("%(name)s (former member)") % {"name": name}))
+        field = self.fields["responsible"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = choices
+        if not self.is_bound and current is not None:
+            self.initial["responsible"] = current.pk
 
 
 class MilestoneWaiverForm(RequestTokenForm):

@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -458,6 +458,30 @@ class Extension(models.Model):
         return f"+{self.months} months ({self.get_status_display()})"
 
 
+class PlanArea(models.TextChoices):
+    """The areas of IRCC's settlement plan: the signed plan lists each item under its area,
+    with the group member responsible for it (evidence/plan.py)."""
+
+    RECEPTION = "reception", _("Reception")
+    HOUSING = "housing", _("Housing")
+    ORIENTATION = "orientation", _("Orientation and community")
+    HEALTH = "health", _("Health")
+    EDUCATION = "education", _("Education")
+    LANGUAGE = "language", _("Language")
+    EMPLOYMENT = "employment", _("Employment")
+    INCOME_SUPPORT = "income_support", _("Income support")
+    OTHER = "other", _("Other commitments")
+
+
+def _area_field() -> models.CharField:
+    return models.CharField(
+        _("area of the settlement plan"),
+        max_length=14,
+        choices=PlanArea.choices,
+        default=PlanArea.OTHER,
+    )
+
+
 class MilestoneTemplate(models.Model):
     """A settlement-plan item of the catalogue (data, editable by staff); day 0 = arrival."""
 
@@ -476,6 +500,7 @@ class MilestoneTemplate(models.Model):
         ),
     )
     basis = models.CharField(_("basis"), max_length=200, blank=True)
+    area = _area_field()
     is_active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -486,6 +511,10 @@ class MilestoneTemplate(models.Model):
             models.CheckConstraint(
                 condition=Q(offset_days__gte=-90, offset_days__lte=MAX_SUPPORT_MONTHS * 31),
                 name="sponsorship_milestonetemplate_offset_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(area__in=PlanArea.values),
+                name="sponsorship_milestonetemplate_area_valid",
             ),
         ]
 
@@ -550,6 +579,21 @@ class Milestone(models.Model):
     )
     title = models.CharField(_("title"), max_length=150)
     description = models.TextField(_("what to do"), blank=True)
+    # The plan's area, from the template (or chosen when the group adds an item).
+    area = _area_field()
+    # Who in the sponsor group answers for this item. A user, not the Membership row: a
+    # member who leaves the group (the membership deleted) stays named on the item, shown
+    # as a former member, until a coordinator names someone else. Being a member of this
+    # sponsorship's group is checked when someone is named (clean(), the service): a check
+    # constraint cannot read another table, and the member may leave later anyway.
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responsible member"),
+    )
     due_on = models.DateField(_("due on"))
     completed_on = models.DateField(_("done on"), null=True, blank=True)
     completed_by = models.ForeignKey(
@@ -590,6 +634,9 @@ class Milestone(models.Model):
                 condition=Q(template__isnull=False),
                 name="sponsorship_milestone_one_per_template",
             ),
+            models.CheckConstraint(
+                condition=Q(area__in=PlanArea.values), name="sponsorship_milestone_area_valid"
+            ),
         ]
         indexes = [
             # The reminder sweep and dashboards look for open milestones by due date.
@@ -607,8 +654,41 @@ class Milestone(models.Model):
     def is_open(self) -> bool:
         return self.completed_on is None and self.waived_on is None
 
+    def clean(self) -> None:
+        """Whoever is newly named responsible is a member of this sponsorship's group (the
+        admin's form and the portal's service both come here). A member named before who
+        has since left is kept: the plan shows them as a former member."""
+        super().clean()
+        if self.responsible_id is None or not self.sponsorship_id:
+            return
+        unchanged = (
+            self.pk is not None
+            and Milestone.objects.filter(pk=self.pk, responsible_id=self.responsible_id).exists()
+        )
+        if unchanged:
+            return
+        group_id = Sponsorship.objects.filter(pk=self.sponsorship_id).values("group_id")
+        if not Membership.objects.filter(
+            user_id=self.responsible_id, group_id__in=group_id
+        ).exists():
+            raise ValidationError(
+                {"responsible": _("Choose a member of this sponsor group.")},
+                code="not_a_member",
+            )
+
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
+
+    @cached_property
+    def responsible_is_member(self) -> bool:
+        """False when the member named has left the group since (shown as a former member).
+        The plan page sets it for all its items from one query (portal_selectors)."""
+        return (
+            self.responsible_id is not None
+            and Membership.objects.filter(
+                user_id=self.responsible_id, group__sponsorships=self.sponsorship_id
+            ).exists()
+        )
 
     @property
     def phase(self) -> Phase:

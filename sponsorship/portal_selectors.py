@@ -327,14 +327,27 @@ PHASE_ORDER = [
 
 def plan_by_phase(sponsorship: Sponsorship) -> list[tuple[Phase, list[Milestone]]]:
     """The settlement plan grouped by phase (first week, first month, ...), in due order."""
-    milestones = sponsorship.milestones.select_related("completed_by").order_by("due_on", "pk")
+    milestones = sponsorship.milestones.select_related("completed_by", "responsible").order_by(
+        "due_on", "pk"
+    )
+    member_ids = set(
+        Membership.objects.filter(group_id=sponsorship.group_id).values_list("user_id", flat=True)
+    )
     if not sponsorship.arrival_date:  # day 0 is the expected arrival: read it once
         sponsorship.latest_estimates = list(sponsorship.arrival_estimates.all()[:1])  # type: ignore[attr-defined]  # read by the template
     phases: dict[Phase, list[Milestone]] = {p: [] for p in PHASE_ORDER}
     for m in milestones:
         m.sponsorship = sponsorship  # for `phase` without a query per row
+        m.responsible_is_member = m.responsible_id in member_ids  # no query per row either
         phases[m.phase].append(m)
     return [(p, items) for p, items in phases.items() if items]
+
+
+def member_choices(sponsorship: Sponsorship) -> list[tuple[int, str]]:
+    """The group's members as the responsible-member field offers them: (user id, name)."""
+    memberships = Membership.objects.filter(group_id=sponsorship.group_id).select_related("user")
+    people = [(m.user.get_full_name() or m.user.email, m.user_id) for m in memberships]
+    return [(pk, name) for name, pk in sorted(people, key=lambda p: p[0].casefold())]
 
 
 def before_arrival_items(sponsorship: Sponsorship) -> list[Milestone]:

@@ -37,6 +37,7 @@ from sponsorship.models import (
     Invitation,
     Membership,
     Milestone,
+    PlanArea,
     Reminder,
     Review,
     SponsorGroup,
@@ -113,7 +114,13 @@ def milestone_complete(
 
 @transaction.atomic
 def milestone_add_group_item(
-    *, sponsorship: Sponsorship, user, title: str, due_on: datetime.date, description: str = ""
+    *,
+    sponsorship: Sponsorship,
+    user,
+    title: str,
+    due_on: datetime.date,
+    description: str = "",
+    area: str = PlanArea.OTHER,
 ) -> Milestone:
     """Add the group's own item to the settlement plan (e.g. "Winter tires for the car").
 
@@ -140,10 +147,34 @@ def milestone_add_group_item(
         title=title,
         description=description.strip(),
         due_on=due_on,
+        area=area,
         added_by_group=True,
     )
     milestone.full_clean()
     milestone.save()
+    return milestone
+
+
+@transaction.atomic
+def milestone_set_responsible(*, milestone: Milestone, responsible: User | None) -> Milestone:
+    """Name the group member who answers for a plan item, or no one (None).
+
+    Only a member of the sponsorship's group can be named. A different name is a different
+    plan: the members are asked to acknowledge it again (evidence/plan.py)."""
+    milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    _refuse_closed(milestone)
+    if (
+        responsible is not None
+        and not Membership.objects.filter(
+            user=responsible, group__sponsorships=milestone.sponsorship_id
+        ).exists()
+    ):
+        raise ValidationError(
+            {"responsible": _("Choose a member of this sponsor group.")}, code="not_a_member"
+        )
+    milestone.responsible = responsible
+    milestone.full_clean()
+    milestone.save(update_fields=["responsible"])
     return milestone
 
 

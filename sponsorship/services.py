@@ -28,6 +28,7 @@ from sponsorship.models import (
     Membership,
     Milestone,
     MilestoneTemplate,
+    PlanArea,
     Review,
     ReviewTemplate,
     SponsorGroup,
@@ -108,6 +109,7 @@ def plan_generate(*, sponsorship: Sponsorship) -> tuple[int, int]:
             template=template,
             title=template.title,
             description=template.description,
+            area=template.area,
             due_on=milestone_due_on(template, arrival),
         )
         for template in MilestoneTemplate.objects.filter(is_active=True, offset_days__gte=0)
@@ -158,6 +160,7 @@ def schedule_before_arrival(
             template=template,
             title=template.title,
             description=template.description,
+            area=template.area,
             due_on=max(today, expected_on + datetime.timedelta(days=template.offset_days)),
         )
         for template in MilestoneTemplate.objects.filter(is_active=True, offset_days__lt=0)
@@ -543,26 +546,30 @@ def sponsorship_end(
 
 
 # Support-continuity items after a breakdown: (days after the breakdown, title, what to do).
-CONTINUITY_MILESTONES: tuple[tuple[int, str, str], ...] = (
+CONTINUITY_MILESTONES: tuple[tuple[int, str, str, str], ...] = (
     (
         0,
         gettext_noop("Family told what happens next, with an interpreter"),
         gettext_noop("Explain the change of support to the family in their language."),
+        PlanArea.ORIENTATION,
     ),
     (
         7,
         gettext_noop("Next month's income support confirmed without a gap"),
         gettext_noop("Confirm who pays the next month and on what day."),
+        PlanArea.INCOME_SUPPORT,
     ),
     (
         14,
         gettext_noop("Settlement plan and records handed over"),
         gettext_noop("Open plan items, receipts and the review schedule go to whoever takes over."),
+        PlanArea.ORIENTATION,
     ),
     (
         30,
         gettext_noop("Check-in with the family after the change"),
         gettext_noop("Make sure housing, income and health coverage continue."),
+        PlanArea.OTHER,
     ),
 )
 
@@ -685,9 +692,10 @@ def sponsorship_record_breakdown(
             title=title,  # English in the database, shown translated (catalogue_strings)
             description=description,
             due_on=ended_on + datetime.timedelta(days=days),
+            area=area,
             continuity=True,
         )
-        for days, title, description in CONTINUITY_MILESTONES
+        for days, title, description, area in CONTINUITY_MILESTONES
     )
     # Items moved with update() and added with bulk_create: no signal.
     portal_cache.sponsorships_changed([sponsorship.pk, carries_on.pk])

@@ -28,5 +28,10 @@ urlpatterns = [
     path("milestones/<uuid:public_id>/done/", views.milestone_complete, name="milestone-complete"),
     path("milestones/<uuid:public_id>/note/", views.milestone_note, name="milestone-note"),
     path("milestones/<uuid:public_id>/waiver/", views.milestone_waiver, name="milestone-waiver"),
+    path(
+        "milestones/<uuid:public_id>/responsible/",
+        views.milestone_responsible,
+        name="milestone-responsible",
+    ),
     path("reviews/<uuid:public_id>/input/", views.review_input, name="review-input"),
 ]

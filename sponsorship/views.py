@@ -48,6 +48,7 @@ from sponsorship.forms import (
     MilestoneAddForm,
     MilestoneCompleteForm,
     MilestoneNoteForm,
+    MilestoneResponsibleForm,
     MilestoneWaiverForm,
     ReviewInputForm,
     apply_errors,
@@ -251,6 +252,8 @@ def _milestone_page(
         "note_form": forms.get("note_form") or MilestoneNoteForm(token=page_token(request, "note")),
         "waiver_form": forms.get("waiver_form")
         or MilestoneWaiverForm(token=page_token(request, "waiver")),
+        "responsible_form": forms.get("responsible_form")
+        or _responsible_form(milestone, token=page_token(request, "responsible")),
         "today": timezone.localdate(),
         "section": "plan",
     }
@@ -278,6 +281,42 @@ def _milestone_action(request, public_id, form_class, form_key, call, allowed, d
     if form.is_valid() and (done := _once(request, form, write)):
         return done
     return _milestone_page(request, milestone, access, **{form_key: form})
+
+
+def _responsible_form(milestone: Milestone, *args, **kwargs) -> MilestoneResponsibleForm:
+    return MilestoneResponsibleForm(
+        *args,
+        members=selectors.member_choices(milestone.sponsorship),
+        current=milestone.responsible,
+        **kwargs,
+    )
+
+
+@login_required
+@require_POST
+def milestone_responsible(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The coordinator names who answers for an item (coordinators only: 403 to the other
+    members, 404 to everyone else)."""
+    milestone, access = get_milestone_for_user(
+        request.user, public_id, page=_page(request), action="change"
+    )
+    access.require(access.can_name_responsible)
+    form = _responsible_form(milestone, request.POST)
+
+    def write(data: dict):
+        user_id = data["responsible"]
+        portal_services.milestone_set_responsible(
+            milestone=milestone,
+            responsible=get_user_model().objects.get(pk=user_id) if user_id else None,
+        )
+        target = with_new_token(reverse("portal:milestone", args=[public_id]))
+        return target, lambda: messages.success(
+            request, _("Saved. The plan changed: every member is asked to sign it again.")
+        )
+
+    if form.is_valid() and (done := _once(request, form, write)):
+        return done
+    return _milestone_page(request, milestone, access, responsible_form=form)
 
 
 @login_required

@@ -58,6 +58,8 @@ def _restore_reference_data(sender, **kwargs) -> None:
     window.flag_and_redate(apps, None)
     monitoring = importlib.import_module("sponsorship.migrations.0012_monitoring_reminders")
     monitoring.seed(apps, None)
+    areas = importlib.import_module("sponsorship.migrations.0014_plan_area_responsible")
+    areas.set_areas(apps, None)
 
 
 post_migrate.connect(_restore_reference_data, dispatch_uid="tests-restore-reference-data")

@@ -139,6 +139,8 @@ MATRIX: dict[str, tuple] = {
     "portal:milestone-complete (GET)": ("GET", LOGIN, LOGIN, 405, 405, 405, 405, 405, 405),
     "portal:milestone-note":         ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     "portal:milestone-waiver":       ("POST", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
+    # An empty POST is "no one named": valid, saved, redirected.
+    "portal:milestone-responsible":  ("POST", LOGIN, LOGIN, 404, 404, 302, 404, 404, 404),
     "portal:review-input":           ("GET", LOGIN, LOGIN, 404, 404, 200, 404, 404, 404),
     # Evidence: the group's documents and plan; a document or a plan's PDF also opens to
     # case-management staff (the case file's scope), never to fundraising staff.
@@ -220,6 +222,7 @@ URL_KWARGS = {
     "portal:milestone-complete": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
     "portal:milestone-note": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
     "portal:milestone-waiver": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
+    "portal:milestone-responsible": lambda cast, role: {"public_id": _theirs(cast, role).milestone},
     "portal:review-input": lambda cast, role: {"public_id": _theirs(cast, role).review},
     "admin:view_on_site": lambda cast, role: {
         "content_type_id": ContentType.objects.get_for_model(cast.family_a).pk,

@@ -59,3 +59,36 @@ def test_a_member_signs_the_plan_and_staff_see_it(
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the evidence pack (ZIP)").click()
     assert download.value.suggested_filename.endswith(".zip")
+
+
+def test_the_coordinator_names_who_is_responsible_and_members_see_it(
+    live_server, page, artifacts_dir, tmp_path, settings, sponsorship, member, coordinator,
+    treasurer,
+):  # fmt: skip
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
+    treasurer.first_name, treasurer.last_name = "Tess", "Trent"
+    treasurer.save(update_fields=["first_name", "last_name"])
+    page.set_viewport_size(PHONE)
+    _sign_in_as(page, live_server, coordinator)
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")
+    page.get_by_role("link", name="Permanent housing").click()
+    page.get_by_label("Responsible member").select_option(label="Tess Trent")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved. The plan changed")).to_be_visible()
+    expect(page.get_by_text("Responsible: Tess Trent")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "plan-responsible-phone-1-item.png", full_page=True)
+
+    _sign_in_as(page, live_server, member)
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")
+    item = page.locator(".milestone-item", has_text="Permanent housing")
+    expect(item.get_by_text("Responsible: Tess Trent")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    item.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts_dir / "plan-responsible-phone-2-plan.png", full_page=True)
+    assert sponsorship.milestones.get(title="Permanent housing").responsible == treasurer

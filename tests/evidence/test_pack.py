@@ -74,9 +74,12 @@ def test_a_program_manager_downloads_the_pack_with_only_this_family(
     assert "no-store" in response["Cache-Control"]
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = archive.namelist()
-    assert names[0] == "summary.pdf" and len(names) == 4
+    assert names[0] == "summary.pdf"
+    # The current settlement plan's PDF (checked against its stored SHA-256), then the files.
+    assert [n for n in names if n.startswith("plan/")] == [names[1]]
+    assert len([n for n in names if n.startswith("documents/")]) == 3
     assert any("rent-may" in n for n in names) and any(n.endswith(".jpg") for n in names)
-    blob = b"".join(archive.read(n) for n in names)
+    blob = b"".join(archive.read(n) for n in names if n.startswith("documents/"))
     assert b"OURS-RENT" in blob and b"OURS-FORM" in blob
     assert b"THEIRS" not in blob and b"their" not in blob
 

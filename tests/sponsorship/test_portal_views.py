@@ -409,6 +409,62 @@ def test_a_treasurer_records_a_payment_once(client, treasurer, sponsorship):
     assert "$1,100.00" in html and "Owed this month" in html and "$6,600.00" in html
 
 
+def _pay(sponsorship, treasurer, kind: str, month: int, amount: Decimal) -> None:
+    Disbursement.objects.create(
+        sponsorship=sponsorship,
+        kind=kind,
+        month_number=month,
+        amount=amount,
+        paid_on=timezone.localdate(),
+        method="etransfer",
+        recorded_by=treasurer,
+    )
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_paid_above_planned_to_date_is_explained_only_when_it_is(
+    client, treasurer, sponsorship, ahead
+):
+    """Month 4: start-up and months 1-4 paid as planned; with month 5 paid too, "Paid" is above
+    "Planned to date", and the page says how that can be (and by how much)."""
+    from sponsorship.budget import budget_for
+
+    budget = budget_for(sponsorship)
+    assert budget.current_month == 4
+    _pay(sponsorship, treasurer, "start_up", 1, budget.start_up_planned)
+    for month in budget.months[: 5 if ahead else 4]:
+        _pay(sponsorship, treasurer, "income", month.number, month.planned)
+    client.force_login(treasurer)
+    html = _html(client.get(reverse("portal:income-support", args=[sponsorship.public_id])))
+
+    explained = 'data-explains="paid-above-plan"' in html
+    assert explained is ahead
+    assert ("the start-up in full and every month that has begun" in html) is ahead
+    assert "spreads the year evenly" not in html
+    if ahead:
+        assert f"Paid is ${budget.months[4].planned:,} more than planned to date" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("fr", "Le prévu à ce jour compte déjà"), ("ko", "현재까지 계획액에는")],
+)
+def test_the_paid_above_plan_explanation_is_translated(
+    client, treasurer, sponsorship, language, text
+):
+    from sponsorship.budget import budget_for
+
+    budget = budget_for(sponsorship)
+    _pay(sponsorship, treasurer, "start_up", 1, budget.start_up_planned)
+    for month in budget.months[:5]:
+        _pay(sponsorship, treasurer, "income", month.number, month.planned)
+    client.force_login(treasurer)
+    url = reverse("portal:income-support", args=[sponsorship.public_id])
+    html = _html(client.get(url, HTTP_ACCEPT_LANGUAGE=language))
+    assert 'data-explains="paid-above-plan"' in html
+    assert text in html
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

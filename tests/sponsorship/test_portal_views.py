@@ -218,6 +218,53 @@ def test_consented_fields_appear_only_while_consent_is_active(client, member, sp
     assert "Crossed" not in html and "Bangkok" not in html
 
 
+def test_an_empty_family_page_says_what_is_empty(client, member, sponsorship):
+    """No consent and no note: each section says so instead of showing a heading alone."""
+    client.force_login(member)
+    html = _html(client.get(reverse("portal:sponsorship", args=[sponsorship.public_id])))
+    shared = html.split('id="shared-heading"')[1].split("</section>")[0]
+    assert "has not agreed to share medical, SGBV-related or contact details" in shared
+    notes = html.split('id="notes-heading"')[1].split("</section>")[0]
+    assert "No notes shared with the group yet." in notes
+
+
+def test_a_consent_with_nothing_written_under_it_says_so(client, member, sponsorship):
+    ConsentFactory(family=sponsorship.family, topic=Consent.Topic.MEDICAL)  # medical_needs empty
+    client.force_login(member)
+    html = _html(client.get(reverse("portal:sponsorship", args=[sponsorship.public_id])))
+    shared = html.split('id="shared-heading"')[1].split("</section>")[0]
+    assert 'data-empty="shared"' in shared
+    assert "Nothing has been written down yet under what the family agreed to share." in shared
+    assert "has not agreed to share" not in shared
+
+
+@pytest.mark.parametrize(
+    ("page", "empty"),
+    [
+        ("portal:checkins", "No check-ins logged yet."),
+        (
+            "portal:inbox",
+            "Nothing here yet. Reminders and messages from HanVoice will appear here.",
+        ),
+    ],
+)
+def test_empty_portal_lists_say_they_are_empty(client, member, sponsorship, page, empty):
+    client.force_login(member)
+    args = [] if page == "portal:inbox" else [sponsorship.public_id]
+    assert empty in _html(client.get(reverse(page, args=args)))
+
+
+def test_before_arrival_the_plan_money_and_reviews_say_when_they_start(client, member, group):
+    waiting = SponsorshipFactory(group=group, arrival_date=None)
+    client.force_login(member)
+    for page, empty in [
+        ("portal:plan", "The plan is created when the family arrives."),
+        ("portal:income-support", "Income support starts when the family arrives."),
+        ("portal:reviews", "Reviews are scheduled when the family arrives."),
+    ]:
+        assert empty in _html(client.get(reverse(page, args=[waiting.public_id]))), page
+
+
 def test_group_visible_case_notes_are_shown_and_staff_notes_are_not(
     client, member, sponsorship, case_worker
 ):

@@ -29,8 +29,8 @@ def staff_user(request: HttpRequest) -> User:
     return signed_in_user(request)
 
 
-# The browser's date input with an ISO value (never "20/10/2026" in French) and its format
-# shown under it (core/admin_forms.py).
+# The browser's date input with an ISO value (never "20/10/2026" in French) and the chosen date
+# in words under it (core/admin_forms.py).
 DateInput = NativeDateInput
 
 

@@ -9,18 +9,27 @@ field and the Nu checker no `aria-describedby` pointing at nothing.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from core.dates import shown
 
 
 class NativeDateInput(forms.DateInput):
-    """The browser's date picker with the expected format written under it: "03/04/2026"
-    typed into a text box was read as 4 March when 3 April was meant (docs/accessibility.md).
-    The admin uses it for every DateField (config/apps.py)."""
+    """The browser's date picker with the chosen date written out in words under it:
+    "03/04/2026" typed into a text box was read as 4 March when 3 April was meant
+    (docs/accessibility.md). The picker shows the date in the browser's own order (mm/dd/yyyy
+    in an English Chromium, whatever the page's language), so the hint claims no order: it
+    says the date in words ("Wednesday, March 4, 2026"), from the server for a saved value and
+    from static/config/date-words.js as soon as a date is picked or typed. The admin uses it
+    for every DateField (config/apps.py)."""
 
     input_type = "date"
     template_name = "core/widgets/date_input.html"
@@ -35,7 +44,29 @@ class NativeDateInput(forms.DateInput):
             hint = f"{widget_attrs['id']}_format"
             described = widget_attrs.get("aria-describedby", "")
             widget_attrs["aria-describedby"] = f"{described} {hint}".strip()
+        day = _as_date(value)
+        context["widget"]["in_words"] = in_words(day) if day else ""
         return context
+
+
+def in_words(day: datetime.date) -> str:
+    """ "Wednesday, March 4, 2026" in the reader's language, as the browser's
+    Intl.DateTimeFormat(lang, {dateStyle: "full"}) says it (date-words.js)."""
+    # Translators: a weekday and a date: "Wednesday, March 4, 2026"; order them as your
+    # language does ("mercredi 4 mars 2026", "2026년 3월 4일 수요일").
+    return gettext("%(weekday)s, %(date)s") % {"weekday": date_format(day, "l"), "date": shown(day)}
+
+
+def _as_date(value: Any) -> datetime.date | None:
+    """The widget's value as a date: a date, or the ISO text of a bound form; None otherwise."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def column_id(prefix: str, name: str) -> str:

@@ -117,6 +117,11 @@ def donor_pledge_resume(*, email: str, pledge: Pledge) -> Pledge:
 
 @transaction.atomic
 def donor_pledge_cancel(*, email: str, pledge: Pledge) -> Pledge:
+    # Locked first: a second "Stop" (Back and resubmit, a double click) waits for the first
+    # and then finds the gift stopped: nothing more to do, and no error to show.
+    locked = Pledge.objects.select_for_update().get(pk=donor_pledge(email, pledge.public_id).pk)
+    if locked.frequency == Pledge.Frequency.MONTHLY and locked.status == Pledge.Status.CANCELLED:
+        return locked
     pledge = _monthly_open(email, pledge)
     _stripe_call(card.subscription_cancel, pledge)
     logger.info("donor cancelled pledge %s", pledge.reference)

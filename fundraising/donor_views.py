@@ -93,6 +93,10 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         )
     email = services.donor_link_use(token)
     if email is None:
+        if _signed_in_email(request) is not None:
+            # "Sign in" sent again (Back and resubmit, a double click): the first one signed
+            # this browser in with the link, which is used up; go on to the donor's page.
+            return redirect("fundraising:donor-home")
         return render(request, "fundraising/donor_link.html", {"valid": False}, status=410)
     request.session.cycle_key()
     request.session[SESSION_KEY] = email

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -904,6 +905,8 @@ def donor_anonymise(*, email: str) -> int:
 
 DONOR_LINK_SALT = "fundraising.donor-link"
 DONOR_LINK_MINUTES = 30
+# A second request for the same address within this many minutes sends no second link.
+DONOR_LINK_REPEAT_MINUTES = 3
 
 
 def donor_link_url(link: DonorLink) -> str:
@@ -917,6 +920,14 @@ def donor_link_request(*, email: str, language: str) -> None:
     the outbox after commit). Unknown addresses get the same answer and nearly the same work:
     the link row is written either way; it can never be used without the e-mail."""
     email = email.strip().lower()
+    # The same request sent again (Back and resubmit, a double click) within a few minutes
+    # writes nothing: the link already on its way is the answer, one e-mail rather than one
+    # per click. cache.add is atomic in the shared cache (the rate limits' too), so two clicks
+    # arriving together cannot both pass; a donor who asks again later gets a new link.
+    digest = hashlib.sha256(email.encode()).hexdigest()
+    if not cache.add(f"donor-link-request:{digest}", True, DONOR_LINK_REPEAT_MINUTES * 60):
+        logger.info("donor sign-in link asked for again within %s min", DONOR_LINK_REPEAT_MINUTES)
+        return
     link = DonorLink.objects.create(email=email, language=language)
     if selectors.donor_pledges(email).exists() or selectors.donor_payments(email).exists():
         row = DonorEmail.objects.create(

@@ -315,3 +315,138 @@ def test_the_checkers_find_what_they_are_there_to_find(browser, tmp_path):
     if VNU.exists() and shutil.which("java"):
         errors = _vnu(tmp_path, Findings(html={"0000.html": "broken page"}))
         assert errors and all(e.startswith("broken page") for e in errors), errors
+
+
+# --- Pages no link leads to ----------------------------------------------------------------
+# The crawl follows links with GET. These pages come after a POST, from an e-mail or with a
+# token, or show a form's errors: each is reached as a person reaches it, then checked the
+# same way (axe on the page shown, the Nu checker on the server's HTML of that response).
+
+
+def _check_shown(page, response, where: str, out: Findings, html_dir: Path) -> None:
+    assert response is not None and response.status < 500, where
+    out.pages.append(where)
+    name = f"{len(out.html):04d}.html"
+    (html_dir / name).write_text(response.text(), encoding="utf-8")
+    out.html[name] = where
+    for v in _axe(page):
+        if v["impact"] in BLOCKING:
+            out.violations.append(
+                f"{where} {v['impact']} {v['id']} x{v['nodes']} ({v['help']}) at {v['target']}"
+            )
+
+
+def _submit(page, selector: str = "main form[method=post] [type=submit]"):
+    """Send the page's form and return the response of the page it leads to."""
+    with page.expect_navigation() as shown:
+        page.locator(selector).first.click()
+    return shown.value
+
+
+def _visit(page, base: str, path: str):
+    return page.goto(base + path)
+
+
+@pytest.mark.crawl
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_pages_no_link_leads_to_pass_axe_and_the_nu_checker(
+    language, live_server, browser, tmp_path, artifacts_dir, sponsorship, coordinator, case_worker,
+    settings,
+):  # fmt: skip
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from fundraising import services as fundraising_services
+    from fundraising.models import DonorLink
+    from sponsorship import portal_services
+    from tests.factories import CampaignFactory, MonthlyPledgeFactory, PledgeFactory
+
+    _tools_or_skip()
+    base, found = live_server.url, Findings()
+    campaign = CampaignFactory()
+    waiting = PledgeFactory(campaign=campaign, email="wes@example.org", confirmed_at=None)
+    MonthlyPledgeFactory(campaign=campaign, email="vera@example.org")
+    _, invitation = portal_services.invitation_create(
+        email="new.member@example.org", group=sponsorship.group, role="member",
+        invited_by=case_worker,
+    )  # fmt: skip
+    staff = get_user_model().objects.get(pk=case_worker.pk)
+    staff.set_password("a long staff password 2026")
+    staff.save()
+
+    def context():
+        made = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        made.add_cookies([{"name": "django_language", "value": language, "url": base}])
+        return made, made.new_page()
+
+    # The public side: a pledge sent empty (its errors), then made (thank-you page); the
+    # confirmation page from the e-mail; the donor's sign-in link and self-service page.
+    public, page = context()
+    _visit(page, base, f"/give/{campaign.slug}/")
+    _check_shown(page, _submit(page), f"[{language}] pledge form with errors", found, tmp_path)
+    page.locator("input[name=amount_choice][value='25']").check(force=True)
+    for name, value in (("donor_name", "Mina Example"), ("email", "mina@example.org")):
+        page.locator(f"[name={name}]").fill(value)
+    page.locator("[name=address]").fill("12 Example Avenue\nToronto ON M4M 1A1")
+    _check_shown(page, _submit(page), f"[{language}] pledge thank-you", found, tmp_path)
+    assert "/give/thanks/" in page.url, page.url
+    token = fundraising_services.pledge_confirm_token(waiting)
+    shown = _visit(page, base, reverse("fundraising:pledge-confirm", args=[token]))
+    _check_shown(page, shown, f"[{language}] pledge confirmation", found, tmp_path)
+    shown = _visit(page, base, reverse("fundraising:donor-start"))
+    _check_shown(page, shown, f"[{language}] donor sign-in", found, tmp_path)
+    page.locator("[name=email]").fill("not an address")
+    _check_shown(page, _submit(page), f"[{language}] donor sign-in with errors", found, tmp_path)
+    fundraising_services.donor_link_request(email="vera@example.org", language=language)
+    link = urlsplit(fundraising_services.donor_link_url(DonorLink.objects.latest("pk"))).path
+    _check_shown(page, _visit(page, base, link), f"[{language}] donor link", found, tmp_path)
+    _check_shown(page, _submit(page), f"[{language}] donor's own page", found, tmp_path)
+    assert page.url.endswith("/give/donor/me/"), page.url
+
+    # Accounts: sign-in refused, password reset sent and its link, the second factor.
+    shown = _visit(page, base, "/accounts/login/")
+    page.locator("[name=username]").fill("nobody@example.org")
+    page.locator("[name=password]").fill("wrong password")
+    _check_shown(page, _submit(page), f"[{language}] sign-in with errors", found, tmp_path)
+    shown = _visit(page, base, "/accounts/password_reset/done/")
+    _check_shown(page, shown, f"[{language}] password reset sent", found, tmp_path)
+    uid = urlsafe_base64_encode(force_bytes(staff.pk))
+    shown = _visit(
+        page, base, f"/accounts/reset/{uid}/{default_token_generator.make_token(staff)}/"
+    )
+    _check_shown(page, shown, f"[{language}] password reset: new password", found, tmp_path)
+    page.locator("[name=new_password1]").fill("one long password 2026")
+    page.locator("[name=new_password2]").fill("another long password 2026")
+    _check_shown(page, _submit(page), f"[{language}] new password with errors", found, tmp_path)
+    shown = _visit(page, base, reverse("portal:invitation-accept", args=[invitation]))
+    _check_shown(page, shown, f"[{language}] invitation", found, tmp_path)
+    _check_shown(page, _submit(page), f"[{language}] invitation with errors", found, tmp_path)
+    public.close()
+
+    settings.STAFF_REQUIRE_2FA = True  # as in production: staff set up a second factor
+    staff_context, page = context()
+    _visit(page, base, "/accounts/login/")
+    page.locator("[name=username]").fill(staff.email)
+    page.locator("[name=password]").fill("a long staff password 2026")
+    shown = _submit(page)
+    assert "/accounts/second-factor/" in page.url, page.url
+    _check_shown(page, shown, f"[{language}] second factor: set up", found, tmp_path)
+    page.locator("[name=token]").fill("000000")
+    _check_shown(page, _submit(page), f"[{language}] second factor with errors", found, tmp_path)
+    staff_context.close()
+
+    # The portal's check-in form sent without its answers.
+    portal, page = context()
+    _sign_in(portal, base, coordinator.email, language)
+    _visit(page, base, reverse("portal:checkins", args=[sponsorship.public_id]))
+    page.locator("main a[href*='check-ins/new']").first.click()
+    page.wait_for_load_state()
+    _check_shown(page, _submit(page), f"[{language}] check-in with errors", found, tmp_path)
+    assert page.locator(".is-invalid, .invalid-feedback").count() > 0  # its errors are shown
+    portal.close()
+
+    nu_errors = _vnu(tmp_path, found)
+    report = {"pages": found.pages, "axe": found.violations, "nu": nu_errors}
+    (artifacts_dir / f"a11y-unlinked-{language}.json").write_text(json.dumps(report, indent=1))
+    _assert_clean(found, nu_errors, least=15)

@@ -153,11 +153,32 @@ def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sp
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("h1")).to_have_text("Your sponsorship")
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/reviews/")
-    page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
     expect(page.locator("svg[role=img] polyline").first).to_be_visible()
     _no_sideways_scroll(page)
     page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+    # Labels readable at both widths: at 375 px the chart keeps its size and its own box
+    # scrolls (the SVG squeezed into the screen drew its 13 px labels at ~7 px).
+    for viewport in (PHONE, DESKTOP):
+        page.set_viewport_size(viewport)
+        page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/reviews/")
+        labels = page.locator(".score-chart svg[role=img] text.tick")
+        assert labels.count() >= 8  # five score ticks and three review labels
+        smallest = min(labels.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)"))
+        # A text box is ~1.2 x its font size; 12 px text has a box of at least 12 px.
+        assert smallest >= 12, f"labels drawn {smallest:.1f} px high at {viewport['width']} px"
+        month_3 = page.locator(".score-chart svg text.tick", has_text="Month 3 review")
+        assert month_3.evaluate("e => e.getBoundingClientRect().height") >= 12
+        _no_sideways_scroll(page)
+        box = page.locator(".score-chart-box")
+        if viewport is PHONE:
+            assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, in its box
+            box.focus()  # the scrolling box is reachable by keyboard (arrow keys scroll it)
+            page.keyboard.press("ArrowRight")
+        page.screenshot(
+            path=artifacts_dir / f"portal-reviews-chart-{viewport['width']}.png", full_page=True
+        )
 
 
 def test_the_kept_dashboard_s_forms_carry_this_visit_s_token(

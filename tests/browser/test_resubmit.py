@@ -8,17 +8,19 @@ second try land on what the first one wrote, with a message, and write nothing m
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from playwright.sync_api import expect
 
-from evidence.models import Document
-from fundraising.models import Pledge
+from evidence.models import Document, PlanAcknowledgement
+from fundraising.models import DonorEmail, DonorLink, Pledge
+from fundraising.services import donor_link_url
 from sponsorship.models import CheckIn, Disbursement, Milestone, Reminder, Review
 from tests.evidence.conftest import pdf_bytes
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, MonthlyPledgeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -191,3 +193,112 @@ def test_back_and_pledge_again_on_the_public_page_writes_one_pledge(live_server,
     assert again.url == thanks  # sent to the pledge already made
     assert Pledge.objects.filter(email="mina@example.org").count() == 1
     assert get_user_model().objects.count() == 0  # and no account was made along the way
+
+
+def _click_and_keep_the_post(page, button):
+    """Click `button` and return the POST it sent (what "Resubmit the form?" sends again)."""
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        button.click()
+    page.wait_for_load_state()
+    return posted.value
+
+
+def _resend(page, request):
+    """Back, and the same POST once more, as the browser's "Resubmit the form?" sends it (the
+    page Back shows may already offer no form: the server now knows it was done)."""
+    page.go_back()
+    response = page.request.post(
+        request.url,
+        data=request.post_data,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status < 500, response.status
+    return response
+
+
+def test_back_and_save_again_on_the_milestone_and_the_plan_signature_writes_once(
+    live_server, page, sponsorship, coordinator
+):
+    base = f"{live_server.url}/portal"
+    _sign_in(page, live_server, coordinator)
+
+    # "Mark as done": Back and again, then a double click on another milestone.
+    first, second = sponsorship.milestones.filter(completed_on__isnull=True).order_by("pk")[:2]
+    page.goto(f"{base}/milestones/{first.public_id}/")
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Mark as done"))
+    expect(page.get_by_text("Marked done. Thank you!")).to_be_visible()
+    first.refresh_from_db()
+    done = (first.completed_on, first.completed_by_id)
+    _resend(page, sent)
+    first.refresh_from_db()
+    assert (first.completed_on, first.completed_by_id) == done
+    page.goto(f"{base}/milestones/{second.public_id}/")
+    page.get_by_role("button", name="Mark as done").dblclick()
+    expect(page.get_by_text(re.compile("Marked done|already"))).to_be_visible()
+    second.refresh_from_db()
+    assert second.completed_on is not None
+
+    # The plan signature: one per member and version, whatever the browser sends again.
+    page.goto(f"{base}/{sponsorship.public_id}/plan/sign/")
+    page.get_by_label("Your full name").fill("Cora Example")
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Sign the plan"))
+    expect(page.get_by_text("Thank you: your signature is recorded.")).to_be_visible()
+    again = _resend(page, sent)
+    assert "already" in again.text() or "You signed this version" in again.text()
+    assert PlanAcknowledgement.objects.filter(user=coordinator).count() == 1
+    page.goto(f"{base}/{sponsorship.public_id}/plan/sign/")
+    expect(page.get_by_role("button", name="Sign the plan")).to_have_count(0)
+
+
+def test_back_and_send_again_on_the_donor_pages_has_one_effect(live_server, page, mailoutbox):
+    pledge = MonthlyPledgeFactory(email="vera@example.org")
+    start = f"{live_server.url}/give/donor/"
+
+    # Asking for a sign-in link: Back and ask again, and a double click: one link, one e-mail.
+    page.goto(start)
+    page.get_by_label("E-mail").fill("vera@example.org")
+    button = page.get_by_role("button", name="E-mail me a sign-in link")
+    sent = _click_and_keep_the_post(page, button)
+    _resend(page, sent)
+    page.goto(start)
+    page.get_by_label("E-mail").fill("vera@example.org")
+    page.get_by_role("button", name="E-mail me a sign-in link").dblclick()
+    page.wait_for_load_state()
+    assert DonorEmail.objects.filter(kind=DonorEmail.Kind.SIGN_IN).count() == 1
+    assert DonorLink.objects.filter(email="vera@example.org").count() == 1
+
+    # The link's "Sign in" sent again lands on the donor's page, still signed in.
+    link = DonorLink.objects.get()
+    page.goto(live_server.url + urlsplit(donor_link_url(link)).path)
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Sign in"))
+    expect(page.locator("h1")).to_have_text("Your gifts")
+    home = page.url
+    again = _resend(page, sent)
+    assert again.url == home
+
+    # Pause: sent again, the first pause stands.
+    page.goto(home)
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Pause the monthly gift"))
+    expect(page.get_by_role("button", name="Resume the monthly gift")).to_be_visible()
+    pledge.refresh_from_db()
+    paused_at = pledge.paused_at
+    assert paused_at is not None
+    _resend(page, sent)
+    pledge.refresh_from_db()
+    assert pledge.paused_at == paused_at
+
+    # The address: sent again, the same address.
+    page.goto(home)
+    page.locator("textarea[name=address]").fill("9 New Road\nToronto ON M4M 2B2")
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Save the address"))
+    _resend(page, sent)
+    pledge.refresh_from_db()
+    assert pledge.address.replace("\r\n", "\n") == "9 New Road\nToronto ON M4M 2B2"
+
+    # Stop: Back and again, and the page says nothing alarming.
+    page.goto(home)
+    sent = _click_and_keep_the_post(page, page.get_by_role("button", name="Stop the monthly gift"))
+    again = _resend(page, sent)
+    pledge.refresh_from_db()
+    assert pledge.status == "cancelled"
+    assert "Only a monthly gift that is still running" not in again.text()

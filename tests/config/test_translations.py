@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import ast
 import gettext
+import importlib.util
+import re
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
@@ -213,3 +218,67 @@ def test_every_model_in_the_admin_has_its_own_plural_in_every_language():
             if plural == english and english not in {"invitations", "extensions"}:
                 missing.append(f"{opts.label} ({language}): {plural} is not translated")
     assert not missing, missing
+
+
+def _makemessages_ignore() -> list[str]:
+    """The --ignore patterns of `make messages`, read from the Makefile (one list, not two)."""
+    makefile = (Path(settings.BASE_DIR) / "Makefile").read_text(encoding="utf-8")
+    value = re.search(r"^MAKEMESSAGES_IGNORE :=((?:.*\\\n)*.*)$", makefile, re.MULTILINE)
+    assert value, "MAKEMESSAGES_IGNORE is gone from the Makefile"
+    return re.findall(r"--ignore=(\S+)", value.group(1))
+
+
+def _active(po: Path) -> dict[tuple[str, str], list[str]]:
+    return {
+        (e.fields.get("msgctxt", ""), e.msgid): e.translations
+        for e in parse_po(po)
+        if not e.obsolete and e.msgid
+    }
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs GNU gettext (xgettext)")
+def test_make_messages_keeps_every_translation(monkeypatch, settings):
+    """`make messages` regenerates the catalogues from the code: a translation whose English
+    only a library contains (config/library_strings.py) must not be marked obsolete, and the
+    committed catalogues must be what the command makes (no string waiting to be extracted)."""
+    # makemessages writes a file's strings to the first locale folder whose parent holds the
+    # file, and puts a folder named "locale" that it walks into first: the copy sits in the
+    # project's own folder and the real one is ignored, so it is left alone.
+    copy = Path(settings.BASE_DIR) / f".locale-check-{uuid.uuid4().hex}"
+    shutil.copytree(LOCALE, copy)
+    settings.LOCALE_PATHS = [copy]
+    monkeypatch.chdir(settings.BASE_DIR)
+    try:
+        call_command(
+            "makemessages",
+            locale=list(LANGUAGES),
+            ignore_patterns=[*_makemessages_ignore(), "locale"],
+            verbosity=0,
+        )
+        after_by_language = {
+            language: _active(copy / language / "LC_MESSAGES" / "django.po")
+            for language in LANGUAGES
+        }
+    finally:
+        shutil.rmtree(copy)
+    for language in LANGUAGES:
+        before = _active(catalogue(language))
+        after = after_by_language[language]
+        lost = sorted(key for key in before if key not in after)
+        changed = sorted(key for key in before if key in after and after[key] != before[key])
+        new = sorted(key for key in after if key not in before)
+        assert lost == [], f"{language}: make messages would drop {lost[:5]}"
+        assert changed == [], f"{language}: make messages would change {changed[:5]}"
+        assert new == [], f"{language}: run `make messages` and translate {new[:5]}"
+
+
+def test_the_library_strings_are_still_the_librarys():
+    """Each string listed for makemessages is still in the library module named beside it:
+    an upgrade that rewords one would leave the new wording untranslated."""
+    from config.library_strings import LIBRARY_STRINGS
+
+    site_packages = Path(importlib.util.find_spec("axes").origin).parent.parent
+    for module, strings in LIBRARY_STRINGS.items():
+        source = (site_packages / module).read_text(encoding="utf-8")
+        missing = [s for s in strings if f'"{s}"' not in source]
+        assert missing == [], f"{module} no longer says {missing}"

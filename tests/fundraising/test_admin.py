@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
+from django.utils import timezone
 
+from core.admin_forms import in_words
 from fundraising import services
 from fundraising.models import DonorEmail, Payment, Pledge, Receipt
 from tests.factories import PaymentFactory, PledgeFactory
@@ -241,7 +243,8 @@ def test_record_a_payment_shows_the_donor_and_what_is_owed_and_refuses_a_date_be
     page = client.post(url, {"action": "record_payment", ACTION_CHECKBOX_NAME: [pledge.pk]})
     html = page.content.decode()
     assert "Vera Shown" in html and "Still owed" in html and 'type="date"' in html
-    assert "Year-month-day" in html  # the expected format is shown
+    # The date is written out in words under the input (no order of day and month claimed).
+    assert in_words(timezone.localdate()) in html and "data-date-words" in html
 
     day_before = pledge.pledged_on - dt.timedelta(days=1)
     refused = client.post(

@@ -157,3 +157,38 @@ def test_an_address_that_is_not_one_opens_on_the_error_summary(client, campaign)
     html = client.post(START, {"email": "not an address"}).content.decode()
     assert "data-error-summary" in html and "There is a problem" in html
     assert 'href="#id_email"' in html
+
+
+def test_a_link_asked_for_again_within_minutes_is_not_sent_twice():
+    """Back and resubmit, or a double click, on "E-mail me a sign-in link": one link, one
+    e-mail. Asked for again after the window, a new link is written."""
+    PledgeFactory(email="vera@example.org")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        services.donor_link_request(email="vera@example.org", language="en")
+        services.donor_link_request(email=" Vera@Example.org ", language="en")
+        assert DonorLink.objects.count() == 1
+        assert DonorEmail.objects.filter(kind=DonorEmail.Kind.SIGN_IN).count() == 1
+        clock.shift(dt.timedelta(minutes=services.DONOR_LINK_REPEAT_MINUTES, seconds=1))
+        services.donor_link_request(email="vera@example.org", language="en")
+    assert DonorLink.objects.count() == 2
+    assert DonorEmail.objects.filter(kind=DonorEmail.Kind.SIGN_IN).count() == 2
+
+
+def test_sign_in_sent_again_goes_to_the_donor_page(client):
+    PledgeFactory(email="vera@example.org")
+    services.donor_link_request(email="vera@example.org", language="en")
+    url = services.donor_link_url(DonorLink.objects.get()).removeprefix("http://testserver")
+    url = url[url.index("/give/") :]
+    assert client.post(url).url == reverse("fundraising:donor-home")
+    assert client.post(url).url == reverse("fundraising:donor-home")  # not "link used up"
+    client.cookies.clear()
+    assert client.post(url).status_code == 410  # another browser cannot use it
+
+
+def test_stop_sent_again_is_not_an_error(client):
+    pledge = MonthlyPledgeFactory(email="vera@example.org")
+    from fundraising import donor
+
+    donor.donor_pledge_cancel(email="vera@example.org", pledge=pledge)
+    again = donor.donor_pledge_cancel(email="vera@example.org", pledge=pledge)
+    assert again.status == Pledge.Status.CANCELLED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from families.models import Family, HouseholdMember
@@ -26,7 +27,7 @@ def _counts() -> tuple[int, ...]:
     )
 
 
-def test_it_seeds_the_pilot_in_its_stages_and_is_idempotent(settings, capsys):
+def test_it_seeds_the_pilot_in_its_stages_and_is_idempotent(settings, capsys, client):
     settings.DEBUG = True
     call_command("seed_demo")
     first = _counts()
@@ -54,6 +55,12 @@ def test_it_seeds_the_pilot_in_its_stages_and_is_idempotent(settings, capsys):
     first = get_user_model().objects.get(email="coordinator.harbourside@demo.hanvoice.test")
     assert Reminder.objects.filter(recipient=first).exists()
     assert first.memberships.get().group.sponsorships.get().arrival_date is not None
+    # ... and sees them on signing in: the inbox lists them, not its empty-inbox sentence.
+    client.force_login(first)
+    inbox = client.get(reverse("portal:inbox")).content.decode()
+    assert "Nothing here yet" not in inbox
+    assert inbox.count("inbox-item unread") >= 1
+    assert "Reminder ·" in inbox
 
 
 def test_demo_users_sign_in_with_the_known_password(client):

@@ -218,6 +218,53 @@ def test_consented_fields_appear_only_while_consent_is_active(client, member, sp
     assert "Crossed" not in html and "Bangkok" not in html
 
 
+def test_an_empty_family_page_says_what_is_empty(client, member, sponsorship):
+    """No consent and no note: each section says so instead of showing a heading alone."""
+    client.force_login(member)
+    html = _html(client.get(reverse("portal:sponsorship", args=[sponsorship.public_id])))
+    shared = html.split('id="shared-heading"')[1].split("</section>")[0]
+    assert "has not agreed to share medical, SGBV-related or contact details" in shared
+    notes = html.split('id="notes-heading"')[1].split("</section>")[0]
+    assert "No notes shared with the group yet." in notes
+
+
+def test_a_consent_with_nothing_written_under_it_says_so(client, member, sponsorship):
+    ConsentFactory(family=sponsorship.family, topic=Consent.Topic.MEDICAL)  # medical_needs empty
+    client.force_login(member)
+    html = _html(client.get(reverse("portal:sponsorship", args=[sponsorship.public_id])))
+    shared = html.split('id="shared-heading"')[1].split("</section>")[0]
+    assert 'data-empty="shared"' in shared
+    assert "Nothing has been written down yet under what the family agreed to share." in shared
+    assert "has not agreed to share" not in shared
+
+
+@pytest.mark.parametrize(
+    ("page", "empty"),
+    [
+        ("portal:checkins", "No check-ins logged yet."),
+        (
+            "portal:inbox",
+            "Nothing here yet. Reminders and messages from HanVoice will appear here.",
+        ),
+    ],
+)
+def test_empty_portal_lists_say_they_are_empty(client, member, sponsorship, page, empty):
+    client.force_login(member)
+    args = [] if page == "portal:inbox" else [sponsorship.public_id]
+    assert empty in _html(client.get(reverse(page, args=args)))
+
+
+def test_before_arrival_the_plan_money_and_reviews_say_when_they_start(client, member, group):
+    waiting = SponsorshipFactory(group=group, arrival_date=None)
+    client.force_login(member)
+    for page, empty in [
+        ("portal:plan", "The plan is created when the family arrives."),
+        ("portal:income-support", "Income support starts when the family arrives."),
+        ("portal:reviews", "Reviews are scheduled when the family arrives."),
+    ]:
+        assert empty in _html(client.get(reverse(page, args=[waiting.public_id]))), page
+
+
 def test_group_visible_case_notes_are_shown_and_staff_notes_are_not(
     client, member, sponsorship, case_worker
 ):
@@ -407,6 +454,62 @@ def test_a_treasurer_records_a_payment_once(client, treasurer, sponsorship):
     assert Disbursement.objects.get().recorded_by == treasurer
     html = _html(client.get(reverse("portal:income-support", args=[sponsorship.public_id])))
     assert "$1,100.00" in html and "Owed this month" in html and "$6,600.00" in html
+
+
+def _pay(sponsorship, treasurer, kind: str, month: int, amount: Decimal) -> None:
+    Disbursement.objects.create(
+        sponsorship=sponsorship,
+        kind=kind,
+        month_number=month,
+        amount=amount,
+        paid_on=timezone.localdate(),
+        method="etransfer",
+        recorded_by=treasurer,
+    )
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_paid_above_planned_to_date_is_explained_only_when_it_is(
+    client, treasurer, sponsorship, ahead
+):
+    """Month 4: start-up and months 1-4 paid as planned; with month 5 paid too, "Paid" is above
+    "Planned to date", and the page says how that can be (and by how much)."""
+    from sponsorship.budget import budget_for
+
+    budget = budget_for(sponsorship)
+    assert budget.current_month == 4
+    _pay(sponsorship, treasurer, "start_up", 1, budget.start_up_planned)
+    for month in budget.months[: 5 if ahead else 4]:
+        _pay(sponsorship, treasurer, "income", month.number, month.planned)
+    client.force_login(treasurer)
+    html = _html(client.get(reverse("portal:income-support", args=[sponsorship.public_id])))
+
+    explained = 'data-explains="paid-above-plan"' in html
+    assert explained is ahead
+    assert ("the start-up in full and every month that has begun" in html) is ahead
+    assert "spreads the year evenly" not in html
+    if ahead:
+        assert f"Paid is ${budget.months[4].planned:,} more than planned to date" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("fr", "Le prévu à ce jour compte déjà"), ("ko", "현재까지 계획액에는")],
+)
+def test_the_paid_above_plan_explanation_is_translated(
+    client, treasurer, sponsorship, language, text
+):
+    from sponsorship.budget import budget_for
+
+    budget = budget_for(sponsorship)
+    _pay(sponsorship, treasurer, "start_up", 1, budget.start_up_planned)
+    for month in budget.months[:5]:
+        _pay(sponsorship, treasurer, "income", month.number, month.planned)
+    client.force_login(treasurer)
+    url = reverse("portal:income-support", args=[sponsorship.public_id])
+    html = _html(client.get(url, HTTP_ACCEPT_LANGUAGE=language))
+    assert 'data-explains="paid-above-plan"' in html
+    assert text in html
 
 
 @pytest.mark.parametrize(

@@ -434,6 +434,13 @@ def test_pages_no_link_leads_to_pass_axe_and_the_nu_checker(
     _check_shown(page, shown, f"[{language}] second factor: set up", found, tmp_path)
     page.locator("[name=token]").fill("000000")
     _check_shown(page, _submit(page), f"[{language}] second factor with errors", found, tmp_path)
+    # The backup codes page (reached from the account menu once signed in): its offer, then
+    # the codes it shows once.
+    settings.STAFF_REQUIRE_2FA = False
+    shown = _visit(page, base, reverse("otp-backup-codes"))
+    _check_shown(page, shown, f"[{language}] backup codes", found, tmp_path)
+    _check_shown(page, _submit(page), f"[{language}] backup codes made", found, tmp_path)
+    assert page.locator("main code, main li").count() > 0, page.url
     staff_context.close()
 
     # The portal's check-in form sent without its answers.

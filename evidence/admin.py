@@ -7,17 +7,16 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence import services
 from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
-from evidence.pack import evidence_pack
+from evidence.pack import evidence_pack_file
 from evidence.selectors import signature_statuses
 from evidence.services import plan_version_current
 from families.access import families_visible_to
@@ -230,7 +229,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
             log_case_file_access(request.user, [family_id], page=request.path)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def pack_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+    def pack_view(self, request: HttpRequest, object_id: int) -> FileResponse:
         if not has_role(request.user, PROGRAM_MANAGER):
             raise PermissionDenied
         sponsorship = (
@@ -244,9 +243,15 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
         log_case_file_access(
             request.user, [sponsorship.family_id], page=request.path, action="export"
         )
-        response = HttpResponse(evidence_pack(sponsorship), "application/zip")
         name = f"evidence-{sponsorship.family.case_code}-{timezone.localdate():%Y%m%d}.zip"
-        response["Content-Disposition"] = content_disposition_header(True, name) or ""
+        # A temporary file (in memory only while small), streamed and closed, so deleted,
+        # when the response is closed: a large pack is never all in memory (evidence/pack.py).
+        response = FileResponse(
+            evidence_pack_file(sponsorship),
+            as_attachment=True,
+            filename=name,
+            content_type="application/zip",
+        )
         response["Cache-Control"] = "no-store, private"
         return response
 

@@ -24,7 +24,7 @@ from core.money import format_money
 from evidence import files
 from evidence.models import Document, PlanVersion
 from evidence.plan import SECTIONS, plan_content
-from evidence.selectors import signature_statuses
+from evidence.selectors import plan_submissions, signature_statuses
 from evidence.services import PlanPdfChanged, plan_version_current, plan_version_pdf
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
@@ -131,6 +131,21 @@ def summary_pdf(
     if len(rows) > 1:
         story += [p("Settlement plan files in this pack", styles["Heading4"])]
         story.append(_table(rows, [2.0, 2.4, 2.4]))
+    rows = [["Submitted to IRCC on", "Plan version (content hash)", "Recorded by", "Recorded on"]]
+    for submission in plan_submissions(sponsorship):
+        rows.append(
+            [
+                submission.submitted_on.isoformat(),
+                p(submission.version.content_hash),
+                p(submission.recorded_by.get_full_name() or submission.recorded_by.email),
+                timezone.localtime(submission.recorded_at).date().isoformat(),
+            ]
+        )
+    story += [p("Submissions to IRCC", styles["Heading4"])]
+    if len(rows) > 1:
+        story.append(_table(rows, [1.3, 2.6, 1.6, 1.0]))
+    else:
+        story.append(p("Not recorded as submitted to IRCC."))
     story += [Spacer(1, 8), p("Signatures", styles["Heading2"])]
     rows = [["Member", "Role", "Status", "Signed on"]]
     for row in signature_statuses(sponsorship, version, today):

@@ -4,21 +4,24 @@ item or a review; see what waits for the malware scan and what was refused as in
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_actions import staff_user
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence import services
 from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
-from evidence.pack import evidence_pack
-from evidence.selectors import signature_statuses
+from evidence.pack import evidence_pack_file
+from evidence.selectors import plan_submissions, signature_statuses
 from evidence.services import plan_version_current
 from families.access import families_visible_to
 from families.models import Family
@@ -84,6 +87,17 @@ class DocumentAddForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         """The service validated and saved the row; nothing more to construct."""
+
+
+class PlanSubmissionForm(forms.Form):
+    """The day HanVoice sent this plan version to IRCC with the sponsorship application."""
+
+    version = forms.UUIDField(widget=forms.HiddenInput)
+    submitted_on = forms.DateField(
+        label=_("Submitted to IRCC on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Every member must have signed this version in the 90 days before this date."),
+    )
 
 
 @admin.register(Document)
@@ -203,7 +217,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
 
     list_select_related = ("family", "group")
     search_fields = ("family__case_code", "group__name")
-    fields = ("family", "group", "signatures", "documents", "pack")
+    fields = ("family", "group", "signatures", "submissions", "documents", "pack")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -217,8 +231,14 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         pack = self.admin_site.admin_view(self.pack_view)
+        submit = self.admin_site.admin_view(self.submission_view)
         return [
             path("<int:object_id>/pack/", pack, name="evidence_sponsorshipevidence_pack"),
+            path(
+                "<int:object_id>/submission/",
+                submit,
+                name="evidence_sponsorshipevidence_submission",
+            ),
             *super().get_urls(),
         ]
 
@@ -230,7 +250,7 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
             log_case_file_access(request.user, [family_id], page=request.path)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def pack_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+    def pack_view(self, request: HttpRequest, object_id: int) -> FileResponse:
         if not has_role(request.user, PROGRAM_MANAGER):
             raise PermissionDenied
         sponsorship = (
@@ -244,11 +264,71 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
         log_case_file_access(
             request.user, [sponsorship.family_id], page=request.path, action="export"
         )
-        response = HttpResponse(evidence_pack(sponsorship), "application/zip")
         name = f"evidence-{sponsorship.family.case_code}-{timezone.localdate():%Y%m%d}.zip"
-        response["Content-Disposition"] = content_disposition_header(True, name) or ""
+        # A temporary file (in memory only while small), streamed and closed, so deleted,
+        # when the response is closed: a large pack is never all in memory (evidence/pack.py).
+        response = FileResponse(
+            evidence_pack_file(sponsorship),
+            as_attachment=True,
+            filename=name,
+            content_type="application/zip",
+        )
         response["Cache-Control"] = "no-store, private"
         return response
+
+    def submission_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Record that the current plan version was submitted to IRCC (case-management staff
+        with the family in scope; another family's is 404, as its case file)."""
+        if not has_role(request.user, PROGRAM_MANAGER, CASE_WORKER):
+            raise PermissionDenied
+        sponsorship = (
+            self.get_queryset(request)
+            .select_related("family", "group")
+            .filter(pk=object_id)
+            .first()
+        )
+        if sponsorship is None:
+            raise Http404
+        action = "change" if request.method == "POST" else "view"
+        log_case_file_access(
+            request.user, [sponsorship.family_id], page=request.path, action=action
+        )
+        current = plan_version_current(sponsorship=sponsorship)
+        form = PlanSubmissionForm(
+            request.POST or None,
+            initial={"version": current.public_id, "submitted_on": timezone.localdate()},
+        )
+        if request.method == "POST" and form.is_valid():
+            version = PlanVersion.objects.filter(
+                sponsorship=sponsorship, public_id=form.cleaned_data["version"]
+            ).first()
+            if version is None:
+                raise Http404
+            try:
+                services.plan_submission_record(
+                    version=version,
+                    submitted_on=form.cleaned_data["submitted_on"],
+                    user=staff_user(request),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)  # a dict of field errors lands on its fields
+            else:
+                messages.success(request, gettext("The submission to IRCC is recorded."))
+                return redirect("admin:evidence_sponsorshipevidence_change", sponsorship.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Record the settlement plan's submission to IRCC"),
+            "form": form,
+            "opts": self.model._meta,
+            "original": sponsorship,
+            "version": current,
+            "submission": plan_submissions(sponsorship).filter(version=current).first(),
+            "statuses": signature_statuses(sponsorship, current),
+        }
+        status = 400 if form.is_bound and form.errors else 200
+        return TemplateResponse(
+            request, "admin/evidence/plan_submission.html", context, status=status
+        )
 
     @admin.display(description=_("settlement plan signatures"))
     def signatures(self, obj: Sponsorship) -> str:
@@ -277,6 +357,33 @@ class SponsorshipEvidenceAdmin(admin.ModelAdmin):
             url,
             _("Current plan (PDF)"),
             version.content_hash,
+        )
+
+    @admin.display(description=_("submissions to IRCC"))
+    def submissions(self, obj: Sponsorship) -> str:
+        rows = [
+            (
+                submission.submitted_on,
+                submission.version.content_hash[:12],
+                submission.recorded_by.get_full_name() or submission.recorded_by.email,
+                timezone.localtime(submission.recorded_at).date(),
+            )
+            for submission in plan_submissions(obj)
+        ]
+        url = reverse("admin:evidence_sponsorshipevidence_submission", args=[obj.pk])
+        link = format_html('<div><a href="{}">{}</a></div>', url, _("Record a submission to IRCC"))
+        if not rows:
+            return format_html("<div>{}</div>{}", _("Not recorded as submitted yet."), link)
+        head = format_html_join(
+            "",
+            '<th scope="col">{}</th>',
+            [(_("Submitted on"),), (_("Plan version"),), (_("Recorded by"),), (_("Recorded on"),)],
+        )
+        body = format_html_join(
+            "", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", rows
+        )
+        return format_html(
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}", head, body, link
         )
 
     @admin.display(description=_("documents"))

@@ -23,6 +23,10 @@ from sponsorship.models import Disbursement, InKindItem, Milestone, Review, Spon
 
 TARGETS = ("case_file", "disbursement", "milestone", "in_kind_item", "review")
 
+# A settlement plan signature counts for this many days before the day it is checked
+# against: the day the plan was submitted to IRCC, or today until then (docs/evidence.md).
+ACKNOWLEDGEMENT_VALID_DAYS = 90
+
 
 class DocumentQuerySet(models.QuerySet):
     def servable(self) -> DocumentQuerySet:
@@ -218,6 +222,36 @@ class PlanAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.signed_on}"
+
+
+class PlanSubmission(models.Model):
+    """HanVoice staff's record that one plan version went to IRCC (with the sponsorship
+    application) on a date. One per version, made only when every current group member had
+    acknowledged that version within the 90 days before the submission date
+    (evidence.services.plan_submission_record); never changed or deleted afterwards."""
+
+    version = models.OneToOneField(
+        PlanVersion, on_delete=models.PROTECT, related_name="submission", editable=False
+    )
+    submitted_on = models.DateField(_("submitted to IRCC on"), editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("settlement plan submission to IRCC")
+        verbose_name_plural = _("settlement plan submissions to IRCC")
+        ordering = ["-submitted_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version.content_hash[:12]} · {self.submitted_on}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The record is evidence: written once (the service), never updated.
+        if self.pk is not None:
+            raise ValueError("A plan submission is kept as recorded and never changed.")
+        super().save(*args, **kwargs)
 
 
 class SponsorshipEvidence(Sponsorship):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -23,12 +24,17 @@ from core.money import format_money
 from evidence import files
 from evidence.models import Document, PlanVersion
 from evidence.plan import SECTIONS, plan_content
-from evidence.selectors import signature_statuses
+from evidence.selectors import plan_submissions, signature_statuses
 from evidence.services import PlanPdfChanged, plan_version_current, plan_version_pdf
 from sponsorship.budget import budget_for
 from sponsorship.models import Sponsorship
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+# The ZIP is written to a temporary file that stays in memory up to this size and moves to
+# disk beyond it (tempfile.SpooledTemporaryFile): a sponsorship with many documents is never
+# all in RAM. One document at a time is (its decrypted bytes, at most DOCUMENT_MAX_BYTES).
+PACK_SPOOL_MAX_BYTES = 4 * 1024 * 1024
 
 
 def pack_documents(sponsorship: Sponsorship):
@@ -125,6 +131,21 @@ def summary_pdf(
     if len(rows) > 1:
         story += [p("Settlement plan files in this pack", styles["Heading4"])]
         story.append(_table(rows, [2.0, 2.4, 2.4]))
+    rows = [["Submitted to IRCC on", "Plan version (content hash)", "Recorded by", "Recorded on"]]
+    for submission in plan_submissions(sponsorship):
+        rows.append(
+            [
+                submission.submitted_on.isoformat(),
+                p(submission.version.content_hash),
+                p(submission.recorded_by.get_full_name() or submission.recorded_by.email),
+                timezone.localtime(submission.recorded_at).date().isoformat(),
+            ]
+        )
+    story += [p("Submissions to IRCC", styles["Heading4"])]
+    if len(rows) > 1:
+        story.append(_table(rows, [1.3, 2.6, 1.6, 1.0]))
+    else:
+        story.append(p("Not recorded as submitted to IRCC."))
     story += [Spacer(1, 8), p("Signatures", styles["Heading2"])]
     rows = [["Member", "Role", "Status", "Signed on"]]
     for row in signature_statuses(sponsorship, version, today):
@@ -235,17 +256,26 @@ def _file_name(index: int, document: Document) -> str:
     return f"documents/{index:03d}-{document.kind}-{stem or 'file'}.{document.extension}"
 
 
-def evidence_pack(sponsorship: Sponsorship) -> bytes:
-    """The ZIP: summary.pdf, then each clean document under documents/."""
+def evidence_pack_file(sponsorship: Sponsorship) -> tempfile.SpooledTemporaryFile:
+    """The ZIP (summary.pdf, the plan PDFs under plan/, each clean document under
+    documents/) in a temporary file, rewound: kept in memory up to PACK_SPOOL_MAX_BYTES,
+    on disk beyond. The caller streams and closes it; closing deletes it (it never has a
+    name on disk), and so does a failure while it is written."""
     documents = list(pack_documents(sponsorship))
     entries = [(_file_name(i, d), d) for i, d in enumerate(documents, start=1)]
     plans = plan_entries(sponsorship)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("summary.pdf", summary_pdf(sponsorship, entries, plans))
-        for path, _version, data in plans:
-            if data is not None:
-                archive.writestr(path, data)
-        for path, document in entries:
-            archive.writestr(path, files.read_decrypted(document.blob_name))
-    return buffer.getvalue()
+    # Not a `with`: the open file is the result, closed by the response that streams it.
+    spooled = tempfile.SpooledTemporaryFile(max_size=PACK_SPOOL_MAX_BYTES, suffix=".zip")  # noqa: SIM115
+    try:
+        with zipfile.ZipFile(spooled, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("summary.pdf", summary_pdf(sponsorship, entries, plans))
+            for path, _version, data in plans:
+                if data is not None:
+                    archive.writestr(path, data)
+            for path, document in entries:
+                archive.writestr(path, files.read_decrypted(document.blob_name))
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    return spooled

@@ -12,8 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from core.money import format_money
 from evidence.access import upload_targets
-from evidence.models import Document, PlanAcknowledgement, PlanVersion
-from evidence.services import ACKNOWLEDGEMENT_VALID_DAYS
+from evidence.models import (
+    ACKNOWLEDGEMENT_VALID_DAYS,
+    Document,
+    PlanAcknowledgement,
+    PlanSubmission,
+    PlanVersion,
+)
 from sponsorship.access import PortalAccess
 from sponsorship.models import Membership, Sponsorship
 
@@ -77,16 +82,22 @@ def target_choices(access: PortalAccess) -> list[tuple[str, list[tuple[str, str]
 @dataclass(frozen=True)
 class SignatureStatus:
     membership: Membership
-    status: str  # signed, expired, changed, missing
+    status: str  # signed, late, expired, changed, missing
     acknowledgement: PlanAcknowledgement | None
 
     @property
     def label(self) -> str:
         return str(SIGNATURE_LABELS[self.status])
 
+    @property
+    def is_signed(self) -> bool:
+        """Signed this version: nothing for the member to do."""
+        return self.status in ("signed", "late")
+
 
 SIGNATURE_LABELS = {
     "signed": _("Signed"),
+    "late": _("Signed after the plan was submitted to IRCC"),
     "expired": _("Signed more than 90 days ago: sign again"),
     "changed": _("Signed an earlier version: sign the new plan"),
     "missing": _("Not signed"),
@@ -94,11 +105,23 @@ SIGNATURE_LABELS = {
 
 
 def signature_statuses(
-    sponsorship: Sponsorship, version: PlanVersion, today: datetime.date | None = None
+    sponsorship: Sponsorship,
+    version: PlanVersion,
+    today: datetime.date | None = None,
+    *,
+    as_of: datetime.date | None = None,
 ) -> list[SignatureStatus]:
-    """Each group member's standing against the current version. Three queries."""
-    today = today or timezone.localdate()
-    oldest_valid = today - datetime.timedelta(days=ACKNOWLEDGEMENT_VALID_DAYS)
+    """Each group member's standing against `version`. A signature counts for 90 days
+    before the day it is checked against: `as_of` when given (a submission being
+    recorded), else the day this version was submitted to IRCC if it was, else today; one
+    dated after that day is "late" (after a recorded submission: signed, but not part of
+    it). Four queries."""
+    if as_of is None:
+        submitted = PlanSubmission.objects.filter(version=version).values_list(
+            "submitted_on", flat=True
+        )
+        as_of = submitted.first() or today or timezone.localdate()
+    oldest_valid = as_of - datetime.timedelta(days=ACKNOWLEDGEMENT_VALID_DAYS)
     members = list(Membership.objects.filter(group_id=sponsorship.group_id).select_related("user"))
     on_current: dict[int, PlanAcknowledgement] = {}
     on_earlier: dict[int, PlanAcknowledgement] = {}
@@ -113,9 +136,20 @@ def signature_statuses(
             status = "missing"
         elif ack.version_id != version.pk:
             status = "changed"
+        elif ack.signed_on > as_of:
+            status = "late"
         elif ack.signed_on < oldest_valid:
             status = "expired"
         else:
             status = "signed"
         rows.append(SignatureStatus(membership, status, ack))
     return rows
+
+
+def plan_submissions(sponsorship: Sponsorship) -> QuerySet[PlanSubmission]:
+    """The plan versions HanVoice recorded as submitted to IRCC, newest first."""
+    return (
+        PlanSubmission.objects.filter(version__sponsorship=sponsorship)
+        .select_related("version", "recorded_by")
+        .order_by("-submitted_on", "-pk")
+    )

@@ -22,8 +22,15 @@ from django.utils.translation import gettext as _
 
 from core.clamav import ScannerUnavailable, ScanResult, scan_bytes
 from evidence import files
-from evidence.models import Document, PlanAcknowledgement, PlanVersion
+from evidence.models import (
+    ACKNOWLEDGEMENT_VALID_DAYS,
+    Document,
+    PlanAcknowledgement,
+    PlanSubmission,
+    PlanVersion,
+)
 from evidence.plan import plan_content, plan_pdf
+from evidence.selectors import SignatureStatus, signature_statuses
 from families.models import Family
 from sponsorship.models import Disbursement, InKindItem, Milestone, Review, Sponsorship
 
@@ -248,8 +255,8 @@ def documents_erase(*, family: Family, today: datetime.date) -> int:
 
 # --- the settlement plan: versions and acknowledgements --------------------------------------
 
-# A signature older than this on the day it is checked asks for a new one (docs/evidence.md).
-ACKNOWLEDGEMENT_VALID_DAYS = 90
+# A signature counts for ACKNOWLEDGEMENT_VALID_DAYS (evidence.models) before the day it is
+# checked against: today when signing, the submission date when recording a submission.
 
 
 def plan_version_current(*, sponsorship: Sponsorship) -> PlanVersion:
@@ -339,3 +346,83 @@ def plan_acknowledge(
     acknowledgement.full_clean()
     acknowledgement.save()
     return acknowledgement
+
+
+def _member_name(status: SignatureStatus) -> str:
+    user = status.membership.user
+    return user.get_full_name() or user.email
+
+
+SUBMISSION_REASONS = {
+    "missing": _("has not signed it"),
+    "changed": _("signed an earlier version"),
+    "expired": _("signed more than 90 days before the submission date"),
+    "late": _("signed after the submission date"),
+}
+
+
+def _names(rows: list[SignatureStatus]) -> str:
+    return "; ".join(f"{_member_name(row)} ({SUBMISSION_REASONS[row.status]})" for row in rows)
+
+
+def plan_submission_record(
+    *, version: PlanVersion, submitted_on: datetime.date, user
+) -> PlanSubmission:
+    """Record that `version` of the settlement plan was submitted to IRCC on `submitted_on`.
+
+    Refused (a ValidationError naming who must sign again; nothing stored) unless the
+    version is still the live plan, the date is neither in the future nor before the
+    version existed, and every current member of the group acknowledged this exact version
+    no more than 90 days before that date and not after it. One record per version, never
+    changed. Who may record it (case-management staff with the family in scope) is the
+    admin view's check (evidence/admin.py)."""
+    with transaction.atomic():
+        locked = (
+            PlanVersion.objects.select_for_update().select_related("sponsorship").get(pk=version.pk)
+        )
+        sponsorship = locked.sponsorship
+        if PlanSubmission.objects.filter(version=locked).exists():
+            raise ValidationError(
+                _("This version of the plan is already recorded as submitted to IRCC.")
+            )
+        if submitted_on > timezone.localdate():
+            raise ValidationError({"submitted_on": _("The date cannot be in the future.")})
+        if submitted_on < timezone.localtime(locked.created_at).date():
+            raise ValidationError(
+                {"submitted_on": _("This version of the plan did not exist yet on that date.")}
+            )
+        live_hash = plan_content(sponsorship).content_hash
+        if live_hash != locked.content_hash:
+            # Nothing is made here (no new version stored): the members are named against
+            # the live plan's version if someone already opened it, else all of them.
+            live = PlanVersion.objects.filter(sponsorship=sponsorship, content_hash=live_hash)
+            live_version = live.first()
+            rows = signature_statuses(sponsorship, live_version or locked)
+            if live_version is None:
+                rows = [SignatureStatus(row.membership, "changed", None) for row in rows]
+            pending = [row for row in rows if not row.is_signed]
+            message = _(
+                "Not recorded: the plan changed after this version. Submit and record the "
+                "current plan instead."
+            )
+            if pending:
+                message += " " + _("Must sign the current plan first: %(names)s.") % {
+                    "names": _names(pending)
+                }
+            raise ValidationError(message)
+        rows = signature_statuses(sponsorship, locked, as_of=submitted_on)
+        if not rows:
+            raise ValidationError(_("The sponsor group has no members to sign the plan."))
+        pending = [row for row in rows if row.status != "signed"]
+        if pending:
+            raise ValidationError(
+                _(
+                    "Not recorded: every member must have signed this version of the plan in "
+                    "the 90 days before the submission date. Must sign again: %(names)s."
+                )
+                % {"names": _names(pending)}
+            )
+        submission = PlanSubmission(version=locked, submitted_on=submitted_on, recorded_by=user)
+        submission.full_clean()
+        submission.save()
+    return submission

@@ -179,6 +179,8 @@ MATRIX: dict[str, tuple] = {
     "admin:fundraising_donor":          ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),  # noqa: E501
     # The evidence pack: program managers only (an export of the whole file).
     "admin:evidence_sponsorshipevidence_pack": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 200),  # noqa: E501
+    # Recording the plan's submission to IRCC: case-management staff with the family in scope.
+    "admin:evidence_sponsorshipevidence_submission": ("GET", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 200),  # noqa: E501
 }
 # fmt: on
 
@@ -240,6 +242,9 @@ URL_KWARGS = {
     "evidence:plan-acknowledge": lambda cast, role: {"public_id": _theirs(cast, role).sponsorship},
     "evidence:plan-pdf": lambda cast, role: {"public_id": _theirs(cast, role).plan_version},
     "admin:evidence_sponsorshipevidence_pack": lambda cast, role: {
+        "object_id": _theirs(cast, role).sponsorship_pk
+    },
+    "admin:evidence_sponsorshipevidence_submission": lambda cast, role: {
         "object_id": _theirs(cast, role).sponsorship_pk
     },
 }

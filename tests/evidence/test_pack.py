@@ -4,6 +4,8 @@ managers only, logged as an export, never holding another family's data."""
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import zipfile
 
 import pytest
@@ -72,7 +74,10 @@ def test_a_program_manager_downloads_the_pack_with_only_this_family(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "no-store" in response["Cache-Control"]
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert sponsorship.family.case_code in response["Content-Disposition"]
+    assert response.streaming
+    archive = zipfile.ZipFile(io.BytesIO(response.getvalue()))
     names = archive.namelist()
     assert names[0] == "summary.pdf"
     # The current settlement plan's PDF (checked against its stored SHA-256), then the files.
@@ -127,3 +132,77 @@ def test_staff_see_who_has_and_has_not_signed(client, program_manager, two_famil
     for header in ("Member", "Role", "Status", "Signed on"):
         assert f'<th scope="col">{header}</th>' in html
     assert Document.objects.filter(sponsorship=two_families).count() == 2
+
+
+def test_a_pack_larger_than_its_spool_is_written_to_a_temporary_file_streamed_and_deleted(
+    client, program_manager, sponsorship, treasurer, monkeypatch, tmp_path
+):
+    """Documents larger than the in-memory spool: the ZIP moves to a temporary file on
+    disk, streams in blocks with its length, comes out complete, and is gone afterwards."""
+    from evidence import admin as evidence_admin
+    from evidence import pack
+
+    big = [pdf_bytes(f"BIG-{i}-" + "x" * 2000) + os.urandom(120_000) for i in range(3)]
+    payment = _payment(sponsorship, treasurer)
+    for i, data in enumerate(big):
+        _upload(payment, treasurer, data, f"receipt-{i}.pdf")
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
+    monkeypatch.setattr(pack, "PACK_SPOOL_MAX_BYTES", 64 * 1024)
+    made = []
+
+    def recording(sponsorship):
+        spooled = pack.evidence_pack_file(sponsorship)
+        made.append(spooled)
+        return spooled
+
+    monkeypatch.setattr(evidence_admin, "evidence_pack_file", recording)
+    client.force_login(program_manager)
+    url = reverse("admin:evidence_sponsorshipevidence_pack", args=[sponsorship.pk])
+    response = client.get(url)
+    assert response.status_code == 200 and response.streaming
+    (spooled,) = made
+    assert spooled._rolled  # past the spool's size: on disk, not in memory
+    assert not spooled.closed
+    chunks = list(response.streaming_content)
+    assert len(chunks) > 1  # streamed in blocks, not one body
+    body = b"".join(chunks)
+    assert int(response["Content-Length"]) == len(body) > sum(map(len, big))
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    stored = sorted(archive.read(n) for n in archive.namelist() if n.startswith("documents/"))
+    assert stored == sorted(big)
+    # Closed with the response (the client closes it once read): the file is deleted.
+    assert spooled.closed
+    assert list(spool_dir.iterdir()) == []
+    assert CaseFileAccess.objects.filter(user=program_manager, action="export").count() == 1
+
+
+def test_a_pack_that_fails_while_written_leaves_no_temporary_file(
+    client, program_manager, sponsorship, treasurer, monkeypatch, tmp_path
+):
+    from evidence import files as evidence_files
+    from evidence import pack
+
+    _upload(_payment(sponsorship, treasurer), treasurer, pdf_bytes("RENT"), "rent.pdf")
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
+    monkeypatch.setattr(pack, "PACK_SPOOL_MAX_BYTES", 1024)
+    made = []
+    real = tempfile.SpooledTemporaryFile
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    def broken(blob_name):
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", recording)
+    monkeypatch.setattr(evidence_files, "read_decrypted", broken)
+    with pytest.raises(OSError, match="storage unreachable"):
+        pack.evidence_pack_file(sponsorship)
+    (spooled,) = made
+    assert spooled.closed and list(spool_dir.iterdir()) == []

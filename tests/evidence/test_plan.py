@@ -291,12 +291,12 @@ def test_the_pack_leaves_out_a_tampered_plan_pdf_and_says_so(
     )
     client.force_login(program_manager)
     url = reverse("admin:evidence_sponsorshipevidence_pack", args=[sponsorship.pk])
-    archive = zipfile.ZipFile(io.BytesIO(client.get(url).content))
+    archive = zipfile.ZipFile(io.BytesIO(client.get(url).getvalue()))
     (plan_name,) = [n for n in archive.namelist() if n.startswith("plan/")]
     assert hashlib.sha256(archive.read(plan_name)).hexdigest() == version.pdf_sha256
 
     _swap_stored_pdf(version, b"%PDF-1.4 a different file")
-    archive = zipfile.ZipFile(io.BytesIO(client.get(url).content))
+    archive = zipfile.ZipFile(io.BytesIO(client.get(url).getvalue()))
     assert not [n for n in archive.namelist() if n.startswith("plan/")]
     summary = " ".join(_text(archive.read("summary.pdf")).split())
     assert "FAILED its integrity check" in summary

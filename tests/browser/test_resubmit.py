@@ -129,6 +129,7 @@ def test_back_and_save_again_on_every_portal_form_writes_one_row(
     page.get_by_role("link", name="Record a payment").click()
     page.get_by_label("Amount (CAD)").fill("200")
     page.get_by_role("button", name="Record payment").dblclick()
+    page.wait_for_load_state("networkidle")  # both POSTs answered
     expect(page.locator("h1")).to_have_text(re.compile("Income support"))
     assert Disbursement.objects.filter(sponsorship=sponsorship).count() == 2
 
@@ -165,6 +166,7 @@ def test_back_and_save_again_on_every_portal_form_writes_one_row(
     page.get_by_label("Kind of document").select_option("receipt")
     page.get_by_label("File").set_input_files(str(receipt))
     page.get_by_role("button", name="Upload").dblclick()
+    page.wait_for_load_state("networkidle")  # both POSTs answered
     expect(page.locator("h1")).to_have_text("Documents")
     expect(page.locator(".text-break", has_text="receipt-june.pdf")).to_have_count(2)
     assert Document.objects.filter(sponsorship=sponsorship).count() == 2
@@ -234,6 +236,7 @@ def test_back_and_save_again_on_the_milestone_and_the_plan_signature_writes_once
     assert (first.completed_on, first.completed_by_id) == done
     page.goto(f"{base}/milestones/{second.public_id}/")
     page.get_by_role("button", name="Mark as done").dblclick()
+    page.wait_for_load_state("networkidle")  # both POSTs answered
     expect(page.get_by_text(re.compile("Marked done|already"))).to_be_visible()
     second.refresh_from_db()
     assert second.completed_on is not None
@@ -263,7 +266,9 @@ def test_back_and_send_again_on_the_donor_pages_has_one_effect(live_server, page
     page.goto(start)
     page.get_by_label("E-mail").fill("vera@example.org")
     page.get_by_role("button", name="E-mail me a sign-in link").dblclick()
-    page.wait_for_load_state()
+    # Both POSTs answered before the next address: a navigation still in flight would
+    # abort the next goto (net::ERR_ABORTED).
+    page.wait_for_load_state("networkidle")
     assert DonorEmail.objects.filter(kind=DonorEmail.Kind.SIGN_IN).count() == 1
     assert DonorLink.objects.filter(email="vera@example.org").count() == 1
 

@@ -204,5 +204,8 @@ def start() -> Standin:
         raise RuntimeError("no free port in 18600-18699")
     standin = Standin(server=server, base=f"http://127.0.0.1:{server.server_port}")
     ref.append(standin)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for the loop to look, 0.5 s by default (per test).
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     return standin

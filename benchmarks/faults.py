@@ -363,8 +363,11 @@ def fault_postgres_restart(stack: Stack, give: str) -> dict:
     probes: list[tuple[float, int]] = []
     stop = threading.Event()
 
+    # Each probe is kept with the moment it was *sent*: one sent just before the stop may be
+    # answered (200) after it, and says nothing of how the site answers while it is down.
     def probe() -> None:
         while not stop.is_set():
+            sent = time.monotonic()
             try:
                 with urllib.request.urlopen(BASE + "/healthz", timeout=5) as r:  # noqa: S310
                     code = r.status
@@ -372,7 +375,7 @@ def fault_postgres_restart(stack: Stack, give: str) -> dict:
                 code = exc.code
             except OSError:
                 code = 0
-            probes.append((time.monotonic(), code))
+            probes.append((sent, code))
             time.sleep(0.2)
 
     web_pid = stack.procs["gunicorn"].pid

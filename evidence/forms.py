@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import NativeDateInput
 from evidence.models import Document
 from sponsorship.forms import RequestTokenForm
 
@@ -41,7 +42,7 @@ class PlanAcknowledgeForm(forms.Form):
         max_length=150,
         help_text=_("Typing your name is your signature: you have read this plan and agree."),
     )
-    signed_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    signed_on = forms.DateField(label=_("Date"), widget=NativeDateInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

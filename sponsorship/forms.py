@@ -12,15 +12,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_forms import NativeDateInput
 from sponsorship.models import CheckIn, Disbursement, FamilyIncome, PlanArea
 from sponsorship.period import BASE_SUPPORT_MONTHS
 
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+# The portal's dates as the admin's: the browser's picker with the chosen date written out in
+# words under it, since the picker's order (mm/dd/yyyy in an English Chromium) is not the
+# page's language's (docs/accessibility.md).
+DateInput = NativeDateInput
 
 
 class RequestTokenForm(forms.Form):

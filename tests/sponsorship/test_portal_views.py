@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from core.admin_forms import in_words
 from families.models import CaseFileAccess, CaseNote, Consent
 from sponsorship.models import CheckIn, Disbursement, GroupMessage, Milestone, Reminder, Review
 from tests.factories import ConsentFactory, HouseholdMemberFactory, SponsorshipFactory
@@ -611,3 +612,26 @@ def test_portal_pages_have_no_inline_style_or_script(client, treasurer, sponsors
         assert "style=" not in html
         assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
         assert html.count("<h1") == 1
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ko"])
+def test_the_portal_s_dates_are_written_out_in_words_under_the_picker(
+    client, coordinator, sponsorship, language
+):
+    """As in the admin (core.admin_forms.NativeDateInput): the picker shows the browser's
+    order, so the chosen date is also said in words; a date sent back with an error keeps
+    its words, and the page loads the script that writes them as a date is picked."""
+    milestone = sponsorship.milestones.filter(completed_on__isnull=True).first()
+    client.force_login(coordinator)
+    client.cookies["django_language"] = language
+    page = _html(client.get(reverse("portal:milestone", args=[milestone.public_id])))
+    assert 'id="id_completed_on_format"' in page and "data-date-words" in page
+    assert "config/date-words" in page
+    future = timezone.localdate() + datetime.timedelta(days=400)
+    response = client.post(
+        reverse("portal:milestone-complete", args=[milestone.public_id]),
+        {"completed_on": future.isoformat()},
+    )
+    with translation.override(language):
+        words = in_words(future)  # "Wednesday, March 4, 2026", "mercredi 4 mars 2026", ...
+    assert words and words in _html(response)

@@ -360,11 +360,13 @@ def fault_postgres_restart(stack: Stack, give: str) -> dict:
 
     from fundraising.models import Pledge
 
-    probes: list[tuple[float, int]] = []
+    probes: list[tuple[float, float, int]] = []
     stop = threading.Event()
 
-    # Each probe is kept with the moment it was *sent*: one sent just before the stop may be
-    # answered (200) after it, and says nothing of how the site answers while it is down.
+    # Each probe is kept with the moments it was sent and answered: only one sent after the
+    # stop and answered before the start says how the site answers while the database is down
+    # (one sent just before the stop may be answered 200 after it, and PostgreSQL accepts
+    # connections a little before `pg_ctl start -w` returns).
     def probe() -> None:
         while not stop.is_set():
             sent = time.monotonic()
@@ -375,7 +377,7 @@ def fault_postgres_restart(stack: Stack, give: str) -> dict:
                 code = exc.code
             except OSError:
                 code = 0
-            probes.append((sent, code))
+            probes.append((sent, time.monotonic(), code))
             time.sleep(0.2)
 
     web_pid = stack.procs["gunicorn"].pid
@@ -399,11 +401,11 @@ def fault_postgres_restart(stack: Stack, give: str) -> dict:
     deadline = up_at + 30
     while time.monotonic() < deadline and recovered_at is None:
         time.sleep(0.2)
-        recovered_at = next((t for t, c in probes if t > up_at and c == 200), None)
+        recovered_at = next((t for t, _, c in probes if t > up_at and c == 200), None)
     loader.join(timeout=60)
     stop.set()
     prober.join(timeout=10)
-    during = [c for t, c in probes if down_at + 0.3 < t < up_at]
+    during = [c for sent, answered, c in probes if down_at + 0.3 < sent and answered < up_at - 0.3]
     cookie, token = csrf_pair(give, BASE)
     from benchmarks.run import post_pledge
 

@@ -34,12 +34,9 @@ EARLIEST = datetime.date(2015, 1, 1)
 MAX_SPAN_DAYS = 366 * 10
 
 
-DateInput = NativeDateInput  # ISO value in every language, the format shown under it
-
-
 class ReportFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(label=_("From"), required=False, widget=NativeDateInput)
+    date_to = forms.DateField(label=_("To"), required=False, widget=NativeDateInput)
     audience = forms.ChoiceField(
         label=_("Audience"),
         required=False,

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_forms import NativeDateInput
 from core.roles import signed_in_user
 
 
@@ -31,7 +30,6 @@ def staff_user(request: HttpRequest) -> User:
 
 # The browser's date input with an ISO value (never "20/10/2026" in French) and the chosen date
 # in words under it (core/admin_forms.py).
-DateInput = NativeDateInput
 
 
 def not_in_future(day: datetime.date | None) -> None:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import staff_user
+from core.admin_forms import NativeDateInput
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from evidence import services
 from evidence.models import TARGETS, Document, PlanVersion, SponsorshipEvidence
@@ -95,7 +96,7 @@ class PlanSubmissionForm(forms.Form):
     version = forms.UUIDField(widget=forms.HiddenInput)
     submitted_on = forms.DateField(
         label=_("Submitted to IRCC on"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=NativeDateInput,
         help_text=_("Every member must have signed this version in the 90 days before this date."),
     )
 

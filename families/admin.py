@@ -33,13 +33,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import (
-    DateInput,
     action_with_form,
     not_in_future,
     run_service,
     staff_user,
 )
-from core.admin_forms import LabelledTabularInline
+from core.admin_forms import LabelledTabularInline, NativeDateInput
 from core.roles import CASE_WORKER, PROGRAM_MANAGER, has_role
 from families import services
 from families.access import families_visible_to, may_break_glass
@@ -62,7 +61,7 @@ class ApproveForm(forms.Form):
     vetted_on = forms.DateField(
         label=_("IRCC vetting completed on"),
         required=False,
-        widget=DateInput,
+        widget=NativeDateInput,
         validators=[not_in_future],
         help_text=_("Leave blank to keep the date on file."),
     )
@@ -163,7 +162,7 @@ class FamilyForm(forms.ModelForm):
             "sgbv_notes",
             "narrative",
         )
-        widgets = {"vetted_on": DateInput}
+        widgets = {"vetted_on": NativeDateInput}
 
     def clean_vetted_on(self) -> datetime.date | None:
         day = self.cleaned_data.get("vetted_on")

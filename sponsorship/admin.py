@@ -24,13 +24,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_actions import (
-    DateInput,
     action_with_form,
     not_in_future,
     run_service,
     staff_user,
 )
-from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline
+from core.admin_forms import LabelledChangelistMixin, LabelledTabularInline, NativeDateInput
 from core.dates import add_months, months_between, shown
 from core.money import format_money
 from families.admin import FamilyAdmin, LogsCaseFileViews
@@ -81,7 +80,7 @@ class MatchForm(forms.Form):
         initial=Sponsorship.Kind.PSR,
     )
     matched_on = forms.DateField(
-        label=_("Matched on"), widget=DateInput, validators=[not_in_future]
+        label=_("Matched on"), widget=NativeDateInput, validators=[not_in_future]
     )
 
 
@@ -423,16 +422,16 @@ class ExtensionInline(LabelledTabularInline):
 
 class ArrivalForm(forms.Form):
     arrival_date = forms.DateField(
-        label=_("Arrived in Canada on"), widget=DateInput, validators=[not_in_future]
+        label=_("Arrived in Canada on"), widget=NativeDateInput, validators=[not_in_future]
     )
 
 
 class ExpectedArrivalForm(forms.Form):
-    expected_on = forms.DateField(label=_("Expected arrival"), widget=DateInput)
+    expected_on = forms.DateField(label=_("Expected arrival"), widget=NativeDateInput)
     source = forms.ChoiceField(label=_("Source"), choices=ArrivalEstimate.Source.choices)
     nat_received_on = forms.DateField(
         label=_("NAT received on"),
-        widget=DateInput,
+        widget=NativeDateInput,
         required=False,
         help_text=_("Only when the date comes from IRCC's Notice of Arrival Transmission."),
     )
@@ -456,7 +455,7 @@ class ReductionForm(forms.Form):
 
 class BreakdownForm(forms.Form):
     ircc_notified_on = forms.DateField(
-        label=_("IRCC told on"), widget=DateInput, validators=[not_in_future]
+        label=_("IRCC told on"), widget=NativeDateInput, validators=[not_in_future]
     )
     resolution = forms.ChoiceField(
         label=_("What happens to the family"), choices=Sponsorship.BreakdownResolution.choices
@@ -469,7 +468,9 @@ class BreakdownForm(forms.Form):
         required=False,
         help_text=_("Only for a transfer to another sponsor group."),
     )
-    ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
+    ended_on = forms.DateField(
+        label=_("Ended on"), widget=NativeDateInput, validators=[not_in_future]
+    )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
 
 
@@ -485,7 +486,9 @@ class EndForm(forms.Form):
             "Default: the sponsor cannot show it met its duties. A breakdown has its own action."
         ),
     )
-    ended_on = forms.DateField(label=_("Ended on"), widget=DateInput, validators=[not_in_future])
+    ended_on = forms.DateField(
+        label=_("Ended on"), widget=NativeDateInput, validators=[not_in_future]
+    )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea)
 
 

@@ -16,11 +16,6 @@ from core.admin_forms import NativeDateInput
 from sponsorship.models import CheckIn, Disbursement, FamilyIncome, PlanArea
 from sponsorship.period import BASE_SUPPORT_MONTHS
 
-# The portal's dates as the admin's: the browser's picker with the chosen date written out in
-# words under it, since the picker's order (mm/dd/yyyy in an English Chromium) is not the
-# page's language's (docs/accessibility.md).
-DateInput = NativeDateInput
-
 
 class RequestTokenForm(forms.Form):
     """A one-time token in a hidden field: a reload, Back + Save again or a double click
@@ -52,7 +47,7 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 class MilestoneCompleteForm(RequestTokenForm):
     token_required = False
-    completed_on = forms.DateField(label=_("Done on"), widget=DateInput)
+    completed_on = forms.DateField(label=_("Done on"), widget=NativeDateInput)
     note = forms.CharField(
         label=_("Note (optional)"),
         required=False,
@@ -78,7 +73,7 @@ class MilestoneAddForm(RequestTokenForm):
         required=False,
         empty_value=PlanArea.OTHER.value,
     )
-    due_on = forms.DateField(label=_("Due on"), widget=DateInput)
+    due_on = forms.DateField(label=_("Due on"), widget=NativeDateInput)
     description = forms.CharField(
         label=_("Details (optional)"),
         required=False,
@@ -133,7 +128,7 @@ class MilestoneNoteForm(RequestTokenForm):
 
 
 class CheckInForm(RequestTokenForm):
-    happened_on = forms.DateField(label=_("Date"), widget=DateInput)
+    happened_on = forms.DateField(label=_("Date"), widget=NativeDateInput)
     kind = forms.ChoiceField(label=_("Kind"), choices=CheckIn.Kind.choices)
     who = forms.CharField(
         label=_("Who took part"),
@@ -192,7 +187,7 @@ class DisbursementForm(RequestTokenForm):
         decimal_places=2,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
-    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput)
+    paid_on = forms.DateField(label=_("Paid on"), widget=NativeDateInput)
     method = forms.ChoiceField(label=_("How"), choices=Disbursement.Method.choices)
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=300)
 

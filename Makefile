@@ -15,7 +15,7 @@ PORT ?= 8000
 # last quarter of the run; an idle process now takes tests from the other's queue.
 PYTEST_ARGS ?= -n 2 --dist worksteal
 
-.PHONY: help install run serve test a11y test-fast lint format bench messages browser a11y-tools scanner clean
+.PHONY: help install run serve test a11y screenshots test-fast lint format bench messages browser a11y-tools scanner clean
 
 help:  ## List the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ test: install browser a11y-tools scanner  ## Run the whole test suite (SQLite an
 # a few minutes of CPU, so it is its own step (CI runs it after `make test`).
 a11y: install browser a11y-tools  ## The accessibility crawl: every page, every role, en/fr/ko (axe + Nu)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -m crawl $(PYTEST_ARGS) tests/browser/test_accessibility.py
+
+screenshots: install browser  ## The browser tests, keeping a picture of every page they pass in test-artifacts/
+	SCREENSHOTS=1 PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 lint: install  ## ruff, the import contracts (import-linter) and the types (mypy)
 	$(VENV)/bin/ruff check .

@@ -10,11 +10,15 @@ set-up.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import importlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -133,14 +137,54 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
 LONG_MODULES = {"test_reminders_walk.py", "test_reports.py", "test_fuzz.py", "test_portal_fuzz.py"}
 
 
+def _is_long(item) -> bool:
+    return "browser" in item.keywords or item.path.name in LONG_MODULES
+
+
+def _shared_out(items: list, processes: int) -> list:
+    """The order in which xdist's work stealing hands each process an equal, contiguous share
+    of the list (the first len // n to the first process, and so on), rearranged so that every
+    share starts with its part of the long modules, dealt module by module. A browser journey
+    waits on Chromium and on the page's server between steps: one process walking them all while
+    the other ran the short tests was the run's critical path; two walk them side by side."""
+    long_modules: dict[Path, list] = {}
+    for item in items:
+        if _is_long(item):
+            long_modules.setdefault(item.path, []).append(item)
+    rest = [item for item in items if not _is_long(item)]
+    firsts: list[list] = [[] for _ in range(processes)]
+    for module in sorted(long_modules.values(), key=len, reverse=True):
+        min(firsts, key=len).extend(module)
+    shares, remaining = [], len(items)
+    for index, first in enumerate(firsts):
+        size = remaining // (processes - index)
+        fill = max(0, size - len(first))
+        shares += first + rest[:fill]
+        rest = rest[fill:]
+        remaining -= len(first) + fill
+    return shares + rest
+
+
+def pytest_collection_finish(session) -> None:
+    """Django, the project and the collected tests are loaded: their ~300,000 objects live as
+    long as the process, yet each of Python's full collections walked them all again (about 8%
+    of the suite's CPU). Frozen, they are left out; collections also come less often (the
+    tests allocate far more than they keep)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     def key(item) -> tuple:
-        long = "browser" in item.keywords or item.path.name in LONG_MODULES
         # Within a module, the tests on the shared demo pilot (set up once, kept until the
         # module ends) come after the tests that expect an empty database.
-        return (0 if long else 1, str(item.path), "demo_pilot" in item.fixturenames)
+        return (0 if _is_long(item) else 1, str(item.path), "demo_pilot" in item.fixturenames)
 
     items.sort(key=key)
+    processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if processes > 1:
+        items[:] = _shared_out(items, processes)
     if "crawl" not in (config.getoption("markexpr") or ""):
         skip = pytest.mark.skip(reason="the accessibility crawl of every page runs in `make a11y`")
         for item in items:
@@ -321,15 +365,102 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-        ],
+        ]
+        + os.environ.get("XARGS", "").split(),
     }
 
 
 @pytest.fixture
 def artifacts_dir():
-    """Screenshots land in test-artifacts/ (ignored by git, kept by CI)."""
+    """Reports and screenshots land in test-artifacts/ (ignored by git, kept by CI)."""
     from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+# Pictures of every page a journey passes are for people to look at, not checks: a full-page
+# capture costs Chromium about a third of a second of CPU, a quarter of the browser tests'
+# time, so `make test` takes a picture only of a failing test's pages (test-artifacts/failures/)
+# and `make screenshots` (SCREENSHOTS=1) takes them all.
+SCREENSHOTS = os.environ.get("SCREENSHOTS", "") not in ("", "0")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test leaves a picture of each page it had open (before its
+    fixtures close them)."""
+    report = yield
+    if report.failed:
+        item.browser_test_failed = True  # the shared tab (`page`) is not handed on
+    if report.when == "call" and report.failed:
+        pages = [item.funcargs["page"]] if "page" in item.funcargs else []
+        if "browser" in item.funcargs:
+            pages += [p for c in item.funcargs["browser"].contexts for p in c.pages]
+        folder = Path(__file__).resolve().parent.parent / "test-artifacts" / "failures"
+        name = "".join(ch if ch.isalnum() else "-" for ch in item.nodeid)[-150:]
+        for index, page in enumerate(dict.fromkeys(pages)):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=folder / f"{name}-{index + 1}.png", full_page=True)
+            except Exception:  # a closed or crashed page: the failure itself is what counts
+                pass
+    return report
+
+
+@pytest.fixture
+def screenshot(artifacts_dir) -> Callable[..., None]:
+    """screenshot(page_or_locator, "name.png", full_page=True) when screenshots are on."""
+
+    def take(target: Any, name: str, **options: Any) -> None:
+        if SCREENSHOTS:
+            target.screenshot(path=artifacts_dir / name, **options)
+
+    return take
+
+
+# One tab per set of context options, which the tests that take `page` use in turn. A new
+# context and page cost Chromium new renderer processes (the first navigation to a page that
+# sends Cross-Origin-Opener-Policy moves it to another process): about 0.6 s of CPU per test,
+# a fifth of the browser tests' CPU. The tab is handed over as a person's would be after
+# signing out: no cookies, no permissions, no other tab open, the default window size and none
+# of the last test's listeners. The site keeps nothing in the browser's storage. A test that
+# fails closes the tab, so the next starts with a new one.
+_TABS: dict[str, tuple[Any, Any]] = {}
+
+
+@pytest.fixture
+def page(request, browser, browser_context_args):
+    key = repr(sorted(browser_context_args.items()))
+    tab, viewport = _TABS.get(key, (None, None))
+    if tab is None or tab.is_closed():
+        tab = browser.new_context(**browser_context_args).new_page()
+        viewport = tab.viewport_size
+        _TABS[key] = (tab, viewport)
+    added: list[tuple[str, Any]] = []
+
+    def recorded(register):
+        def add(event, handler):
+            added.append((event, handler))
+            register(event, handler)
+
+        return add
+
+    tab.on, tab.once = recorded(type(tab).on.__get__(tab)), recorded(type(tab).once.__get__(tab))
+    yield tab
+    del tab.on, tab.once
+    if tab.is_closed() or getattr(request.node, "browser_test_failed", False):
+        tab.context.close()
+        _TABS.pop(key, None)
+        return
+    for event, handler in added:
+        with contextlib.suppress(KeyError):  # a `once` listener that ran is gone already
+            tab.remove_listener(event, handler)
+    for other in tab.context.pages:
+        if other is not tab:
+            other.close()
+    tab.context.clear_cookies()
+    tab.context.clear_permissions()
+    if viewport and tab.viewport_size != viewport:
+        tab.set_viewport_size(viewport)

@@ -31,7 +31,7 @@ EMPTY = {
     ],
 )
 def test_a_typed_date_is_written_out_in_words_before_it_is_saved(
-    live_server, browser, fundraiser, artifacts_dir, locale, language, typed, words
+    live_server, browser, fundraiser, screenshot, locale, language, typed, words
 ):
     client = Client()
     client.force_login(fundraiser)
@@ -52,7 +52,7 @@ def test_a_typed_date_is_written_out_in_words_before_it_is_saved(
         expect(hint).to_have_text(words)
         # The input describes itself with the hint: a screen reader hears the words too.
         assert date.get_attribute("id") + "_format" in date.get_attribute("aria-describedby")
-        page.screenshot(path=artifacts_dir / f"admin-date-words-{language}-{width}.png")
+        screenshot(page, f"admin-date-words-{language}-{width}.png")
         date.fill("")
         expect(hint).to_have_text(EMPTY[language])
         context.close()

@@ -27,27 +27,27 @@ def _sign_in(page, live_server, email: str) -> None:
     )
 
 
-def _shoot(page, artifacts_dir, name: str) -> None:
+def _shoot(page, screenshot, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=artifacts_dir / f"{name}-{width}.png", full_page=True)
+        screenshot(page, f"{name}-{width}.png", full_page=True)
 
 
-def test_the_group_sees_the_flight_coming_and_what_to_prepare(live_server, page, artifacts_dir):
+def test_the_group_sees_the_flight_coming_and_what_to_prepare(live_server, page, screenshot):
     call_command("seed_demo", "--force")
     waiting = Sponsorship.objects.get(arrival_date__isnull=True)
     _sign_in(page, live_server, "coordinator.maplewood@demo.hanvoice.test")
     page.goto(f"{live_server.url}/portal/")
     expect(page.get_by_text(f"Arriving in {waiting.days_to_arrival()} days").first).to_be_visible()
-    _shoot(page, artifacts_dir, "portal-dashboard-arriving")
+    _shoot(page, screenshot, "portal-dashboard-arriving")
     page.goto(f"{live_server.url}/portal/{waiting.public_id}/")
     expect(
         page.get_by_role("heading", name="What to prepare before the family lands")
     ).to_be_visible()
-    _shoot(page, artifacts_dir, "portal-before-arrival")
+    _shoot(page, screenshot, "portal-before-arrival")
 
 
-def test_staff_see_the_kind_rules_and_the_rap_floor(live_server, page, artifacts_dir):
+def test_staff_see_the_kind_rules_and_the_rap_floor(live_server, page, screenshot):
     call_command("seed_demo", "--force")
     bvor = Sponsorship.objects.get(kind=Sponsorship.Kind.BVOR)
     RapRate.objects.create(
@@ -59,14 +59,14 @@ def test_staff_see_the_kind_rules_and_the_rap_floor(live_server, page, artifacts
     )
     _sign_in(page, live_server, "treasurer.maplewood@demo.hanvoice.test")
     page.goto(f"{live_server.url}/portal/{bvor.public_id}/income-support/")
-    _shoot(page, artifacts_dir, "portal-income-bvor")
+    _shoot(page, screenshot, "portal-income-bvor")
     page.goto(f"{live_server.url}/portal/{bvor.public_id}/family-income/")
     page.get_by_role("button", name="Record income").click()
     expect(page.locator(".invalid-feedback, .errorlist").first).to_be_visible()
-    _shoot(page, artifacts_dir, "portal-family-income-refused")
+    _shoot(page, screenshot, "portal-family-income-refused")
     _sign_in(page, live_server, "manager@demo.hanvoice.test")
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{bvor.pk}/change/")
     expect(page.get_by_text("Below the RAP floor", exact=True)).to_be_visible()
     expect(page.get_by_text("Month 1 planned at $1,641.67")).to_be_visible()
     assert not page.get_by_text("Month 2 planned").count()  # the government pays month 2
-    _shoot(page, artifacts_dir, "admin-sponsorship-bvor")
+    _shoot(page, screenshot, "admin-sponsorship-bvor")

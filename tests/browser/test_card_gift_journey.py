@@ -50,7 +50,7 @@ def fill_donor(page, name: str, email: str) -> None:
 
 
 def test_a_monthly_card_gift_from_the_page_to_self_service(
-    live_server, browser, standin, artifacts_dir
+    live_server, browser, standin, screenshot
 ):
     campaign = CampaignFactory()
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
@@ -75,7 +75,7 @@ def test_a_monthly_card_gift_from_the_page_to_self_service(
     page.get_by_text("By card, now").click()
     page.get_by_label("Add the card processing fee").check()
     fill_donor(page, "Mina Example", "mina@example.org")
-    page.locator(".hv-pledge").screenshot(path=artifacts_dir / "card-375-form.png")
+    screenshot(page.locator(".hv-pledge"), "card-375-form.png")
     page.get_by_role("button", name="Pledge").click()
 
     expect(page.locator("h1")).to_have_text("Stand-in payment page")
@@ -83,7 +83,7 @@ def test_a_monthly_card_gift_from_the_page_to_self_service(
 
     expect(page.locator("h1")).to_have_text("Thank you for your pledge")
     expect(page.get_by_text("Your card payment has been received.")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "card-375-thanks.png", full_page=True)
+    screenshot(page, "card-375-thanks.png", full_page=True)
     pledge = Pledge.objects.get(email="mina@example.org")
     payment = Payment.objects.get(pledge=pledge)
     assert (payment.method, str(payment.amount)) == ("card", "26.06")  # 25 + fee
@@ -101,7 +101,7 @@ def test_a_monthly_card_gift_from_the_page_to_self_service(
     expect(page.locator("h1")).to_have_text("Your gifts")
     expect(page.locator(".hv-donor-pledge")).to_contain_text(pledge.reference)
     expect(page.get_by_role("cell", name="$26.06")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "donor-375-home.png", full_page=True)
+    screenshot(page, "donor-375-home.png", full_page=True)
     page.get_by_role("button", name="Pause the monthly gift").click()
     expect(page.get_by_role("button", name="Resume the monthly gift")).to_be_visible()
     assert ("POST", f"/v1/subscriptions/{pledge.stripe_subscription_id}") in [
@@ -112,7 +112,7 @@ def test_a_monthly_card_gift_from_the_page_to_self_service(
     desktop = browser.new_context(viewport=DESKTOP)
     page = desktop.new_page()
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
-    page.screenshot(path=artifacts_dir / "card-1280-campaign.png", full_page=True)
+    screenshot(page, "card-1280-campaign.png", full_page=True)
     page.goto(f"{live_server.url}/give/donor/")
-    page.screenshot(path=artifacts_dir / "donor-1280-start.png")
+    screenshot(page, "donor-1280-start.png")
     desktop.close()

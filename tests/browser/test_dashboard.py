@@ -19,7 +19,7 @@ def _sign_in(page, live_server, email: str) -> None:
     )
 
 
-def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artifacts_dir):
+def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, screenshot):
     call_command("seed_demo", "--force")
     errors: list[str] = []
     page.on(
@@ -36,7 +36,7 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     expect(page.get_by_role("group", name="Money received per month")).to_be_visible()
     meter = page.get_by_role("img", name="North to North: received and pledged against the goal")
     expect(meter).to_be_visible()
-    page.screenshot(path=artifacts_dir / "admin-dashboard.png", full_page=True)
+    screenshot(page, "admin-dashboard.png", full_page=True)
     # No CSP violation, no missing file (the browser's own favicon guess aside).
     assert not [e for e in errors if "favicon.ico" not in e], errors
 
@@ -44,12 +44,12 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     page.wait_for_url("**/admin/families/family/?status__exact=arrived")
 
     page.goto(f"{live_server.url}/admin/reports/program/")
-    page.screenshot(path=artifacts_dir / "admin-report-program.png", full_page=True)
+    screenshot(page, "admin-report-program.png", full_page=True)
     page.get_by_label("From", exact=True).fill("2026-05-01")
     page.get_by_label("To", exact=True).fill("2026-04-01")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("The end date is before the start date.")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "admin-report-refused.png", full_page=True)
+    screenshot(page, "admin-report-refused.png", full_page=True)
 
     # On a phone the group report's wide table scrolls in its region, headings whole: one
     # line of text is ~20 px; a heading broken letter by letter was hundreds of pixels tall.
@@ -61,15 +61,15 @@ def test_a_program_manager_sees_the_program_at_a_glance(live_server, page, artif
     assert first_heading.bounding_box()["height"] < 60
     assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, not squeezes
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.screenshot(path=artifacts_dir / "admin-report-groups-375.png", full_page=True)
+    screenshot(page, "admin-report-groups-375.png", full_page=True)
 
 
-def test_fundraising_staff_see_the_money_only(live_server, page, artifacts_dir):
+def test_fundraising_staff_see_the_money_only(live_server, page, screenshot):
     call_command("seed_demo", "--force")
     _sign_in(page, live_server, "fundraising@demo.hanvoice.test")
     page.goto(f"{live_server.url}/admin/")
     expect(page.get_by_role("group", name="Money received per month")).to_be_visible()
     assert "NK-" not in page.content()
-    page.screenshot(path=artifacts_dir / "admin-dashboard-fundraising.png", full_page=True)
+    screenshot(page, "admin-dashboard-fundraising.png", full_page=True)
     page.goto(f"{live_server.url}/admin/reports/fundraising/")
-    page.screenshot(path=artifacts_dir / "admin-report-fundraising.png", full_page=True)
+    screenshot(page, "admin-report-fundraising.png", full_page=True)

@@ -1,6 +1,6 @@
 """Evidence in Debian's Chromium on a phone: a treasurer uploads a receipt for a payment,
 another member of the group downloads it, a member of another group is refused (404).
-Screenshots at 375 px and 1280 px land in artifacts_dir."""
+Screenshots at 375 px and 1280 px: `make screenshots`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _no_sideways_scroll(page) -> None:
 def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     live_server,
     page,
-    artifacts_dir,
+    screenshot,
     tmp_path,
     settings,
     sponsorship,
@@ -79,7 +79,7 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".invalid-feedback").first).to_contain_text("Only PDF, JPEG and PNG")
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "documents-phone-1-refused.png", full_page=True)
+    screenshot(page, "documents-phone-1-refused.png", full_page=True)
     assert not Document.objects.exists()
 
     page.get_by_label("Evidence of").select_option(f"disbursement:{payment.public_id}")
@@ -88,7 +88,7 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     expect(page.get_by_text("Document uploaded.")).to_be_visible()
     expect(page.locator(".text-break", has_text="rent-receipt-may.pdf")).to_be_visible()
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "documents-phone-2-uploaded.png", full_page=True)
+    screenshot(page, "documents-phone-2-uploaded.png", full_page=True)
     document = Document.objects.get()
     assert document.disbursement == payment
 
@@ -97,7 +97,7 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/documents/")
     expect(page.get_by_role("button", name="Upload")).to_have_count(0)  # members only view
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=artifacts_dir / "documents-desktop-member.png", full_page=True)
+    screenshot(page, "documents-desktop-member.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download rent-receipt-may.pdf").click()
     assert download.value.suggested_filename == "rent-receipt-may.pdf"
@@ -110,4 +110,4 @@ def test_a_receipt_uploaded_on_a_phone_is_shared_with_the_group_only(
     response = page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/documents/")
     assert response.status == 404
     assert SECRET_TEXT not in page.content() and "rent-receipt-may" not in page.content()
-    page.screenshot(path=artifacts_dir / "documents-desktop-other-group-404.png", full_page=True)
+    screenshot(page, "documents-desktop-other-group-404.png", full_page=True)

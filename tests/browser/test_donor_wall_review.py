@@ -47,7 +47,7 @@ def _serious_axe_violations(page) -> list[str]:
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_fundraising_staff_decline_then_approve_one_wall_entry(
-    live_server, page, artifacts_dir, width
+    live_server, page, screenshot, width
 ):
     staff = StaffFactory(email="fay@hanvoice.test", first_name="Fay", roles=[FUNDRAISING])
     pledge = PledgeFactory(
@@ -66,7 +66,7 @@ def test_fundraising_staff_decline_then_approve_one_wall_entry(
     expect(wall.get_by_text("Waiting for review")).to_be_visible()
     expect(wall.get_by_text("In memory of Grandmother Kim")).to_be_visible()
     assert not _serious_axe_violations(page)
-    page.screenshot(path=artifacts_dir / f"admin-pledge-wall-{width}.png", full_page=False)
+    screenshot(page, f"admin-pledge-wall-{width}.png", full_page=False)
 
     wall.get_by_role("button", name="Decline: keep it off the wall").click()
     page.wait_for_url("**/change/#donor-wall")
@@ -74,7 +74,7 @@ def test_fundraising_staff_decline_then_approve_one_wall_entry(
     wall = page.get_by_role("region", name="Donor wall")
     expect(wall.get_by_text("Declined by Fay")).to_be_visible()
     assert wall.get_by_role("button", name="Decline: keep it off the wall").count() == 0
-    page.screenshot(path=artifacts_dir / f"admin-pledge-wall-declined-{width}.png")
+    screenshot(page, f"admin-pledge-wall-declined-{width}.png")
 
     wall.get_by_role("button", name="Approve for the donor wall").click()
     page.wait_for_url("**/change/#donor-wall")

@@ -39,14 +39,14 @@ def test_the_check_in_form_opens_on_its_errors(live_server, page, sponsorship, c
     expect(page.get_by_label("Who took part")).to_be_focused()
 
 
-def test_the_pledge_form_opens_on_its_errors(live_server, page, artifacts_dir):
+def test_the_pledge_form_opens_on_its_errors(live_server, page, screenshot):
     campaign = CampaignFactory()
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
     page.get_by_role("button", name="Pledge").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
     _summary_has_focus_on_screen(page)
-    page.screenshot(path=artifacts_dir / "give-375-error-summary.png")
+    screenshot(page, "give-375-error-summary.png")
 
 
 def test_the_sign_in_form_opens_on_its_errors(live_server, page):

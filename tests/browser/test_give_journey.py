@@ -28,9 +28,7 @@ def csp_violations(page) -> list[str]:
     return found
 
 
-def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
-    live_server, browser, artifacts_dir
-):
+def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, browser, screenshot):
     campaign = CampaignFactory()
     PledgeFactory(
         campaign=campaign,
@@ -45,8 +43,8 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     violations = csp_violations(page)
     page.goto(f"{live_server.url}/give/")
     expect(page.locator("h1")).to_have_text("North to North")
-    page.screenshot(path=artifacts_dir / "give-375-campaign.png", full_page=True)
-    page.screenshot(path=artifacts_dir / "give-375-top.png")
+    screenshot(page, "give-375-campaign.png", full_page=True)
+    screenshot(page, "give-375-top.png")
 
     page.get_by_text("Every month").click()
     expect(page.get_by_label("For how many months")).to_be_visible()
@@ -56,14 +54,14 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     page.get_by_label("E-mail").fill("mina@example.org")
     page.get_by_label("Postal address").fill("12 Example Avenue\nToronto ON M4M 1A1")
     page.get_by_label("Public message (optional)").fill("환영합니다")
-    page.locator(".hv-pledge").screenshot(path=artifacts_dir / "give-375-form-filled.png")
+    screenshot(page.locator(".hv-pledge"), "give-375-form-filled.png")
     page.get_by_role("button", name="Pledge").click()
 
     expect(page.locator("h1")).to_have_text("Thank you for your pledge")
     pledge = Pledge.objects.get(donor_name="Mina Example")
     assert (pledge.frequency, pledge.months, str(pledge.amount)) == ("monthly", 6, "25.00")
     expect(page.locator(".hv-reference")).to_have_text(pledge.reference)
-    page.screenshot(path=artifacts_dir / "give-375-thanks.png", full_page=True)
+    screenshot(page, "give-375-thanks.png", full_page=True)
     assert violations == []
     phone.close()
 
@@ -76,13 +74,13 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     )
     page = desktop.new_page()
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
-    page.screenshot(path=artifacts_dir / "give-desktop-campaign.png", full_page=True)
+    screenshot(page, "give-desktop-campaign.png", full_page=True)
 
     widget = desktop.new_page()
     widget.set_viewport_size({"width": 340, "height": 240})
     widget.goto(f"{live_server.url}/give/{campaign.slug}/widget/")
     expect(widget.get_by_role("link", name="Give now")).to_be_visible()
-    widget.screenshot(path=artifacts_dir / "give-widget-340.png")
+    screenshot(widget, "give-widget-340.png")
     # A tab left open behind the admin's would slow every later click there: Chromium pauses
     # a background tab's animation frames, and Playwright waits on them to see a button still.
     widget.close()
@@ -103,7 +101,7 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(
     page.get_by_role("button", name=re.compile("Go|Run")).click()
     expect(page.locator(".messagelist")).to_contain_text("issued and e-mailed")
     page.goto(f"{live_server.url}/admin/fundraising/receipt/")
-    page.screenshot(path=artifacts_dir / "give-desktop-admin-receipts.png", full_page=True)
+    screenshot(page, "give-desktop-admin-receipts.png", full_page=True)
     receipt = Receipt.objects.get()
     assert receipt.payment == payment and receipt.donor_name == "Mina Example"
     desktop.close()

@@ -42,9 +42,7 @@ def front(live_server, settings) -> Iterator[KeptPages]:
     selectors._local_pages.clear()
 
 
-def test_a_donor_pledges_from_the_page_answered_in_front(
-    front, live_server, browser, artifacts_dir
-):
+def test_a_donor_pledges_from_the_page_answered_in_front(front, live_server, browser, screenshot):
     campaign = CampaignFactory()
     address = f"{live_server.url}/give/{campaign.slug}/"
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
@@ -70,7 +68,7 @@ def test_a_donor_pledges_from_the_page_answered_in_front(
     page.get_by_label("Full name").fill("Kim Front")
     page.get_by_label("E-mail").fill("kim.front@example.org")
     page.get_by_label("I would like an official tax receipt").uncheck()
-    page.screenshot(path=artifacts_dir / "give-kept-375-form.png", full_page=True)
+    screenshot(page, "give-kept-375-form.png", full_page=True)
     page.get_by_role("button", name="Pledge").click()
     expect(page.locator("h1")).to_have_text("Thank you for your pledge")
     assert Pledge.objects.filter(donor_name="Kim Front", amount=50).count() == 1
@@ -86,5 +84,5 @@ def test_a_donor_pledges_from_the_page_answered_in_front(
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     assert len(front) == 2
     assert front.reached_django.count(path) == 3  # the pledge, and the first Korean visit
-    page.screenshot(path=artifacts_dir / "give-kept-375-ko.png", full_page=True)
+    screenshot(page, "give-kept-375-ko.png", full_page=True)
     korean.close()

@@ -26,7 +26,7 @@ def _sign_in_as(page, live_server, user) -> None:
 
 
 def test_a_member_signs_the_plan_and_staff_see_it(
-    live_server, page, artifacts_dir, tmp_path, settings, sponsorship, member, coordinator,
+    live_server, page, screenshot, tmp_path, settings, sponsorship, member, coordinator,
     program_manager,
 ):  # fmt: skip
     settings.STORAGES = {
@@ -42,27 +42,27 @@ def test_a_member_signs_the_plan_and_staff_see_it(
     page.get_by_role("link", name="Sign the plan").click()
     expect(page.locator("h1")).to_have_text("Sign the settlement plan")
     page.get_by_label("Your full name").fill("Bob Example")
-    page.screenshot(path=artifacts_dir / "plan-sign-phone-1.png", full_page=True)
+    screenshot(page, "plan-sign-phone-1.png", full_page=True)
     page.get_by_role("button", name="Sign the plan").click()
     expect(page.get_by_text("Thank you: your signature is recorded.")).to_be_visible()
     expect(page.get_by_text("You signed this version on")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
-    page.screenshot(path=artifacts_dir / "plan-sign-phone-2-signed.png", full_page=True)
+    screenshot(page, "plan-sign-phone-2-signed.png", full_page=True)
     assert PlanAcknowledgement.objects.get().user == member
 
     page.set_viewport_size(DESKTOP)
     _sign_in_as(page, live_server, program_manager)
     page.goto(f"{live_server.url}/admin/evidence/sponsorshipevidence/{sponsorship.pk}/change/")
     expect(page.get_by_text("Not signed")).to_be_visible()  # the coordinator
-    page.screenshot(path=artifacts_dir / "evidence-file-admin-desktop.png", full_page=True)
+    screenshot(page, "evidence-file-admin-desktop.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the evidence pack (ZIP)").click()
     assert download.value.suggested_filename.endswith(".zip")
 
 
 def test_the_coordinator_names_who_is_responsible_and_members_see_it(
-    live_server, page, artifacts_dir, tmp_path, settings, sponsorship, member, coordinator,
+    live_server, page, screenshot, tmp_path, settings, sponsorship, member, coordinator,
     treasurer,
 ):  # fmt: skip
     settings.STORAGES = {
@@ -82,7 +82,7 @@ def test_the_coordinator_names_who_is_responsible_and_members_see_it(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved. The plan changed")).to_be_visible()
     expect(page.get_by_text("Responsible: Tess Trent")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "plan-responsible-phone-1-item.png", full_page=True)
+    screenshot(page, "plan-responsible-phone-1-item.png", full_page=True)
 
     _sign_in_as(page, live_server, member)
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")
@@ -90,5 +90,5 @@ def test_the_coordinator_names_who_is_responsible_and_members_see_it(
     expect(item.get_by_text("Responsible: Tess Trent")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     item.scroll_into_view_if_needed()
-    page.screenshot(path=artifacts_dir / "plan-responsible-phone-2-plan.png", full_page=True)
+    screenshot(page, "plan-responsible-phone-2-plan.png", full_page=True)
     assert sponsorship.milestones.get(title="Permanent housing").responsible == treasurer

@@ -1,6 +1,6 @@
 """A treasurer's first evening with the portal, in Debian's Chromium: accept the invitation,
 set a password, sign in, tick a milestone off, log a check-in, record a payment and switch
-to Korean. Screenshots at a phone width (375 px) and a desktop width land in artifacts_dir."""
+to Korean. `make screenshots` keeps pictures at a phone width (375 px) and a desktop width."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _no_sideways_scroll(page) -> None:
 
 
 def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
-    live_server, page, artifacts_dir, sponsorship, case_worker
+    live_server, page, screenshot, sponsorship, case_worker
 ):
     _invitation, token = portal_services.invitation_create(
         email="tess.new@example.org",
@@ -45,7 +45,7 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     page.get_by_label("First name").fill("Tess")
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_label("The same password again").fill(PASSWORD)
-    page.screenshot(path=artifacts_dir / "portal-phone-1-invitation.png", full_page=True)
+    screenshot(page, "portal-phone-1-invitation.png", full_page=True)
     page.get_by_role("button", name="Set my password and join").click()
     expect(page.get_by_text("Welcome to")).to_be_visible()
 
@@ -60,14 +60,14 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     expect(page.locator("h1")).to_have_text("Your sponsorship")
     expect(page.get_by_text("Month 4 of 12").first).to_be_visible()
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "portal-phone-2-dashboard.png", full_page=True)
+    screenshot(page, "portal-phone-2-dashboard.png", full_page=True)
 
     # Tick a milestone off.
     page.get_by_role("link", name="The whole settlement plan").click()
     expect(page.locator("h1")).to_have_text("Settlement plan")
     page.get_by_role("link", name="Bank account opened").click()
     page.get_by_label("Note (optional)").fill("Opened at the branch on Bloor")
-    page.screenshot(path=artifacts_dir / "portal-phone-3-milestone.png", full_page=True)
+    screenshot(page, "portal-phone-3-milestone.png", full_page=True)
     page.get_by_role("button", name="Mark as done").click()
     expect(page.get_by_text("Marked done. Thank you!")).to_be_visible()
     expect(page.get_by_text("Opened at the branch on Bloor")).to_be_visible()
@@ -80,7 +80,7 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     page.get_by_label("Coping").check()
     page.get_by_label("Summary (optional)").fill("Groceries done; the kids like school.")
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "portal-phone-4-checkin.png", full_page=True)
+    screenshot(page, "portal-phone-4-checkin.png", full_page=True)
     page.get_by_role("button", name="Save check-in").click()
     expect(page.get_by_text("Check-in saved")).to_be_visible()
     expect(page.get_by_text("the kids like school")).to_be_visible()
@@ -94,13 +94,13 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     # The refusal stands in the summary at the top (a link to the field) and next to the field.
     expect(page.get_by_role("link", name="Amount (CAD): That is more than twice")).to_be_visible()
     expect(page.locator("strong", has_text="more than twice the plan")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "portal-phone-5-payment-error.png", full_page=True)
+    screenshot(page, "portal-phone-5-payment-error.png", full_page=True)
     page.get_by_label("Amount (CAD)").fill("1100")
     page.get_by_role("button", name="Record payment").click()
     expect(page.get_by_text("Payment recorded.")).to_be_visible()
     assert Disbursement.objects.get(sponsorship=sponsorship).amount == 1100
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "portal-phone-6-income.png", full_page=True)
+    screenshot(page, "portal-phone-6-income.png", full_page=True)
 
     # Switch to Korean.
     page.get_by_role("button", name="Toggle navigation").click()
@@ -112,21 +112,21 @@ def test_a_treasurer_joins_and_runs_the_plan_on_a_phone(
     page.goto(f"{live_server.url}/portal/")
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.locator("body")).to_contain_text(re.compile(r"\d+년 \d+월 \d+일"))
-    page.screenshot(path=artifacts_dir / "portal-phone-7-korean.png", full_page=True)
+    screenshot(page, "portal-phone-7-korean.png", full_page=True)
 
     # The same at a desktop width.
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=artifacts_dir / "portal-desktop-dashboard-ko.png", full_page=True)
+    screenshot(page, "portal-desktop-dashboard-ko.png", full_page=True)
     language.select_option("en")
     page.locator("form.language-switcher button[type=submit]").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/income-support/")
-    page.screenshot(path=artifacts_dir / "portal-desktop-income.png", full_page=True)
+    screenshot(page, "portal-desktop-income.png", full_page=True)
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")
-    page.screenshot(path=artifacts_dir / "portal-desktop-plan.png", full_page=True)
+    screenshot(page, "portal-desktop-plan.png", full_page=True)
 
 
-def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sponsorship):
+def test_the_review_chart_renders_under_csp(live_server, page, screenshot, sponsorship):
     from django.contrib.auth import get_user_model
 
     for index, review in enumerate(sponsorship.reviews.order_by("scheduled_for")[:3]):
@@ -155,7 +155,7 @@ def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sp
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/reviews/")
     expect(page.locator("svg[role=img] polyline").first).to_be_visible()
     _no_sideways_scroll(page)
-    page.screenshot(path=artifacts_dir / "portal-phone-reviews.png", full_page=True)
+    screenshot(page, "portal-phone-reviews.png", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
     # Labels readable at both widths: at 375 px the chart keeps its size and its own box
@@ -176,13 +176,11 @@ def test_the_review_chart_renders_under_csp(live_server, page, artifacts_dir, sp
             assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, in its box
             box.focus()  # the scrolling box is reachable by keyboard (arrow keys scroll it)
             page.keyboard.press("ArrowRight")
-        page.screenshot(
-            path=artifacts_dir / f"portal-reviews-chart-{viewport['width']}.png", full_page=True
-        )
+        screenshot(page, f"portal-reviews-chart-{viewport['width']}.png", full_page=True)
 
 
 def test_the_kept_dashboard_s_forms_carry_this_visit_s_token(
-    live_server, page, artifacts_dir, sponsorship, coordinator
+    live_server, page, screenshot, sponsorship, coordinator
 ):
     """The dashboard is kept whole and served again with the visit's own CSRF token: its
     language switcher and its sign-out button post with that token and work."""
@@ -199,7 +197,7 @@ def test_the_kept_dashboard_s_forms_carry_this_visit_s_token(
     expect(page.locator("h1")).to_have_text("우리 그룹의 후원")
     page.reload()  # the Korean page, kept in its turn
     expect(page.get_by_text(sponsorship.family.case_code).first).to_be_visible()
-    page.screenshot(path=artifacts_dir / "portal-desktop-kept-ko.png", full_page=True)
+    screenshot(page, "portal-desktop-kept-ko.png", full_page=True)
     page.get_by_role("button", name="로그아웃").click()
     expect(page.locator("input[name=username]")).to_be_visible()
     page.goto(f"{live_server.url}/portal/")

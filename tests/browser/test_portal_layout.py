@@ -29,7 +29,7 @@ def _background(page, selector: str) -> str:
 
 
 def test_portal_buttons_wear_the_public_page_s_colour(
-    live_server, browser, treasurer, sponsorship, artifacts_dir
+    live_server, browser, treasurer, sponsorship, screenshot
 ):
     campaign = CampaignFactory()
     anonymous = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -42,7 +42,7 @@ def test_portal_buttons_wear_the_public_page_s_colour(
     page = context.new_page()
     page.goto(live_server.url + reverse("portal:income-support", args=[sponsorship.public_id]))
     portal_blue = _background(page, "main .btn-primary")
-    page.screenshot(path=artifacts_dir / "portal-income-support-1280.png", full_page=True)
+    screenshot(page, "portal-income-support-1280.png", full_page=True)
     context.close()
 
     assert public_blue == "rgb(11, 83, 148)"
@@ -53,7 +53,7 @@ def test_portal_buttons_wear_the_public_page_s_colour(
     ("locale", "language"), [("en-US", "en"), ("fr-FR", "fr"), ("ko-KR", "ko")]
 )
 def test_on_a_phone_no_section_tab_is_alone_on_its_line(
-    live_server, browser, member, sponsorship, artifacts_dir, locale, language
+    live_server, browser, member, sponsorship, screenshot, locale, language
 ):
     context = _signed_in_context(browser, live_server, member, width=375, locale=locale)
     page = context.new_page()
@@ -70,5 +70,5 @@ def test_on_a_phone_no_section_tab_is_alone_on_its_line(
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
         assert box["height"] >= 24
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.screenshot(path=artifacts_dir / f"portal-tabs-375-{language}.png")
+    screenshot(page, f"portal-tabs-375-{language}.png")
     context.close()

@@ -22,7 +22,7 @@ def _sign_in(page, live_server, email: str) -> None:
     )
 
 
-def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir):
+def test_a_case_worker_works_through_the_admin(live_server, page, screenshot):
     demo.seed()
     _sign_in(page, live_server, "caseworker@demo.hanvoice.test")
 
@@ -30,15 +30,15 @@ def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir)
     assert page.locator("h1").count() == 1
     expect(page.get_by_text("month 11 of 12")).to_be_visible()
     assert "Kimdemo" not in page.content()
-    page.screenshot(path=artifacts_dir / "admin-families.png", full_page=True)
+    screenshot(page, "admin-families.png", full_page=True)
 
     s = Sponsorship.objects.get(family__status="arrived", extensions__isnull=False)
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
     expect(page.get_by_text("Owed this month", exact=True)).to_be_visible()
-    page.screenshot(path=artifacts_dir / "admin-sponsorship.png", full_page=True)
+    screenshot(page, "admin-sponsorship.png", full_page=True)
 
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/")
-    page.screenshot(path=artifacts_dir / "admin-sponsorships.png", full_page=True)
+    screenshot(page, "admin-sponsorships.png", full_page=True)
 
     approved = Family.objects.get(status="vetting")
     page.goto(f"{live_server.url}/admin/families/family/")
@@ -47,16 +47,16 @@ def test_a_case_worker_works_through_the_admin(live_server, page, artifacts_dir)
     page.get_by_role("button", name="Go").click()
     page.get_by_label("IRCC vetting reference").fill("DEMO-IRCC-B")
     page.get_by_label("IRCC vetting completed on").fill("2026-01-05")
-    page.screenshot(path=artifacts_dir / "admin-approve-form.png", full_page=True)
+    screenshot(page, "admin-approve-form.png", full_page=True)
     page.get_by_role("button", name="Approve").click()
-    page.screenshot(path=artifacts_dir / "admin-approved.png", full_page=True)
+    screenshot(page, "admin-approved.png", full_page=True)
     page.get_by_text("done for 1").wait_for()
     approved.refresh_from_db()
     assert approved.status == Family.Status.APPROVED
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_the_staff_page_and_the_portal_show_the_same_money(live_server, page, artifacts_dir, width):
+def test_the_staff_page_and_the_portal_show_the_same_money(live_server, page, screenshot, width):
     demo.seed()
     s = Sponsorship.objects.filter(arrival_date__isnull=False, outcome="active").first()
     treasurer = s.group.memberships.filter(role="treasurer").first() or s.group.memberships.first()
@@ -66,19 +66,19 @@ def test_the_staff_page_and_the_portal_show_the_same_money(live_server, page, ar
     page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
     staff_row = page.locator("tr", has_text="Owed this month").first
     staff_owed = staff_row.locator("td").inner_text()
-    page.screenshot(path=artifacts_dir / f"budget-admin-{width}.png", full_page=True)
+    screenshot(page, f"budget-admin-{width}.png", full_page=True)
 
     page.context.clear_cookies()
     _sign_in(page, live_server, treasurer.user.email)
     page.goto(f"{live_server.url}/portal/{s.public_id}/income-support/")
     box = page.get_by_text("Owed this month", exact=True).locator("xpath=..")
     assert staff_owed in box.inner_text()
-    page.screenshot(path=artifacts_dir / f"budget-portal-{width}.png", full_page=True)
+    screenshot(page, f"budget-portal-{width}.png", full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_family_page_fits_the_window_with_its_consents_in_view(
-    live_server, page, artifacts_dir, width
+    live_server, page, screenshot, width
 ):
     """The consents were a row of seven fields: the family page was 1,907 px wide at 1280 px.
     The page fits the window, and no inline table on it hides columns behind a scroll bar at
@@ -100,4 +100,4 @@ def test_the_family_page_fits_the_window_with_its_consents_in_view(
         details = page.locator("#consents-group textarea[name$='-details']").first
         box, window = details.bounding_box(), page.viewport_size
         assert box["x"] + box["width"] <= window["width"], box
-    page.screenshot(path=artifacts_dir / f"admin-family-consents-{width}.png", full_page=True)
+    screenshot(page, f"admin-family-consents-{width}.png", full_page=True)

@@ -37,14 +37,14 @@ def _sign_in(page, live_server, email: str) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-def test_a_member_turns_off_e_mail_for_one_kind(live_server, page, coordinator, artifacts_dir):
+def test_a_member_turns_off_e_mail_for_one_kind(live_server, page, coordinator, screenshot):
     _sign_in(page, live_server, coordinator.email)
     page.goto(f"{live_server.url}/accounts/notifications/")
     assert page.locator("h1").count() == 1
     checkbox = page.get_by_label("Milestone due soon")
     assert checkbox.is_checked()
     checkbox.uncheck()
-    page.screenshot(path=artifacts_dir / "reminders-preferences.png", full_page=True)
+    screenshot(page, "reminders-preferences.png", full_page=True)
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_text("Your e-mail preferences are saved.")).to_be_visible()
     assert not page.get_by_label("Milestone due soon").is_checked()
@@ -53,7 +53,7 @@ def test_a_member_turns_off_e_mail_for_one_kind(live_server, page, coordinator, 
 
 
 def test_staff_see_failed_reminders_in_the_admin(
-    live_server, page, program_manager, sponsorship, coordinator, artifacts_dir
+    live_server, page, program_manager, sponsorship, coordinator, screenshot
 ):
     now = timezone.now()
     Reminder.objects.create(
@@ -65,7 +65,7 @@ def test_staff_see_failed_reminders_in_the_admin(
     page.goto(f"{live_server.url}/admin/sponsorship/reminder/?state=failed")
     expect(page.get_by_text("Failed: gave up").first).to_be_visible()
     expect(page.get_by_text(sponsorship.family.case_code).first).to_be_visible()
-    page.screenshot(path=artifacts_dir / "reminders-admin-failed.png", full_page=True)
+    screenshot(page, "reminders-admin-failed.png", full_page=True)
 
 
 def _checkin(sponsorship, user, concern: str, level=CheckIn.Concern.NONE) -> CheckIn:
@@ -78,7 +78,7 @@ def _checkin(sponsorship, user, concern: str, level=CheckIn.Concern.NONE) -> Che
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_case_worker_follows_the_urgent_concern_link_to_the_check_in(
-    live_server, page, sponsorship, other_sponsorship, coordinator, case_worker, artifacts_dir,
+    live_server, page, sponsorship, other_sponsorship, coordinator, case_worker, screenshot,
     width,
 ):  # fmt: skip
     # Check-ins numbered unlike the families (the page once matched one with the other).
@@ -102,12 +102,12 @@ def test_the_case_worker_follows_the_urgent_concern_link_to_the_check_in(
         page.get_by_text("The landlord threatened to evict the family on Friday.")
     ).to_be_visible()
     expect(page.get_by_text(sponsorship.group.name).first).to_be_visible()
-    page.screenshot(path=artifacts_dir / f"admin-checkin-urgent-{width}.png", full_page=True)
+    screenshot(page, f"admin-checkin-urgent-{width}.png", full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_staff_find_the_continuity_items_of_a_breakdown_in_the_milestone_list(
-    live_server, page, sponsorship, case_worker, artifacts_dir, width
+    live_server, page, sponsorship, case_worker, screenshot, width
 ):
     services.sponsorship_record_breakdown(
         sponsorship=sponsorship,
@@ -122,4 +122,4 @@ def test_staff_find_the_continuity_items_of_a_breakdown_in_the_milestone_list(
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 4
     expect(page.get_by_text("Next month's income support confirmed without a gap")).to_be_visible()
-    page.screenshot(path=artifacts_dir / f"admin-milestones-continuity-{width}.png", full_page=True)
+    screenshot(page, f"admin-milestones-continuity-{width}.png", full_page=True)

@@ -16,7 +16,7 @@ import hashlib
 import importlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -420,38 +420,29 @@ def screenshot(artifacts_dir) -> Callable[..., None]:
     return take
 
 
-# One tab per set of context options, which the tests that take `page` use in turn. A new
-# context and page cost Chromium new renderer processes (the first navigation to a page that
-# sends Cross-Origin-Opener-Policy moves it to another process): about 0.6 s of CPU per test,
-# a fifth of the browser tests' CPU. The tab is handed over as a person's would be after
-# signing out: no cookies, no permissions, no other tab open, the default window size and none
-# of the last test's listeners. The site keeps nothing in the browser's storage. A test that
-# fails closes the tab, so the next starts with a new one.
+# One tab per set of context options, which the tests take in turn (`page`, or `tab(**options)`
+# for other options). A new context and page cost Chromium new renderer processes (the first
+# navigation to a page that sends Cross-Origin-Opener-Policy moves it to another process):
+# about 0.6 s of CPU per test, a fifth of the browser tests' CPU. A tab is handed over as a
+# person's would be after signing out: no cookies, no permissions, no other tab open, its
+# window size and none of the last test's listeners. The site keeps nothing in the browser's
+# storage. A test that fails closes its tabs, so the next starts with new ones.
 _TABS: dict[str, tuple[Any, Any]] = {}
 
 
-@pytest.fixture
-def page(request, browser, browser_context_args):
-    key = repr(sorted(browser_context_args.items()))
-    tab, viewport = _TABS.get(key, (None, None))
-    if tab is None or tab.is_closed():
-        tab = browser.new_context(**browser_context_args).new_page()
-        viewport = tab.viewport_size
-        _TABS[key] = (tab, viewport)
-    added: list[tuple[str, Any]] = []
+def _recording(register, added: list):
+    def add(event, handler):
+        added.append((event, handler))
+        register(event, handler)
 
-    def recorded(register):
-        def add(event, handler):
-            added.append((event, handler))
-            register(event, handler)
+    return add
 
-        return add
 
-    tab.on, tab.once = recorded(type(tab).on.__get__(tab)), recorded(type(tab).once.__get__(tab))
-    yield tab
+def _hand_back(key: str, tab, viewport, added: list, failed: bool) -> None:
     del tab.on, tab.once
-    if tab.is_closed() or getattr(request.node, "browser_test_failed", False):
-        tab.context.close()
+    if tab.is_closed() or failed:
+        with contextlib.suppress(Exception):
+            tab.context.close()
         _TABS.pop(key, None)
         return
     for event, handler in added:
@@ -464,3 +455,34 @@ def page(request, browser, browser_context_args):
     tab.context.clear_permissions()
     if viewport and tab.viewport_size != viewport:
         tab.set_viewport_size(viewport)
+
+
+@pytest.fixture
+def tab(request, browser) -> Iterator[Callable[..., Any]]:
+    """tab(**context_options): this test's tab with those options (see above)."""
+    handed: dict[str, tuple[Any, Any, list]] = {}
+
+    def take(**options: Any):
+        key = repr(sorted(options.items()))
+        if key in handed:
+            return handed[key][0]
+        page, viewport = _TABS.get(key, (None, None))
+        if page is None or page.is_closed():
+            page = browser.new_context(**options).new_page()
+            viewport = page.viewport_size
+            _TABS[key] = (page, viewport)
+        added: list = []
+        page.on = _recording(type(page).on.__get__(page), added)
+        page.once = _recording(type(page).once.__get__(page), added)
+        handed[key] = (page, viewport, added)
+        return page
+
+    yield take
+    failed = getattr(request.node, "browser_test_failed", False)
+    for key, (page, viewport, added) in handed.items():
+        _hand_back(key, page, viewport, added, failed)
+
+
+@pytest.fixture
+def page(tab, browser_context_args):
+    return tab(**browser_context_args)

@@ -5,7 +5,7 @@ Two depths. `make test` checks where every role lands, in each language (a quick
 working). `make a11y` (its own step in CI) crawls: each role starts at its home and at every
 admin changelist it may view (from the admin registry), and follows the links it is shown, one
 page per URL name (plus the change pages of the demo's fullest family, sponsorship and pledge,
-whose inlines are where forms go wrong). One browser, one context per role and language.
+whose inlines are where forms go wrong). One browser; one tab, signed in as each role in turn.
 The checkers come from the npm registry through tests/a11y/package.json (`make a11y-tools`);
 without them (no npm or no java) the checks are skipped with the reason. See docs/accessibility.md.
 """
@@ -240,20 +240,19 @@ def _vnu(html_dir: Path, out: Findings) -> list[str]:
 
 
 def _check(
-    language: str, roles: list[str], scoped: bool, follow: bool, base, browser, tmp_path, findings
+    language: str, roles: list[str], scoped: bool, follow: bool, base, tab, tmp_path, findings
 ) -> Findings:
     seen: set = set()
     for name in roles:
         if ROLE_ONLY and name not in ROLE_ONLY:
             continue
-        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-        _sign_in(context, base, ROLES[name], language)
-        page = context.new_page()
+        page = tab(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        page.context.clear_cookies()  # the role before's session
+        _sign_in(page.context, base, ROLES[name], language)
         starts = _start_pages(ROLES[name]) if follow else _home_pages(ROLES[name])
         scope = name if scoped else "all"
         label = f"[{language}] {name}"
         _crawl(page, base, scope, label, starts, seen, findings, tmp_path, follow=follow)
-        context.close()
     return findings
 
 
@@ -277,12 +276,12 @@ def _assert_clean(findings: Findings, nu_errors: list[str], least: int) -> None:
         for language in LANGUAGES
     ],
 )
-def test_each_role_s_home_passes_axe_and_the_nu_checker(language, live_server, browser, tmp_path):
+def test_each_role_s_home_passes_axe_and_the_nu_checker(language, live_server, tab, tmp_path):
     """Where every role lands, in each language. `make a11y` crawls every page."""
     _tools_or_skip()
     call_command("seed_demo", "--force")
     found = Findings()
-    _check(language, list(ROLES), True, False, live_server.url, browser, tmp_path, found)
+    _check(language, list(ROLES), True, False, live_server.url, tab, tmp_path, found)
     _assert_clean(found, _vnu(tmp_path, found), least=len(ROLES) - 1)
 
 
@@ -298,16 +297,14 @@ CASES = [("en", role) for role in ROLES] + [(language, None) for language in LAN
     ("language", "role"), CASES, ids=[f"{lang}-{role or 'every role'}" for lang, role in CASES]
 )
 def test_every_page_of_every_role_passes_axe_and_the_nu_checker(
-    language, role, live_server, browser, tmp_path, artifacts_dir
+    language, role, live_server, tab, tmp_path, artifacts_dir
 ):
     _tools_or_skip()
     roles = [role] if role else list(ROLES)
     if ROLE_ONLY and not set(roles) & set(ROLE_ONLY):
         pytest.skip("A11Y_ROLES leaves this role out")
     call_command("seed_demo", "--force")
-    findings = _check(
-        language, roles, bool(role), True, live_server.url, browser, tmp_path, Findings()
-    )
+    findings = _check(language, roles, bool(role), True, live_server.url, tab, tmp_path, Findings())
     nu_errors = _vnu(tmp_path, findings)
     report = {"pages": findings.pages, "axe": findings.violations, "nu": nu_errors}
     slug = f"{language}-{(role or 'every-role').replace(' ', '-')}"

@@ -31,15 +31,14 @@ EMPTY = {
     ],
 )
 def test_a_typed_date_is_written_out_in_words_before_it_is_saved(
-    live_server, browser, fundraiser, screenshot, locale, language, typed, words
+    live_server, tab, fundraiser, screenshot, locale, language, typed, words
 ):
     client = Client()
     client.force_login(fundraiser)
     session = client.cookies["sessionid"].value
     for width in (1280, 375):
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
+        page = tab(locale=locale, viewport={"width": width, "height": 900})
+        page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
         page.goto(f"{live_server.url}/admin/fundraising/payment/add/")
         assert page.locator("html").get_attribute("lang") == language
         date = page.locator("input[type=date]").first
@@ -55,4 +54,3 @@ def test_a_typed_date_is_written_out_in_words_before_it_is_saved(
         screenshot(page, f"admin-date-words-{language}-{width}.png")
         date.fill("")
         expect(hint).to_have_text(EMPTY[language])
-        context.close()

@@ -49,12 +49,9 @@ def fill_donor(page, name: str, email: str) -> None:
     page.get_by_label("Postal address").fill("12 Example Avenue\nToronto ON M4M 1A1")
 
 
-def test_a_monthly_card_gift_from_the_page_to_self_service(
-    live_server, browser, standin, screenshot
-):
+def test_a_monthly_card_gift_from_the_page_to_self_service(live_server, tab, standin, screenshot):
     campaign = CampaignFactory()
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-    page = context.new_page()
+    page = tab(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
     before = pledged_figure(page)
 
@@ -107,12 +104,9 @@ def test_a_monthly_card_gift_from_the_page_to_self_service(
     assert ("POST", f"/v1/subscriptions/{pledge.stripe_subscription_id}") in [
         (method, path) for method, path, _body in standin.requests
     ]
-    context.close()
 
-    desktop = browser.new_context(viewport=DESKTOP)
-    page = desktop.new_page()
+    page = tab(viewport=DESKTOP)
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
     screenshot(page, "card-1280-campaign.png", full_page=True)
     page.goto(f"{live_server.url}/give/donor/")
     screenshot(page, "donor-1280-start.png")
-    desktop.close()

@@ -28,7 +28,7 @@ def csp_violations(page) -> list[str]:
     return found
 
 
-def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, browser, screenshot):
+def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, tab, screenshot):
     campaign = CampaignFactory()
     PledgeFactory(
         campaign=campaign,
@@ -38,8 +38,7 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, br
     )
     PledgeFactory(campaign=campaign, donor_name="Hidden Person", is_anonymous=True)
 
-    phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-    page = phone.new_page()
+    page = tab(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     violations = csp_violations(page)
     page.goto(f"{live_server.url}/give/")
     expect(page.locator("h1")).to_have_text("North to North")
@@ -63,16 +62,15 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, br
     expect(page.locator(".hv-reference")).to_have_text(pledge.reference)
     screenshot(page, "give-375-thanks.png", full_page=True)
     assert violations == []
-    phone.close()
 
     staff = StaffFactory(email="fran@hanvoice.test", roles=[FUNDRAISING])
     client = Client()
     client.force_login(staff)
-    desktop = browser.new_context(viewport=DESKTOP)
+    page = tab(viewport=DESKTOP)
+    desktop = page.context
     desktop.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
-    page = desktop.new_page()
     page.goto(f"{live_server.url}/give/{campaign.slug}/")
     screenshot(page, "give-desktop-campaign.png", full_page=True)
 
@@ -104,4 +102,3 @@ def test_a_donor_pledges_monthly_on_a_phone_and_staff_receipt_it(live_server, br
     screenshot(page, "give-desktop-admin-receipts.png", full_page=True)
     receipt = Receipt.objects.get()
     assert receipt.payment == payment and receipt.donor_name == "Mina Example"
-    desktop.close()

@@ -42,11 +42,12 @@ def front(live_server, settings) -> Iterator[KeptPages]:
     selectors._local_pages.clear()
 
 
-def test_a_donor_pledges_from_the_page_answered_in_front(front, live_server, browser, screenshot):
+def test_a_donor_pledges_from_the_page_answered_in_front(front, live_server, tab, screenshot):
     campaign = CampaignFactory()
     address = f"{live_server.url}/give/{campaign.slug}/"
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-    context.new_page().goto(address)  # another visitor's: Django answers, the page is kept
+    first = tab(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    context = first.context
+    first.goto(address)  # another visitor's: Django answers, the page is kept
     context.clear_cookies()
     assert len(front) == 1
     path = f"/give/{campaign.slug}/"
@@ -72,12 +73,10 @@ def test_a_donor_pledges_from_the_page_answered_in_front(front, live_server, bro
     page.get_by_role("button", name="Pledge").click()
     expect(page.locator("h1")).to_have_text("Thank you for your pledge")
     assert Pledge.objects.filter(donor_name="Kim Front", amount=50).count() == 1
-    context.close()
 
-    korean = browser.new_context(
-        viewport=PHONE, locale="ko-KR", extra_http_headers={"Accept-Language": "ko"}
-    )
-    korean.new_page().goto(address)
+    first = tab(viewport=PHONE, locale="ko-KR", extra_http_headers={"Accept-Language": "ko"})
+    korean = first.context
+    first.goto(address)
     korean.clear_cookies()
     page = korean.new_page()
     page.goto(address)
@@ -85,4 +84,3 @@ def test_a_donor_pledges_from_the_page_answered_in_front(front, live_server, bro
     assert len(front) == 2
     assert front.reached_django.count(path) == 3  # the pledge, and the first Korean visit
     screenshot(page, "give-kept-375-ko.png", full_page=True)
-    korean.close()

@@ -15,13 +15,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BOOTSTRAP_BLUE = "rgb(13, 110, 253)"
 
 
-def _signed_in_context(browser, live_server, user, *, width: int, locale: str = "en-US"):
+def _signed_in_tab(tab, live_server, user, *, width: int, locale: str = "en-US"):
     client = Client()
     client.force_login(user)
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    page = tab(locale=locale, viewport={"width": width, "height": 900})
     session = client.cookies["sessionid"].value
-    context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-    return context
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    return page
 
 
 def _background(page, selector: str) -> str:
@@ -29,21 +29,17 @@ def _background(page, selector: str) -> str:
 
 
 def test_portal_buttons_wear_the_public_page_s_colour(
-    live_server, browser, treasurer, sponsorship, screenshot
+    live_server, tab, treasurer, sponsorship, screenshot
 ):
     campaign = CampaignFactory()
-    anonymous = browser.new_context(viewport={"width": 1280, "height": 900})
-    public = anonymous.new_page()
+    public = tab(viewport={"width": 1280, "height": 900})
     public.goto(live_server.url + reverse("fundraising:campaign", args=[campaign.slug]))
     public_blue = _background(public, ".btn-primary")
-    anonymous.close()
 
-    context = _signed_in_context(browser, live_server, treasurer, width=1280)
-    page = context.new_page()
+    page = _signed_in_tab(tab, live_server, treasurer, width=1280)
     page.goto(live_server.url + reverse("portal:income-support", args=[sponsorship.public_id]))
     portal_blue = _background(page, "main .btn-primary")
     screenshot(page, "portal-income-support-1280.png", full_page=True)
-    context.close()
 
     assert public_blue == "rgb(11, 83, 148)"
     assert portal_blue == public_blue != BOOTSTRAP_BLUE
@@ -53,10 +49,9 @@ def test_portal_buttons_wear_the_public_page_s_colour(
     ("locale", "language"), [("en-US", "en"), ("fr-FR", "fr"), ("ko-KR", "ko")]
 )
 def test_on_a_phone_no_section_tab_is_alone_on_its_line(
-    live_server, browser, member, sponsorship, screenshot, locale, language
+    live_server, tab, member, sponsorship, screenshot, locale, language
 ):
-    context = _signed_in_context(browser, live_server, member, width=375, locale=locale)
-    page = context.new_page()
+    page = _signed_in_tab(tab, live_server, member, width=375, locale=locale)
     page.goto(live_server.url + reverse("portal:reviews", args=[sponsorship.public_id]))
     assert page.locator("html").get_attribute("lang") == language
     boxes = [link.bounding_box() for link in page.locator(".portal-tabs .nav-link").all()]
@@ -71,4 +66,3 @@ def test_on_a_phone_no_section_tab_is_alone_on_its_line(
         assert box["height"] >= 24
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, f"portal-tabs-375-{language}.png")
-    context.close()

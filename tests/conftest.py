@@ -132,9 +132,15 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
 
 
 # Long tests first. With two processes (pytest-xdist), a long test collected late runs alone
-# at the end while the other process idles: the browser journeys and the year-long reminder
-# walk start at once instead. The rest keeps its order (the sort is stable).
-LONG_MODULES = {"test_reminders_walk.py", "test_reports.py", "test_fuzz.py", "test_portal_fuzz.py"}
+# at the end while the other process idles: the browser journeys, the year-long reminder walk
+# and the pages' agreement test start at once instead. The rest keeps its order (the sort is stable).
+LONG_MODULES = {
+    "test_reminders_walk.py",
+    "test_reports.py",
+    "test_fuzz.py",
+    "test_portal_fuzz.py",
+    "test_pages_agree.py",
+}
 
 
 def _is_long(item) -> bool:

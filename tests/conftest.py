@@ -133,7 +133,8 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
 
 # Long tests first. With two processes (pytest-xdist), a long test collected late runs alone
 # at the end while the other process idles: the browser journeys, the year-long reminder walk
-# and the pages' agreement test start at once instead. The rest keeps its order (the sort is stable).
+# and the pages' agreement test start at once instead. The rest keeps its order (the sort is
+# stable).
 LONG_MODULES = {
     "test_reminders_walk.py",
     "test_reports.py",

@@ -464,8 +464,20 @@ def _hand_back(key: str, tab, viewport, added: list, failed: bool) -> None:
         tab.set_viewport_size(viewport)
 
 
+@pytest.fixture(scope="session")
+def _tabs(django_db_setup) -> Iterator[dict[str, tuple[Any, Any]]]:
+    """The shared tabs, closed at the end of the session before the test database goes: an
+    open tab keeps its connections to the live server, each held by a server thread with its
+    own database connection, and PostgreSQL does not drop a database in use."""
+    yield _TABS
+    for tab, _viewport in list(_TABS.values()):
+        with contextlib.suppress(Exception):
+            tab.context.close()
+    _TABS.clear()
+
+
 @pytest.fixture
-def tab(request, browser) -> Iterator[Callable[..., Any]]:
+def tab(request, browser, _tabs) -> Iterator[Callable[..., Any]]:
     """tab(**context_options): this test's tab with those options (see above)."""
     handed: dict[str, tuple[Any, Any, list]] = {}
 
@@ -473,11 +485,11 @@ def tab(request, browser) -> Iterator[Callable[..., Any]]:
         key = repr(sorted(options.items()))
         if key in handed:
             return handed[key][0]
-        page, viewport = _TABS.get(key, (None, None))
+        page, viewport = _tabs.get(key, (None, None))
         if page is None or page.is_closed():
             page = browser.new_context(**options).new_page()
             viewport = page.viewport_size
-            _TABS[key] = (page, viewport)
+            _tabs[key] = (page, viewport)
         added: list = []
         page.on = _recording(type(page).on.__get__(page), added)
         page.once = _recording(type(page).once.__get__(page), added)

@@ -372,19 +372,18 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-        ]
-        + os.environ.get("XARGS", "").split(),
+        ],
     }
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture
 def artifacts_dir():
     """Reports and screenshots land in test-artifacts/ (ignored by git, kept by CI)."""
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "test-artifacts"
-    path.mkdir(exist_ok=True)
-    return path
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
 
 
 # Pictures of every page a journey passes are for people to look at, not checks: a full-page
@@ -405,7 +404,7 @@ def pytest_runtest_makereport(item, call):
         pages = [item.funcargs["page"]] if "page" in item.funcargs else []
         if "browser" in item.funcargs:
             pages += [p for c in item.funcargs["browser"].contexts for p in c.pages]
-        folder = Path(__file__).resolve().parent.parent / "test-artifacts" / "failures"
+        folder = ARTIFACTS / "failures"
         name = "".join(ch if ch.isalnum() else "-" for ch in item.nodeid)[-150:]
         for index, page in enumerate(dict.fromkeys(pages)):
             try:

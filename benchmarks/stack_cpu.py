@@ -41,6 +41,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
+def machine() -> tuple[int, int]:
+    """(all, idle) jiffies of the whole machine since boot, from /proc/stat."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
 def group(pgid: int) -> list[int]:
     pids = (int(p) for p in os.listdir("/proc") if p.isdigit())
     return [pid for pid in pids if (fields := _stat(pid)) and int(fields[2]) == pgid]
@@ -136,9 +142,10 @@ def main(setup: bool) -> None:
         drain()
         noop = bench.wrk("/bench/noop", connections=32)
         count, opened = Pledge.objects.count(), sessions()
-        before = snapshot(stack)
+        before, busy = snapshot(stack), machine()
         env["WRK_NONCE"] = str(nonce + 1)
         post = bench.wrk(give, connections=32, script="pledge.lua", env=env)
+        busy = tuple(now - then for now, then in zip(machine(), busy, strict=True))
         left = unsent()
         drain()
         cpu = used(before, snapshot(stack))
@@ -156,6 +163,7 @@ def main(setup: bool) -> None:
     parts = ", ".join(f"{part} {seconds / created * 1000:.2f}" for part, seconds in cpu.items())
     total = sum(cpu.values()) / created * 1000
     bench.log(f"CPU ms per pledge: {parts}; whole stack {total:.2f}")
+    bench.log(f"the machine was busy {100 * (1 - busy[1] / busy[0]):.0f}% of the POST run")
     bench.log(f"PostgreSQL sessions opened per pledge: {opened / created:.2f}")
 
 

@@ -16,6 +16,8 @@ import hashlib
 import importlib
 import os
 import shutil
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils import translation
 from playwright.sync_api import expect
@@ -120,15 +123,43 @@ def django_db_keepdb(request) -> bool:
     return bool(request.config.getvalue("reuse_db")) or _sqlite()
 
 
+# Every database connection this process opens, to close them all before the test database is
+# dropped. Django keeps its connections per thread and per contextvars context (asgiref's
+# Local), and `connections.close_all()` reaches only the current context's: one opened by the
+# first browser test, in the main thread but in a context the later tests no longer see, stayed
+# open to the end and PostgreSQL refused to drop the database ("being accessed by other users").
+_OPENED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _remember_connection(sender, connection, **kwargs) -> None:
+    _OPENED.add(connection)
+
+
+connection_created.connect(_remember_connection, weak=False, dispatch_uid="tests-opened")
+
+
+def _close_every_connection() -> None:
+    for wrapper in list(_OPENED):
+        if wrapper.connection is None:
+            continue
+        with contextlib.suppress(Exception):  # closing is all that is wanted here
+            if wrapper._thread_ident == threading.get_ident():
+                wrapper.close()
+            else:  # a thread's (the live server's, a test's): its raw connection
+                wrapper.connection.close()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
-    """A reused database starts empty (as after a transactional test: catalogues re-seeded)."""
+    """A reused database starts empty (as after a transactional test: catalogues re-seeded);
+    every connection is closed before pytest-django drops the database."""
     if django_db_keepdb:
         from django.core.management import call_command
 
         with django_db_blocker.unblock():
             call_command("flush", interactive=False, verbosity=0)
     yield
+    _close_every_connection()
 
 
 # Long tests first. With two processes (pytest-xdist), a long test collected late runs alone

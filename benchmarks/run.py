@@ -208,6 +208,11 @@ def wrk(
     return data
 
 
+# The throughput targets of the issue "Fast at program scale" (docs/performance.md), judged on
+# the unrounded ratio: a table that rounds 0.098 to 0.10 would call it met.
+RATIO_TARGETS = {"pledge": 0.10, "portal": 0.15, "staff": 0.05}
+
+
 def ratio_run(label: str, path: str, *, connections: int, **kwargs) -> dict:
     """Noop, the page, noop again (same connections); the ratio is to the mean noop."""
     wrk(path, connections=connections, seconds=2, **kwargs)  # warm caches and connections
@@ -695,7 +700,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 "name": "GET /give/<slug>/ (public page), 64 connections",
                 "value": f"{page['rps']:.0f} req/s, p50 {ms(page['p50_us'])}, "
                 f"p99 {ms(page['p99_us'])} (noop p99 {ms(page['noop_p99_us'])})",
-                "ratio": f"{page['ratio']:.2f}",
+                "ratio": f"{page['ratio']:.3f}",
                 "ratio_value": page["ratio"],
                 # The issue's target: at 64 connections on two cores p99 is mostly queueing,
                 # so it is held against noop's p99 measured in the same run.
@@ -720,10 +725,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 "name": "POST pledge (valid, unique tokens), 32 connections",
                 "value": f"{post['rps']:.0f} req/s, p50 {ms(post['p50_us'])}, "
                 f"p99 {ms(post['p99_us'])}; statuses {post['statuses']}",
-                "ratio": f"{post['ratio']:.2f}",
+                "ratio": f"{post['ratio']:.3f}",
                 "ratio_value": post["ratio"],
-                "target": "no 5xx",
-                "met": yes(five == 0),
+                "target": f"ratio ≥ {RATIO_TARGETS['pledge']}, no 5xx",
+                "met": f"ratio {yes(post['ratio'] >= RATIO_TARGETS['pledge'])}, "
+                f"5xx {yes(five == 0)}",
             }
         )
         notes.append(
@@ -748,13 +754,20 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
         )
 
         # Staff are a handful of people, not a crowd: their dashboard is measured at 8.
-        for label, path, cookie_value, conns in (
-            ("Portal dashboard /portal/ (sponsor coordinator)", "/portal/", portal_cookie, 32),
+        for label, path, cookie_value, conns, target in (
+            (
+                "Portal dashboard /portal/ (sponsor coordinator)",
+                "/portal/",
+                portal_cookie,
+                32,
+                RATIO_TARGETS["portal"],
+            ),
             (
                 "Staff dashboard /admin/ (program manager, OTP-verified)",
                 "/admin/",
                 staff_cookie,
                 8,
+                RATIO_TARGETS["staff"],
             ),
         ):
             queries, status = queries_per_request(path, cookie_value)
@@ -765,10 +778,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                     "value": f"{result['rps']:.0f} req/s, p50 {ms(result['p50_us'])}, "
                     f"p99 {ms(result['p99_us'])}; queries/request {queries_small[path]} at "
                     f"500 families → {queries} at 5,000 (HTTP {status})",
-                    "ratio": f"{result['ratio']:.2f}",
+                    "ratio": f"{result['ratio']:.3f}",
                     "ratio_value": result["ratio"],
-                    "target": "queries constant",
-                    "met": yes(
+                    "target": f"ratio ≥ {target}, queries constant",
+                    "met": f"ratio {yes(result['ratio'] >= target)}, queries "
+                    + yes(
                         status == 200
                         and result["non_2xx_3xx"] == 0
                         and queries <= queries_small[path]

@@ -727,7 +727,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                 f"p99 {ms(post['p99_us'])}; statuses {post['statuses']}",
                 "ratio": f"{post['ratio']:.3f}",
                 "ratio_value": post["ratio"],
-                "target": f"ratio ≥ {RATIO_TARGETS['pledge']}, no 5xx",
+                "target": f"ratio ≥ {RATIO_TARGETS['pledge']:.2f}, no 5xx",
                 "met": f"ratio {yes(post['ratio'] >= RATIO_TARGETS['pledge'])}, "
                 f"5xx {yes(five == 0)}",
             }
@@ -780,7 +780,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one readable sequence of measurement
                     f"500 families → {queries} at 5,000 (HTTP {status})",
                     "ratio": f"{result['ratio']:.3f}",
                     "ratio_value": result["ratio"],
-                    "target": f"ratio ≥ {target}, queries constant",
+                    "target": f"ratio ≥ {target:.2f}, queries constant",
                     "met": f"ratio {yes(result['ratio'] >= target)}, queries "
                     + yes(
                         status == 200

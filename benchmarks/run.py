@@ -1,10 +1,11 @@
 """`make bench`: a production-like stack on loopback, every measurement, a table and a chart.
 
-Stack: gunicorn (2 sync workers), the machine's PostgreSQL (database `hanvoice_bench`, dropped
-and recreated), its Redis (db 9 broker, db 10 cache, both flushed), one Celery worker,
-DEBUG off, `DJANGO_BENCH=true` for the trivial `/bench/noop`. Everything this script starts it
-stops in `finally`; it never starts or stops the shared PostgreSQL or Redis (the fault tests
-in benchmarks/faults.py run against private throwaway servers).
+Stack: gunicorn (3 sync workers, as in the README's deployment table), the machine's
+PostgreSQL (database `hanvoice_bench`, dropped and recreated), its Redis (db 9 broker, db 10
+cache, both flushed), one Celery worker, DEBUG off, `DJANGO_BENCH=true` for the trivial
+`/bench/noop`. Everything this script starts it stops in `finally`; it never starts or stops
+the shared PostgreSQL or Redis (the fault tests in benchmarks/faults.py run against private
+throwaway servers).
 
 Every throughput is a ratio to `/bench/noop` measured on the same server in the same run,
 just before and just after the page (the machine is shared: absolute numbers are noise).
@@ -116,7 +117,7 @@ class Stack:
             [
                 str(VENV_BIN / "gunicorn"),
                 "config.wsgi",
-                "--workers=2",
+                "--workers=3",
                 f"--bind={HOST}:{self.port}",
                 "--backlog=2048",
                 "--timeout=60",

@@ -8,6 +8,7 @@ import re
 import unicodedata
 import uuid
 from decimal import Decimal
+from typing import TypeVar
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -144,7 +145,11 @@ PAY_LATER_NOTE = (
 )
 
 
-def _shallow_copy(obj):
+_Copied = TypeVar("_Copied")
+_Field = TypeVar("_Field", bound=forms.Field)
+
+
+def _shallow_copy(obj: _Copied) -> _Copied:
     """What `copy.copy` makes of a field or a widget (a new instance with the same attributes),
     without its generic path through `__reduce_ex__`, which cost more than the rest."""
     new = object.__new__(type(obj))
@@ -152,7 +157,7 @@ def _shallow_copy(obj):
     return new
 
 
-def _field_copy(field: forms.Field, memo: dict) -> forms.Field:
+def _field_copy(field: _Field, memo: dict) -> _Field:
     """The copy Django's `Field.__deepcopy__` makes (its widget and `Widget.__deepcopy__`'s, a
     choice widget's list of choices, its own error messages and validators); a choice field's
     choices are deep-copied unless it is a SharedChoiceField."""
@@ -172,8 +177,8 @@ def _field_copy(field: forms.Field, memo: dict) -> forms.Field:
 
 class QuickCopyFields(dict):
     """A form class's `base_fields`, which Django deep-copies for every form built: the same
-    copies (`_field_copy`) made directly. Building the pledge form on every pledge POST spent
-    half its time in `copy.copy` (docs/performance.md, "Pledge POST");
+    copies (`_field_copy`) made directly. Copying its fields through `copy.copy` was most of
+    building the pledge form on every pledge POST (docs/performance.md, "Pledge POST");
     tests/fundraising/test_pledge_form_copies.py compares the copies with Django's."""
 
     def __deepcopy__(self, memo: dict) -> dict:
@@ -187,9 +192,7 @@ class SharedChoiceField(forms.ChoiceField):
     fields was a third of building it (docs/performance.md, "Pledge POST")."""
 
     def __deepcopy__(self, memo: dict) -> SharedChoiceField:
-        result = _field_copy(self, memo)
-        assert isinstance(result, SharedChoiceField)
-        return result
+        return _field_copy(self, memo)
 
 
 class PledgeForm(forms.Form):

@@ -62,7 +62,23 @@ class MilestoneCompleteForm(RequestTokenForm):
         self.fields["completed_on"].widget.attrs["max"] = today.isoformat()
 
 
+def _responsible_choices(
+    members: Sequence[tuple[int, str]], current=None
+) -> list[tuple[int | str, object]]:
+    """The group's members, "no one named yet" first, and a former member still named."""
+    choices: list[tuple[int | str, object]] = [("", _("No one named yet"))]
+    choices += list(members)
+    if current is not None and current.pk not in {pk for pk, _name in members}:
+        # Named before they left the group: kept as they are until someone else is named.
+        name = current.get_full_name() or current.email
+        choices.append((current.pk, _("%(name)s (former member)") % {"name": name}))
+    return choices
+
+
 class MilestoneAddForm(RequestTokenForm):
+    """A group's own plan item. The responsible member is offered to those who may name one
+    (`members` given: the coordinator); for the others the field is not there."""
+
     token_required = False
     title = forms.CharField(label=_("What needs doing"), max_length=150)
     # Not required: a page opened before the field existed still adds its item (as "other").
@@ -74,12 +90,24 @@ class MilestoneAddForm(RequestTokenForm):
         empty_value=PlanArea.OTHER.value,
     )
     due_on = forms.DateField(label=_("Due on"), widget=NativeDateInput)
+    responsible = forms.TypedChoiceField(
+        label=_("Responsible member"), coerce=int, empty_value=None, required=False
+    )
     description = forms.CharField(
         label=_("Details (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def __init__(self, *args, members: Sequence[tuple[int, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if members is None:
+            del self.fields["responsible"]
+        else:
+            field = self.fields["responsible"]
+            assert isinstance(field, forms.TypedChoiceField)
+            field.choices = _responsible_choices(members)
 
 
 class MilestoneResponsibleForm(RequestTokenForm):
@@ -98,15 +126,9 @@ class MilestoneResponsibleForm(RequestTokenForm):
 
     def __init__(self, *args, members: Sequence[tuple[int, str]], current=None, **kwargs):
         super().__init__(*args, **kwargs)
-        choices: list[tuple[int | str, object]] = [("", _("No one named yet"))]
-        choices += list(members)
-        if current is not None and current.pk not in {pk for pk, _name in members}:
-            # Named before they left the group: kept as they are until someone else is named.
-            name = current.get_full_name() or current.email
-            choices.append((current.pk, _("%(name)s (former member)") % {"name": name}))
         field = self.fields["responsible"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.choices = choices
+        field.choices = _responsible_choices(members, current)
         if not self.is_bound and current is not None:
             self.initial["responsible"] = current.pk
 

@@ -121,8 +121,10 @@ def milestone_add_group_item(
     due_on: datetime.date,
     description: str = "",
     area: str = PlanArea.OTHER,
+    responsible: User | None = None,
 ) -> Milestone:
-    """Add the group's own item to the settlement plan (e.g. "Winter tires for the car").
+    """Add the group's own item to the settlement plan (e.g. "Winter tires for the car"),
+    with the member who answers for it if one is named (a member of the group only).
 
     The same title on the same due date is one item: a double submit returns it."""
     title = title.strip()
@@ -142,17 +144,32 @@ def milestone_add_group_item(
     ).first()
     if existing:
         return existing
+    _require_member(responsible, sponsorship.pk)
     milestone = Milestone(
         sponsorship=sponsorship,
         title=title,
         description=description.strip(),
         due_on=due_on,
         area=area,
+        responsible=responsible,
         added_by_group=True,
     )
     milestone.full_clean()
     milestone.save()
     return milestone
+
+
+def _require_member(responsible: User | None, sponsorship_id: int) -> None:
+    """Only a member of the sponsorship's group answers for one of its plan items."""
+    if (
+        responsible is not None
+        and not Membership.objects.filter(
+            user=responsible, group__sponsorships=sponsorship_id
+        ).exists()
+    ):
+        raise ValidationError(
+            {"responsible": _("Choose a member of this sponsor group.")}, code="not_a_member"
+        )
 
 
 @transaction.atomic
@@ -163,15 +180,7 @@ def milestone_set_responsible(*, milestone: Milestone, responsible: User | None)
     plan: the members are asked to acknowledge it again (evidence/plan.py)."""
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
     _refuse_closed(milestone)
-    if (
-        responsible is not None
-        and not Membership.objects.filter(
-            user=responsible, group__sponsorships=milestone.sponsorship_id
-        ).exists()
-    ):
-        raise ValidationError(
-            {"responsible": _("Choose a member of this sponsor group.")}, code="not_a_member"
-        )
+    _require_member(responsible, milestone.sponsorship_id)
     milestone.responsible = responsible
     milestone.full_clean()
     milestone.save(update_fields=["responsible"])

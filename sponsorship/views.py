@@ -217,11 +217,16 @@ def milestone_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request.user, public_id, page=_page(request), action=_action(request)
     )
     access.require(access.can_edit_plan)
-    form = MilestoneAddForm(request.POST or None, token=page_token(request))
+    members = selectors.member_choices(access.sponsorship) if access.can_name_responsible else None
+    form = MilestoneAddForm(request.POST or None, token=page_token(request), members=members)
 
     def write(data: dict):
+        user_id = data.pop("responsible", None)
         milestone = portal_services.milestone_add_group_item(
-            sponsorship=access.sponsorship, user=signed_in_user(request), **data
+            sponsorship=access.sponsorship,
+            user=signed_in_user(request),
+            responsible=get_user_model().objects.get(pk=user_id) if user_id else None,
+            **data,
         )
         return reverse("portal:plan", args=[public_id]), lambda: messages.success(
             request, _("Added to the plan: %(title)s") % {"title": milestone}

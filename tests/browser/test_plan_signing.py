@@ -3,6 +3,8 @@ downloads the evidence pack from the admin. Screenshots at 375 px and 1280 px.""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -83,6 +85,18 @@ def test_the_coordinator_names_who_is_responsible_and_members_see_it(
     expect(page.get_by_text("Saved. The plan changed")).to_be_visible()
     expect(page.get_by_text("Responsible: Tess Trent")).to_be_visible()
     screenshot(page, "plan-responsible-phone-1-item.png", full_page=True)
+
+    # A new item of the group's own, with its responsible member named as it is added.
+    page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/add/")
+    page.get_by_label("What needs doing").fill("Driving lessons")
+    due = sponsorship.arrival_date + datetime.timedelta(days=120)
+    page.get_by_label("Due on").fill(due.isoformat())
+    page.get_by_label("Responsible member").select_option(label="Tess Trent")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "plan-responsible-phone-3-add.png", full_page=True)
+    page.get_by_role("button", name="Add to the plan").click()
+    expect(page.get_by_text("Added to the plan: Driving lessons")).to_be_visible()
+    assert sponsorship.milestones.get(title="Driving lessons").responsible == treasurer
 
     _sign_in_as(page, live_server, member)
     page.goto(f"{live_server.url}/portal/{sponsorship.public_id}/plan/")

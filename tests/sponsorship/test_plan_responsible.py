@@ -164,6 +164,57 @@ def test_a_group_item_is_added_under_the_area_chosen(client, sponsorship, coordi
     assert sponsorship.milestones.get(title="Driving lessons").area == PlanArea.EMPLOYMENT
 
 
+def _add(client, sponsorship, **data):
+    due = (sponsorship.arrival_date + datetime.timedelta(days=120)).isoformat()
+    url = reverse("portal:milestone-add", args=[sponsorship.public_id])
+    return client.post(url, {"title": "Driving lessons", "due_on": due, **data})
+
+
+def test_the_coordinator_names_the_responsible_member_when_adding_an_item(
+    client, sponsorship, coordinator, member, other_member
+):
+    client.force_login(coordinator)
+    page = client.get(reverse("portal:milestone-add", args=[sponsorship.public_id]))
+    assert 'name="responsible"' in page.content.decode()
+    # Another group's member (a coordinator elsewhere) is refused next to the field.
+    response = _add(client, sponsorship, responsible=other_member.pk)
+    assert response.status_code == 200
+    assert response.context["form"].errors["responsible"]
+    assert not sponsorship.milestones.filter(title="Driving lessons").exists()
+    response = _add(client, sponsorship, responsible=member.pk)
+    assert response.status_code == 302
+    assert sponsorship.milestones.get(title="Driving lessons").responsible == member
+
+
+def test_a_treasurer_adds_items_without_naming_anyone(client, sponsorship, treasurer, member):
+    client.force_login(treasurer)
+    page = client.get(reverse("portal:milestone-add", args=[sponsorship.public_id]))
+    assert 'name="responsible"' not in page.content.decode()
+    response = _add(client, sponsorship, responsible=member.pk)  # not offered: ignored
+    assert response.status_code == 302
+    assert sponsorship.milestones.get(title="Driving lessons").responsible is None
+
+
+def test_the_service_adds_an_item_only_with_a_member_of_the_group(
+    sponsorship, coordinator, other_member
+):
+    due = sponsorship.arrival_date + datetime.timedelta(days=60)
+    with pytest.raises(ValidationError) as refused:
+        portal_services.milestone_add_group_item(
+            sponsorship=sponsorship,
+            user=coordinator,
+            title="Bike",
+            due_on=due,
+            responsible=other_member,
+        )
+    assert "responsible" in refused.value.message_dict
+    assert not sponsorship.milestones.filter(title="Bike").exists()
+    item = portal_services.milestone_add_group_item(
+        sponsorship=sponsorship, user=coordinator, title="Bike", due_on=due, responsible=coordinator
+    )
+    assert item.responsible == coordinator
+
+
 def test_staff_name_the_responsible_member_in_the_admin(
     sponsorship, program_manager, member, other_member
 ):

@@ -101,3 +101,26 @@ def test_the_family_page_fits_the_window_with_its_consents_in_view(
         box, window = details.bounding_box(), page.viewport_size
         assert box["x"] + box["width"] <= window["width"], box
     screenshot(page, f"admin-family-consents-{width}.png", full_page=True)
+
+
+def test_the_sponsorship_page_shows_every_inline_tables_columns_at_1280(
+    live_server, page, screenshot
+):
+    """The plan's items and the disbursements hid their last columns behind a scroll bar at
+    1280 px (content 901 px wide beside the admin's menu): selects, number boxes and
+    read-only values now give way first. Each row's title line stays whole."""
+    demo.seed()
+    s = Sponsorship.objects.filter(arrival_date__isnull=False, outcome="active").first()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, live_server, "manager@demo.hanvoice.test")
+    page.goto(f"{live_server.url}/admin/sponsorship/sponsorship/{s.pk}/change/")
+    expect(page.locator("#milestones-group")).to_be_visible()
+    hidden = page.evaluate(
+        "() => [...document.querySelectorAll('.inline-group .tabular')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.closest('.inline-group').id)"
+    )
+    assert not hidden, hidden
+    title = s.milestones.order_by("due_on", "pk").first().title
+    expect(page.locator("#milestones-group td.original p").first).to_contain_text(title)
+    screenshot(page, "admin-sponsorship-inlines-1280.png", full_page=True)

@@ -144,7 +144,7 @@ def milestone_add_group_item(
     ).first()
     if existing:
         return existing
-    _require_member(responsible, sponsorship.pk)
+    # A responsible member who is not in the group is refused by Milestone.clean().
     milestone = Milestone(
         sponsorship=sponsorship,
         title=title,
@@ -159,19 +159,6 @@ def milestone_add_group_item(
     return milestone
 
 
-def _require_member(responsible: User | None, sponsorship_id: int) -> None:
-    """Only a member of the sponsorship's group answers for one of its plan items."""
-    if (
-        responsible is not None
-        and not Membership.objects.filter(
-            user=responsible, group__sponsorships=sponsorship_id
-        ).exists()
-    ):
-        raise ValidationError(
-            {"responsible": _("Choose a member of this sponsor group.")}, code="not_a_member"
-        )
-
-
 @transaction.atomic
 def milestone_set_responsible(*, milestone: Milestone, responsible: User | None) -> Milestone:
     """Name the group member who answers for a plan item, or no one (None).
@@ -180,7 +167,15 @@ def milestone_set_responsible(*, milestone: Milestone, responsible: User | None)
     plan: the members are asked to acknowledge it again (evidence/plan.py)."""
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
     _refuse_closed(milestone)
-    _require_member(responsible, milestone.sponsorship_id)
+    if (
+        responsible is not None
+        and not Membership.objects.filter(
+            user=responsible, group__sponsorships=milestone.sponsorship_id
+        ).exists()
+    ):
+        raise ValidationError(
+            {"responsible": _("Choose a member of this sponsor group.")}, code="not_a_member"
+        )
     milestone.responsible = responsible
     milestone.full_clean()
     milestone.save(update_fields=["responsible"])
